@@ -1,0 +1,12 @@
+# One image for web, worker and beat (docker-compose.yml). The services run the
+# repo's bin/ scripts, the same ones `make test` runs natively.
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
+COPY . .
+RUN useradd --system --uid 10001 portal && mkdir -p var && chown -R portal var
+USER portal
+EXPOSE 8000
+CMD ["bin/web"]

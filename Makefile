@@ -1,0 +1,35 @@
+# The two commands: `make demo` runs the product, `make test` passes the tests.
+# Each does its own set-up: virtualenv, locked dependencies, system packages.
+PYTHON ?= python3.11
+VENV := .venv
+LOCK := requirements/dev.txt
+STAMP := $(VENV)/.installed-$(shell sha256sum $(LOCK) 2>/dev/null | cut -c1-16)
+
+.PHONY: demo test venv system-deps lock clean
+
+demo: venv
+	bin/demo
+
+test: venv system-deps
+	$(VENV)/bin/python -m tests.run
+
+venv: $(STAMP)
+
+$(STAMP): $(LOCK)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q --require-hashes -r $(LOCK)
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+system-deps:
+	bin/install-system-deps
+
+# Re-pin after editing requirements/*.in (needs network).
+lock:
+	$(VENV)/bin/python -m pip install -q pip-tools
+	cd requirements && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe -o base.txt base.in
+	cd requirements && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe -o dev.txt dev.in
+
+clean:
+	rm -rf $(VENV) var/staticfiles

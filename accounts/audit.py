@@ -1,0 +1,56 @@
+"""The audit trail: one row per security event, written by the service that acted.
+
+Never pass a password, OTP or secret in `data`; keep to IDs, kinds and outcomes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .models import AuditEvent
+
+log = logging.getLogger("portal.audit")
+
+
+class Event:
+    LOGON_SUCCESS = "logon_success"
+    LOGON_FAILURE = "logon_failure"
+    OTP_FAILURE = "otp_failure"
+    OTP_REPLAY = "otp_replay"
+    OTP_SENT = "otp_sent"
+    ACCOUNT_LOCKED = "account_locked"
+    ACCOUNT_UNLOCKED = "account_unlocked"
+    DEVICE_REGISTERED = "device_registered"
+    DEVICE_DELETED = "device_deleted"
+    OTP_CHANNEL_EMAIL = "otp_channel_email"
+    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET = "password_reset"
+    RESET_REFUSED = "reset_refused"
+    SMARTCARD_LOGON_SUCCESS = "smartcard_logon_success"
+    SMARTCARD_LOGON_FAILURE = "smartcard_logon_failure"
+    LOGOUT = "logout"
+    SESSION_EXPIRED = "session_expired"
+    REGISTRATION_RESET = "registration_reset"
+
+
+def client_ip(request) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(kind: str, *, request=None, actor=None, subject=None, actor_label: str = "", **data) -> AuditEvent:
+    subject = subject if subject is not None else actor
+    participant_id = getattr(subject, "participant_id", None) or getattr(actor, "participant_id", None)
+    event = AuditEvent.objects.create(
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=(actor.pk if getattr(actor, "pk", None) else actor_label or "anonymous")[:64],
+        subject=subject if getattr(subject, "pk", None) else None,
+        subject_label=(getattr(subject, "pk", None) or actor_label or "")[:64],
+        participant_id=participant_id,
+        source_ip=client_ip(request),
+        data=data,
+    )
+    log.info("audit", extra={"event": kind, "actor": event.actor_label, "subject": event.subject_label})
+    return event

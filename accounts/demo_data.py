@@ -1,0 +1,29 @@
+"""The demo's participants and accounts (documented in README.md, "Demo accounts")."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+DEMO_SMARTCARD_PASSWORD = "246810"
+DEMO_OPERATOR_ID = "HKEXOPS1"
+DEMO_OPERATOR_PASSWORD = "Operator!Demo2026pass"
+CERTIFICATE_EXPIRY = datetime(2030, 12, 31, 23, 59, 59, tzinfo=ZoneInfo("Asia/Hong_Kong"))
+
+# participant ID, name, clearing house, designated bank, customer code, max users, e-mail domain,
+# (maker, checker, checker), business users
+PARTICIPANTS = [
+    ("B01234", "ABC SECURITIES", "HKSCC", False, "", 20, "abc-securities.example",
+     ("B01234X1", "B01234Y1", "B01234Z1"), ["B0123401", "B0123402", "B0123403", "B0123404", "B0123405"]),
+    ("BNK999", "DEMO DESIGNATED BANK", "HKSCC", True, "", 10, "demo-bank.example",
+     ("BNK999X1", "BNK999Y1", "BNK999Z1"), ["BNK99901", "BNK99902"]),
+    ("HKABC1", "ABC FUTURES", "HKCC", False, "ABC", 10, "abc-futures.example",
+     ("HKABC1X1", "HKABC1Y1", "HKABC1Z1"), ["HKABC101", "HKABC102"]),
+    ("HKABC2", "ABC OPTIONS", "SEOCH", False, "ABC", 10, "abc-options.example",
+     ("HKABC2X1", "HKABC2Y1", "HKABC2Z1"), ["HKABC201", "HKABC202"]),
+]
+
+SURNAMES = ["CHAN", "WONG", "LEE", "CHEUNG", "LAU", "NG", "HO", "LAM", "YEUNG", "TSANG"]
+
+
+def srn_for(user_id: str) -> str:
+    """A made-up 16-character card serial number, stable per User ID."""
+    return ("0101" + user_id.encode().hex().upper())[:16]

@@ -1,0 +1,132 @@
+"""Lockout (§4.1.2, §4.2.2): 5 consecutive unsuccessful logons within 30 minutes
+lock the account; 3 consecutive wrong OTPs count as 1 unsuccessful logon.
+
+Counting is per account (never per address or session) and atomic: each
+change runs in a transaction on the person's row locked with SELECT ... FOR
+UPDATE (on SQLite, IMMEDIATE transactions serialise writers), so concurrent
+requests in any number of web processes count exactly (SECURITY.md 1-6).
+While an account is locked nothing more is counted. A lock lasts until a DA
+(users) or HKEX (DAs) lifts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from ccass_portal import clock
+
+from . import audit
+from .audit import Event
+from .models import User
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    failures: int
+    window: timedelta
+    otp_failures_per_logon_failure: int
+
+    @classmethod
+    def from_settings(cls) -> LockoutPolicy:
+        return cls(
+            failures=settings.PORTAL_LOCKOUT_FAILURES,
+            window=timedelta(seconds=settings.PORTAL_LOCKOUT_WINDOW),
+            otp_failures_per_logon_failure=settings.PORTAL_OTP_FAILURES_PER_LOGON_FAILURE,
+        )
+
+
+def _locked_row(user: User) -> User:
+    return User.all_objects.select_for_update().get(pk=user.pk)
+
+
+def _recent(times: list[float], policy: LockoutPolicy) -> list[float]:
+    """Failures still inside the window: one 29:59 old counts, one 30:01 old does not."""
+    oldest = (clock.now() - policy.window).timestamp()
+    return [t for t in times if t >= oldest]
+
+
+def _count_logon_failure(row: User, policy: LockoutPolicy, *, request) -> bool:
+    """Add one failed logon to a locked row; lock on reaching the limit. Returns locked."""
+    failures = _recent(row.logon_failures, policy) + [clock.now().timestamp()]
+    row.logon_failures = failures[-policy.failures :]
+    fields = ["logon_failures"]
+    if len(failures) >= policy.failures:
+        row.locked_at = clock.now()
+        row.logon_failures = []
+        row.otp_failures = 0
+        row.rotate_security_stamp()
+        fields += ["locked_at", "otp_failures", "security_stamp"]
+        audit.record(Event.ACCOUNT_LOCKED, request=request, subject=row, failures=policy.failures)
+    row.save(update_fields=fields)
+    return row.is_locked
+
+
+def record_logon_failure(user: User, *, request=None, reason: str = "password") -> bool:
+    """One unsuccessful logon attempt of `user`. Returns True if the account is (now) locked."""
+    policy = LockoutPolicy.from_settings()
+    with transaction.atomic():
+        row = _locked_row(user)
+        if row.is_locked:
+            # While locked, nothing more is counted (SECURITY.md 4); the attempt is still audited.
+            audit.record(Event.LOGON_FAILURE, request=request, subject=row, reason="locked")
+            return True
+        audit.record(Event.LOGON_FAILURE, request=request, subject=row, reason=reason)
+        locked = _count_logon_failure(row, policy, request=request)
+    user.locked_at = row.locked_at
+    return locked
+
+
+def record_otp_failure(user: User, *, request=None, replay: bool = False) -> bool:
+    """One wrong OTP. Every third consecutive one is an unsuccessful logon. Returns locked."""
+    policy = LockoutPolicy.from_settings()
+    with transaction.atomic():
+        row = _locked_row(user)
+        if row.is_locked:
+            return True
+        audit.record(Event.OTP_REPLAY if replay else Event.OTP_FAILURE, request=request, subject=row)
+        row.otp_failures += 1
+        if row.otp_failures >= policy.otp_failures_per_logon_failure:
+            row.otp_failures = 0
+            row.save(update_fields=["otp_failures"])
+            locked = _count_logon_failure(row, policy, request=request)
+        else:
+            row.save(update_fields=["otp_failures"])
+            locked = False
+    user.locked_at = row.locked_at
+    return locked
+
+
+def record_logon_success(user: User) -> bool:
+    """A complete logon resets both counts. Returns False (and changes nothing)
+    if the account was locked meanwhile: then the logon must not go on."""
+    with transaction.atomic():
+        row = _locked_row(user)
+        if row.is_locked:
+            return False
+        if row.logon_failures or row.otp_failures:
+            row.logon_failures = []
+            row.otp_failures = 0
+            row.save(update_fields=["logon_failures", "otp_failures"])
+    return True
+
+
+def is_locked(user: User) -> bool:
+    return User.all_objects.filter(pk=user.pk, locked_at__isnull=False).exists()
+
+
+def lift_lock(user: User, *, actor=None, request=None) -> None:
+    """Unlock (a DA for a user, HKEX for a DA). Counting starts afresh."""
+    with transaction.atomic():
+        row = _locked_row(user)
+        was_locked = row.is_locked
+        row.locked_at = None
+        row.logon_failures = []
+        row.otp_failures = 0
+        row.save(update_fields=["locked_at", "logon_failures", "otp_failures"])
+        if was_locked:
+            audit.record(Event.ACCOUNT_UNLOCKED, request=request, actor=actor, subject=row)
+    user.locked_at = None

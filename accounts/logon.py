@@ -1,0 +1,352 @@
+"""The 2FA logon (App. C): the steps a logon attempt goes through, and their rules.
+
+A logon attempt lives in the session under ``logon`` and names the person, the
+step reached and a random attempt id (e-mail codes are bound to it). Nothing
+protected is reachable until the last step calls `complete_logon`, which is
+the only place that logs a person in. No password is ever kept in the session.
+
+Steps: password -> (expired: forced change) -> setup (first time: register
+the app, or skip and use e-mail) -> OTP -> logon success.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+import django_otp
+from django.conf import settings
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
+
+from ccass_portal import clock
+from otp import services as otp_services
+
+from . import audit, lockout, user_ids
+from .audit import Event
+from .models import OtpChannel, Role, User
+
+ATTEMPT_KEY = "logon"
+ATTEMPT_LIFETIME = timedelta(minutes=10)
+AUTH_METHOD_KEY = "auth_method"
+AUTH_AT_KEY = "auth_at"
+PREVIOUS_ACCESS_KEY = "previous_access"
+
+
+class Step:
+    PASSWORD = "password"
+    EXPIRED = "expired"
+    SETUP = "setup"
+    REGISTER = "register"
+    OTP_APP = "otp_app"
+    OTP_EMAIL = "otp_email"
+
+
+@dataclass(frozen=True)
+class Portal:
+    """Where a person logs on: the CCASS/CCMS Terminal, DMS or the HKEX back-office."""
+
+    key: str
+    welcome: str
+    allows: Callable[[User], bool]
+    refusal: str
+
+
+def _terminal_allows(user: User) -> bool:
+    # DAs may hold business user groups only after decommissioning (§5.1).
+    return user.participant_id is not None and (user.role == Role.USER or bool(user.user_groups))
+
+
+PORTALS = {
+    "terminal": Portal(
+        "terminal", "WELCOME TO CCASS", _terminal_allows, "This User ID cannot use the CCASS/CCMS Terminal."
+    ),
+    "dms": Portal(
+        "dms",
+        "WELCOME TO CCASS SECURITY MANAGEMENT FUNCTIONS",
+        lambda u: u.participant_id is not None and u.is_delegated_administrator,
+        "Only Delegated Administrators can use the Security Management Functions.",
+    ),
+    "backoffice": Portal(
+        "backoffice", "HKEX BACK-OFFICE", lambda u: u.is_operator, "Only HKEX operators can use the back-office."
+    ),
+}
+
+GENERIC_FAILURE = (
+    "Unsuccessful logon: the User ID or password is incorrect, or the account is locked or disabled. "
+    "Access is locked after 5 consecutive unsuccessful attempts within 30 minutes; "
+    "users ask their Delegated Administrator, and DAs ask HKEX, to unlock it."
+)
+
+
+# -- the attempt in the session ------------------------------------------------------
+
+
+@dataclass
+class Attempt:
+    user_id: str
+    step: str
+    portal: str
+    service: str
+    attempt_id: str
+    started: float
+
+    @classmethod
+    def load(cls, request, portal: str) -> Attempt | None:
+        data = request.session.get(ATTEMPT_KEY)
+        if not data or data.get("portal") != portal:
+            return None
+        attempt = cls(**data)
+        if clock.now().timestamp() - attempt.started > ATTEMPT_LIFETIME.total_seconds():
+            request.session.pop(ATTEMPT_KEY, None)
+            return None
+        return attempt
+
+    def save(self, request) -> None:
+        request.session[ATTEMPT_KEY] = self.__dict__.copy()
+
+    def user(self) -> User | None:
+        return User.objects.filter(user_id=self.user_id).first()
+
+
+def otp_binding(request, user: User) -> str:
+    """The id e-mail codes are bound to: one per browser session and person, so a
+    person who starts again within the 5-minute cooldown can still use the code
+    already sent, while no other session can."""
+    binding = request.session.get("otp_binding") or {}
+    if binding.get("user") != user.user_id:
+        binding = {"user": user.user_id, "attempt": secrets.token_urlsafe(24)}
+        request.session["otp_binding"] = binding
+    return binding["attempt"]
+
+
+def start_attempt(request, user: User, *, portal: str, service: str, step: str) -> Attempt:
+    # A new session key at each step boundary (SECURITY.md 16).
+    request.session.cycle_key()
+    attempt = Attempt(
+        user_id=user.user_id,
+        step=step,
+        portal=portal,
+        service=service,
+        attempt_id=otp_binding(request, user),
+        started=clock.now().timestamp(),
+    )
+    attempt.save(request)
+    return attempt
+
+
+def abandon_attempt(request) -> None:
+    request.session.pop(ATTEMPT_KEY, None)
+
+
+# -- rules about a person ------------------------------------------------------------
+
+
+def profile_active(user: User) -> bool:
+    """ENABLED, not deleted, and today within Enable From / Disable After."""
+    today = clock.today()
+    return (
+        user.is_active
+        and user.deleted_at is None
+        and user.status == User.Status.ENABLED
+        and (user.enable_from is None or user.enable_from <= today)
+        and (user.disable_after is None or today <= user.disable_after)
+    )
+
+
+def password_expired(user: User) -> bool:
+    if user.password_changed_at is None:
+        return False
+    return clock.now() >= user.password_changed_at + timedelta(days=settings.PORTAL_PASSWORD_MAX_AGE_DAYS)
+
+
+def password_expires_in_days(user: User) -> int | None:
+    if user.password_changed_at is None:
+        return None
+    expiry = user.password_changed_at + timedelta(days=settings.PORTAL_PASSWORD_MAX_AGE_DAYS)
+    return max(0, (expiry - clock.now()).days)
+
+
+def find_user(typed_user_id: str) -> User | None:
+    user_id = user_ids.normalise_user_id(typed_user_id)
+    if not user_ids.ANY_USER_ID.fullmatch(user_id):
+        return None
+    return User.objects.filter(user_id=user_id).first()
+
+
+def typed_label(typed_user_id: str) -> str:
+    """What the audit trail may keep of an unknown ID: only something ID-shaped (never a mistyped password)."""
+    user_id = user_ids.normalise_user_id(typed_user_id)
+    return user_id if user_ids.ANY_USER_ID.fullmatch(user_id) else "(not a User ID)"
+
+
+def check_password_once(user: User | None, password: str) -> bool:
+    """Runs the password hasher exactly once, whoever asks (SECURITY.md 7)."""
+    if user is None or not user.has_usable_password():
+        User().set_password(password)  # same cost as a real check; result ignored
+        return False
+    return user.check_password(password)  # upgrades an old hash on success
+
+
+# -- step 1: User ID and password --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PasswordResult:
+    ok: bool
+    message: str = ""
+    attempt: Attempt | None = None
+
+
+def password_step(request, typed_user_id: str, password: str, *, portal: str, service: str) -> PasswordResult:
+    user = find_user(typed_user_id)
+    correct = check_password_once(user, password)
+    if user is None:
+        audit.record(Event.LOGON_FAILURE, request=request, actor_label=typed_label(typed_user_id), reason="unknown")
+        return PasswordResult(ok=False, message=GENERIC_FAILURE)
+    if user.is_locked:
+        # Even the right password does not get in, and nothing more is counted (SECURITY.md 4).
+        audit.record(Event.LOGON_FAILURE, request=request, subject=user, reason="locked")
+        return PasswordResult(ok=False, message=GENERIC_FAILURE)
+    if not correct:
+        lockout.record_logon_failure(user, request=request, reason="password")
+        return PasswordResult(ok=False, message=GENERIC_FAILURE)
+    if not profile_active(user):
+        audit.record(Event.LOGON_FAILURE, request=request, subject=user, reason="disabled")
+        return PasswordResult(ok=False, message=GENERIC_FAILURE)
+    if not PORTALS[portal].allows(user):
+        audit.record(Event.LOGON_FAILURE, request=request, subject=user, reason="portal", portal=portal)
+        return PasswordResult(ok=False, message=PORTALS[portal].refusal)
+
+    if password_expired(user):
+        step = Step.EXPIRED
+    elif user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
+        step = Step.OTP_APP
+    elif user.otp_channel == OtpChannel.EMAIL:
+        step = Step.OTP_EMAIL
+    else:
+        step = Step.SETUP
+    attempt = start_attempt(request, user, portal=portal, service=service, step=step)
+    return PasswordResult(ok=True, attempt=attempt)
+
+
+# -- OTP steps ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OtpResult:
+    ok: bool
+    locked: bool = False
+    message: str = ""
+
+
+INVALID_OTP = "Invalid OTP. Please try again, or request a new one."
+LOCKED_NOW = GENERIC_FAILURE
+
+
+def send_email_otp(request, user: User, attempt: Attempt) -> otp_services.EmailOtpRequest:
+    """Ask for an e-mail OTP for this attempt (cooldown applies). May raise DeliveryUnavailable."""
+    result = otp_services.request_email_otp(user, attempt=attempt.attempt_id)
+    if result.sent:
+        audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="logon")
+    return result
+
+
+def _otp_failed(request, user: User, *, replay: bool = False) -> OtpResult:
+    locked = lockout.record_otp_failure(user, request=request, replay=replay)
+    if locked:
+        abandon_attempt(request)
+        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
+    return OtpResult(ok=False, message=INVALID_OTP)
+
+
+def verify_app_step(request, attempt: Attempt, code: str) -> OtpResult:
+    user = attempt.user()
+    if user is None or lockout.is_locked(user):
+        abandon_attempt(request)
+        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
+    check = otp_services.verify_app_code(user, code)
+    if not check.ok:
+        return _otp_failed(request, user, replay=check.replay)
+    return _complete(request, user, attempt, check.device)
+
+
+def verify_registration_step(request, attempt: Attempt, code: str) -> OtpResult:
+    """The first code from a newly registered app both confirms it and completes the logon."""
+    user = attempt.user()
+    if user is None or lockout.is_locked(user):
+        abandon_attempt(request)
+        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
+    check = otp_services.confirm_registration(user, code)
+    if not check.ok:
+        return _otp_failed(request, user)
+    user.otp_channel = OtpChannel.APP
+    user.twofa_set_up_at = user.twofa_set_up_at or clock.now()
+    user.save(update_fields=["otp_channel", "twofa_set_up_at"])
+    audit.record(Event.DEVICE_REGISTERED, request=request, subject=user)
+    return _complete(request, user, attempt, check.device)
+
+
+def verify_email_step(request, attempt: Attempt, code: str) -> OtpResult:
+    user = attempt.user()
+    if user is None or lockout.is_locked(user):
+        abandon_attempt(request)
+        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
+    if not otp_services.verify_email_otp(user, code, attempt=attempt.attempt_id):
+        return _otp_failed(request, user)
+    if user.otp_channel != OtpChannel.EMAIL or not user.has_twofa:
+        user.otp_channel = OtpChannel.EMAIL
+        user.twofa_set_up_at = user.twofa_set_up_at or clock.now()
+        user.save(update_fields=["otp_channel", "twofa_set_up_at"])
+    return _complete(request, user, attempt, otp_services.email_otp_status(user))
+
+
+def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:
+    if not lockout.record_logon_success(user):
+        abandon_attempt(request)
+        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
+    complete_logon(request, user, device=device, method="2fa", service=attempt.service)
+    return OtpResult(ok=True)
+
+
+def complete_logon(request, user: User, *, device, method: str, service: str) -> None:
+    """The only place a person is logged in. Rotates the session key (SECURITY.md 16)."""
+    previous = user.last_access_at
+    abandon_attempt(request)
+    django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if device is not None:
+        django_otp.login(request, device)
+    now = clock.now()
+    request.session[AUTH_METHOD_KEY] = method
+    request.session[AUTH_AT_KEY] = now.timestamp()
+    request.session["service"] = service
+    request.session[PREVIOUS_ACCESS_KEY] = previous.isoformat() if previous else None
+    User.objects.filter(pk=user.pk).update(last_access_at=now)
+    audit.record(
+        Event.SMARTCARD_LOGON_SUCCESS if method == "smartcard" else Event.LOGON_SUCCESS,
+        request=request,
+        subject=user,
+        service=service,
+    )
+
+
+def logout(request) -> None:
+    user = request.user if request.user.is_authenticated else None
+    if user is not None:
+        audit.record(Event.LOGOUT, request=request, subject=user)
+    django_logout(request)
+
+
+def is_strongly_authenticated(request) -> bool:
+    """A full 2FA logon (django-otp verified) or, until decommissioning, a smartcard logon."""
+    from .policies import smartcard_available
+
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    method = request.session.get(AUTH_METHOD_KEY)
+    if method == "2fa":
+        return user.is_verified()
+    return method == "smartcard" and smartcard_available()

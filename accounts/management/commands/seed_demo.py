@@ -1,0 +1,74 @@
+"""Create the demo participants and accounts. Idempotent: running it again
+creates nothing twice and leaves what people did in the demo alone."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import demo_data
+from accounts.models import Participant, Role, User
+
+
+class Command(BaseCommand):
+    help = "Create the demo participants, DAs, users and the HKEX operator (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        created = 0
+        for pid, name, house, bank, code, max_users, domain, das, users in demo_data.PARTICIPANTS:
+            participant, _ = Participant.objects.update_or_create(
+                participant_id=pid,
+                defaults={
+                    "name": name,
+                    "clearing_house": house,
+                    "is_designated_bank": bank,
+                    "customer_code": code,
+                    "max_users": max_users,
+                },
+            )
+            participant.full_clean()
+            roles = [Role.DA_MAKER, Role.DA_CHECKER, Role.DA_CHECKER]
+            people = [(uid, role) for uid, role in zip(das, roles)] + [(uid, Role.USER) for uid in users]
+            for index, (user_id, role) in enumerate(people):
+                created += self._person(participant, user_id, role, index, domain)
+        created += self._operator()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} accounts created)."))
+
+    def _person(self, participant, user_id, role, index, domain) -> int:
+        if User.all_objects.filter(user_id=user_id).exists():
+            return 0
+        user = User(
+            user_id=user_id,
+            participant=participant,
+            role=role,
+            surname=demo_data.SURNAMES[index % len(demo_data.SURNAMES)],
+            other_names=("DA " if role != Role.USER else "USER ") + user_id[-2:],
+            email=f"{user_id.lower()}@{domain}",
+            clearing_house_options="Cash" if participant.clearing_house == "HKSCC" else "Derivatives",
+            access_channel="C3T",
+            srn=demo_data.srn_for(user_id),
+            certificate_expiry=demo_data.CERTIFICATE_EXPIRY,
+        )
+        user.set_unusable_password()  # 2FA not set up: the first logon starts with "Forgot/Reset"
+        user.set_smartcard_password(demo_data.DEMO_SMARTCARD_PASSWORD)
+        user.full_clean(exclude=["password"])
+        user.save()
+        return 1
+
+    def _operator(self) -> int:
+        if User.all_objects.filter(user_id=demo_data.DEMO_OPERATOR_ID).exists():
+            return 0
+        from ccass_portal import clock
+
+        operator = User(
+            user_id=demo_data.DEMO_OPERATOR_ID,
+            surname="OPERATOR",
+            other_names="HKEX DEMO",
+            email="operator@hkex-demo.example",
+            is_staff=True,
+            is_superuser=True,
+            created_after_launch=True,
+            password_changed_at=clock.now(),
+        )
+        operator.set_password(demo_data.DEMO_OPERATOR_PASSWORD)
+        operator.save()
+        return 1

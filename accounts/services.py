@@ -1,0 +1,138 @@
+"""Changes a person makes to their own credentials, and the smartcard logon.
+
+Each function is one action: it checks, changes, and writes one audit row.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import update_session_auth_hash
+from django.db import transaction
+
+from ccass_portal import clock
+from otp import services as otp_services
+
+from . import audit, lockout, logon
+from .audit import Event
+from .models import OtpChannel, User
+from .policies import smartcard_available
+from .reset import apply_new_password
+
+WRONG_CURRENT_PASSWORD = "The current password is incorrect."
+
+
+def _reauthenticate(request, user: User, password: str, *, reason: str) -> bool:
+    """A fresh proof of the password; a wrong one counts towards the lockout."""
+    if logon.check_password_once(user, password) and not lockout.is_locked(user):
+        return True
+    lockout.record_logon_failure(user, request=request, reason=reason)
+    return False
+
+
+def change_password(request, user: User, *, current: str, new: str) -> bool:
+    """ "Change Password": ends the person's other sessions, keeps this one."""
+    if not _reauthenticate(request, user, current, reason="change_password"):
+        return False
+    apply_new_password(user, new)
+    update_session_auth_hash(request, user)
+    audit.record(Event.PASSWORD_CHANGED, request=request, subject=user)
+    return True
+
+
+def change_expired_password(request, attempt: logon.Attempt, *, current: str, new: str) -> bool:
+    """The forced change after User ID + expired password; then the logon goes on to its OTP."""
+    user = attempt.user()
+    if user is None or not _reauthenticate(request, user, current, reason="expired_password_change"):
+        return False
+    apply_new_password(user, new)
+    audit.record(Event.PASSWORD_CHANGED, request=request, subject=user, expired=True)
+    if user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
+        attempt.step = logon.Step.OTP_APP
+    elif user.otp_channel == OtpChannel.EMAIL:
+        attempt.step = logon.Step.OTP_EMAIL
+    else:
+        attempt.step = logon.Step.SETUP
+    request.session.cycle_key()
+    attempt.save(request)
+    return True
+
+
+def _end_other_sessions(request, user: User) -> None:
+    user.rotate_security_stamp()
+    user.save(update_fields=["security_stamp", "otp_channel"])
+    update_session_auth_hash(request, user)
+
+
+def delete_app_device(request, user: User, *, password: str) -> bool:
+    """AUTHENTICATION SETTINGS, Delete: the next logon registers a new device (App. D.d)."""
+    if not _reauthenticate(request, user, password, reason="authentication_settings"):
+        return False
+    with transaction.atomic():
+        otp_services.remove_app_devices(user)
+        user.otp_channel = OtpChannel.NONE
+        _end_other_sessions(request, user)
+        audit.record(Event.DEVICE_DELETED, request=request, subject=user)
+    return True
+
+
+def use_email_otp(request, user: User, *, password: str) -> bool:
+    """AUTHENTICATION SETTINGS, Settings: "Multi-factor authentication using OATH" off."""
+    if not _reauthenticate(request, user, password, reason="authentication_settings"):
+        return False
+    with transaction.atomic():
+        otp_services.remove_app_devices(user)
+        user.otp_channel = OtpChannel.EMAIL
+        _end_other_sessions(request, user)
+        audit.record(Event.OTP_CHANNEL_EMAIL, request=request, subject=user)
+    return True
+
+
+def reset_registration(user: User, *, actor=None, request=None) -> None:
+    """ "Unlock/Reset OTP Device Registration" (DA for users, HKEX DA3 for DAs):
+    lifts the lock and clears the password and OTP channel, so the next logon
+    is a first-time logon (App. D.c). Ends every session of the person."""
+    with transaction.atomic():
+        lockout.lift_lock(user, actor=actor, request=request)
+        row = User.all_objects.select_for_update().get(pk=user.pk)
+        otp_services.remove_app_devices(row)
+        otp_services.withdraw_email_otp(row)
+        row.set_unusable_password()
+        row.password_changed_at = None
+        row.otp_channel = OtpChannel.NONE
+        row.twofa_set_up_at = None
+        row.rotate_security_stamp()
+        row.save(
+            update_fields=["password", "password_changed_at", "otp_channel", "twofa_set_up_at", "security_stamp"]
+        )
+        audit.record(Event.REGISTRATION_RESET, request=request, actor=actor, subject=row)
+
+
+# -- smartcard (§4, §5): a simulated reader -------------------------------------------
+
+SMARTCARD_FAILURE = (
+    "Unsuccessful smartcard logon: the SRN or smartcard password is incorrect, the certificate has expired, "
+    "or the account is locked, disabled or can only use 2FA."
+)
+
+
+def smartcard_logon(request, *, srn: str, pin: str, portal: str) -> tuple[bool, str]:
+    """Logon with the simulated card. Refused after decommissioning, for accounts
+    created after the 2FA launch, locked accounts and expired certificates."""
+    user = User.objects.filter(srn=srn).first() if srn else None
+    ok = user.check_smartcard_password(pin) if user is not None else User().check_smartcard_password(pin)
+    if user is None:
+        audit.record(Event.SMARTCARD_LOGON_FAILURE, request=request, actor_label="(unknown SRN)")
+        return False, SMARTCARD_FAILURE
+    if not smartcard_available() or user.created_after_launch or user.is_locked:
+        audit.record(Event.SMARTCARD_LOGON_FAILURE, request=request, subject=user, reason="not allowed")
+        return False, SMARTCARD_FAILURE
+    if not ok:
+        lockout.record_logon_failure(user, request=request, reason="smartcard")
+        return False, SMARTCARD_FAILURE
+    expired = user.certificate_expiry is not None and user.certificate_expiry <= clock.now()
+    if expired or not logon.profile_active(user) or not logon.PORTALS[portal].allows(user):
+        audit.record(Event.SMARTCARD_LOGON_FAILURE, request=request, subject=user, reason="profile")
+        return False, SMARTCARD_FAILURE
+    if not lockout.record_logon_success(user):
+        return False, SMARTCARD_FAILURE
+    logon.complete_logon(request, user, device=None, method="smartcard", service="smartcard")
+    return True, ""

@@ -1,0 +1,24 @@
+"""Logon URLs, included once per portal under its namespace:
+"terminal" at /, "dms" at /dms/, "backoffice" at /backoffice/."""
+
+from django.urls import path
+
+from . import views
+
+logon_urlpatterns = [
+    path("login/", views.login, name="login"),
+    path("login/otp/", views.otp, name="otp"),
+    path("login/setup/", views.setup, name="setup"),
+    path("login/setup/register/", views.register, name="register"),
+    path("login/setup/skip/", views.skip, name="skip"),
+    path("login/expired/", views.expired, name="expired"),
+    path("login/success/", views.success, name="success"),
+    path("login/smartcard/", views.smartcard, name="smartcard"),
+    path("logout/", views.logout, name="logout"),
+    path("reset/", views.reset_start, name="reset"),
+    path("reset/otp/", views.reset_otp, name="reset-otp"),
+    path("reset/password/", views.reset_password, name="reset-password"),
+    path("reset/done/", views.reset_done, name="reset-done"),
+    path("password/", views.change_password, name="change-password"),
+    path("password/authentication-settings/", views.authentication_settings, name="auth-settings"),
+]

@@ -1,0 +1,479 @@
+"""Logon screens of the CCASS/CCMS Terminal, DMS and the back-office (App. C, App. D).
+
+One set of views serves the three portals; the URL namespace ("terminal",
+"dms", "backoffice") says which. Views check the step, call a service and
+answer; the rules are in `accounts.logon`, `accounts.reset` and `accounts.services`.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from io import BytesIO
+
+import segno
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from otp import services as otp_services
+
+from . import logon, reset, services
+from .forms import (
+    ChangePasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    OathSettingsForm,
+    OtpForm,
+    ReauthenticateForm,
+    SmartcardForm,
+    UserIdForm,
+)
+from .logon import Attempt, Step
+from .models import OtpChannel
+from .policies import smartcard_available
+from .reset import ResetState, ResetStep
+
+SERVICES = {"online", "reports"}
+
+
+def portal_of(request) -> str:
+    return request.resolver_match.namespace
+
+
+def url(request, name: str, *args) -> str:
+    return reverse(f"{portal_of(request)}:{name}", args=args)
+
+
+def render_portal(request, template: str, context: dict | None = None, status: int = 200):
+    portal = logon.PORTALS[portal_of(request)]
+    return render(request, template, {"portal": portal, **(context or {})}, status=status)
+
+
+def logon_page(view):
+    """Credentials pages: POST bodies stay out of error reports, CSRF is checked,
+    nothing is cached, and only GET and POST are answered."""
+    return require_http_methods(["GET", "POST"])(
+        sensitive_post_parameters()(csrf_protect(never_cache(view)))
+    )
+
+
+def at_step(*steps):
+    """The view needs a logon attempt at one of `steps`; otherwise back to User Login."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            attempt = Attempt.load(request, portal_of(request))
+            if attempt is None or attempt.step not in steps:
+                return redirect(url(request, "login"))
+            return view(request, attempt, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def strong_session_required(view):
+    """A full 2FA (or, before decommissioning, smartcard) session for this portal (SECURITY.md 26)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        portal = logon.PORTALS[portal_of(request)]
+        if not logon.is_strongly_authenticated(request):
+            return redirect(url(request, "login"))
+        if not portal.allows(request.user):
+            return render_portal(request, "accounts/refused.html", {"message": portal.refusal}, status=403)
+        return view(request, *args, **kwargs)
+
+    return never_cache(wrapped)
+
+
+# -- User Login ------------------------------------------------------------------------
+
+
+@logon_page
+def login(request):
+    service = request.GET.get("service", "online")
+    if service not in SERVICES:
+        service = "online"
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and not form.is_valid():
+        status = 400
+    elif request.method == "POST":
+        result = logon.password_step(
+            request,
+            form.cleaned_data["user_id"],
+            form.cleaned_data["password"],
+            portal=portal_of(request),
+            service=service if portal_of(request) == "terminal" else portal_of(request),
+        )
+        if result.ok:
+            if result.attempt.step == Step.OTP_EMAIL:
+                return _send_logon_otp(request, result.attempt)
+            return redirect(_step_url(request, result.attempt.step))
+        # One message and status for every refusal, whoever asked (SECURITY.md 7).
+        form.add_error(None, result.message)
+    return render_portal(request, "accounts/login.html", {"form": form, "service": service}, status=status)
+
+
+def _step_url(request, step: str) -> str:
+    return url(
+        request,
+        {
+            Step.EXPIRED: "expired",
+            Step.SETUP: "setup",
+            Step.REGISTER: "register",
+            Step.OTP_APP: "otp",
+            Step.OTP_EMAIL: "otp",
+        }[step],
+    )
+
+
+def _send_logon_otp(request, attempt: Attempt):
+    user = attempt.user()
+    try:
+        result = logon.send_email_otp(request, user, attempt)
+    except otp_services.DeliveryUnavailable:
+        messages.error(request, "The OTP could not be sent just now. Please press REQUEST OTP to try again.")
+    else:
+        if not result.sent:
+            messages.info(request, f"An OTP was sent recently. You can request a new OTP in {result.wait_text()}.")
+    return redirect(url(request, "otp"))
+
+
+# -- OTP ------------------------------------------------------------------------------
+
+
+@logon_page
+@at_step(Step.OTP_APP, Step.OTP_EMAIL)
+def otp(request, attempt: Attempt):
+    by_email = attempt.step == Step.OTP_EMAIL
+    if request.method == "POST" and request.POST.get("action") == "request":
+        if not by_email:
+            raise Http404
+        return _send_logon_otp(request, attempt)
+    form = OtpForm(request.POST or None, digits=8 if by_email else 6)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            verify = logon.verify_email_step if by_email else logon.verify_app_step
+            result = verify(request, attempt, form.cleaned_data["otp"])
+            if result.ok:
+                return redirect(url(request, "success"))
+            if result.locked:
+                messages.error(request, result.message)
+                return redirect(url(request, "login"))
+            form.add_error("otp", result.message)
+        status = 400
+    user = attempt.user()
+    return render_portal(
+        request,
+        "accounts/otp_email.html" if by_email else "accounts/otp_app.html",
+        {"form": form, "email_status": otp_services.email_otp_status(user) if by_email else None},
+        status=status,
+    )
+
+
+# -- First-time setup of the OTP channel ------------------------------------------------
+
+
+@logon_page
+@at_step(Step.SETUP, Step.REGISTER)
+def setup(request, attempt: Attempt):
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "register":
+            attempt.step = Step.REGISTER
+            attempt.save(request)
+            otp_services.start_registration(attempt.user())
+            return redirect(url(request, "register"))
+        if action == "skip":
+            return redirect(url(request, "skip"))
+    return render_portal(request, "accounts/setup.html")
+
+
+@logon_page
+@at_step(Step.REGISTER)
+def register(request, attempt: Attempt):
+    user = attempt.user()
+    device = otp_services.pending_registration(user) or otp_services.start_registration(user)
+    form = OtpForm(request.POST or None, digits=device.digits)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            result = logon.verify_registration_step(request, attempt, form.cleaned_data["otp"])
+            if result.ok:
+                return redirect(url(request, "success"))
+            if result.locked:
+                messages.error(request, result.message)
+                return redirect(url(request, "login"))
+            form.add_error("otp", result.message)
+        status = 400
+    qr = segno.make(device.config_url, error="m")
+    buffer = BytesIO()
+    qr.save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title="QR code for the authenticator app")
+    key = device.base32_key
+    response = render_portal(
+        request,
+        "accounts/register.html",
+        {
+            "form": form,
+            "qr_svg": buffer.getvalue().decode(),
+            "manual_key": " ".join(key[i : i + 4] for i in range(0, len(key), 4)),
+            "user_id": user.user_id,
+        },
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"  # the secret is on this page (SECURITY.md 12)
+    return response
+
+
+@logon_page
+@at_step(Step.SETUP)
+def skip(request, attempt: Attempt):
+    """SKIP THIS STEP: a warning to ACCEPT, then an e-mail OTP (App. C steps o-r)."""
+    if request.method == "POST":
+        attempt.step = Step.OTP_EMAIL
+        request.session.cycle_key()
+        attempt.save(request)
+        return _send_logon_otp(request, attempt)
+    return render_portal(request, "accounts/skip_warning.html")
+
+
+# -- Expired password ----------------------------------------------------------------
+
+
+@logon_page
+@at_step(Step.EXPIRED)
+def expired(request, attempt: Attempt):
+    user = attempt.user()
+    form = ChangePasswordForm(request.POST or None, user=user)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            if services.change_expired_password(
+                request, attempt, current=form.cleaned_data["old_password"], new=form.cleaned_data["new_password1"]
+            ):
+                messages.success(request, "Your password has been changed.")
+                if attempt.step == Step.OTP_EMAIL:
+                    return _send_logon_otp(request, attempt)
+                return redirect(_step_url(request, attempt.step))
+            form.add_error("old_password", services.WRONG_CURRENT_PASSWORD)
+            if user.is_locked or not Attempt.load(request, portal_of(request)):
+                logon.abandon_attempt(request)
+                messages.error(request, logon.GENERIC_FAILURE)
+                return redirect(url(request, "login"))
+        status = 400
+    return render_portal(request, "accounts/expired.html", {"form": form}, status=status)
+
+
+# -- Logon success ------------------------------------------------------------------
+
+
+@strong_session_required
+def success(request):
+    previous = request.session.get(logon.PREVIOUS_ACCESS_KEY)
+    previous_at = timezone.localtime(timezone.datetime.fromisoformat(previous)) if previous else None
+    service = request.session.get("service", "online")
+    home = url(request, "reports") if service == "reports" else url(request, "home")
+    return render_portal(
+        request,
+        "accounts/success.html",
+        {
+            "previous_at": previous_at,
+            "home_url": home,
+            "expires_in_days": logon.password_expires_in_days(request.user),
+        },
+    )
+
+
+@require_POST
+@csrf_protect
+def logout(request):
+    logon.logout(request)
+    return redirect(reverse(f"{portal_of(request)}:landing"))
+
+
+# -- Forgot/Reset your password? ---------------------------------------------------------
+
+
+@logon_page
+def reset_start(request):
+    form = UserIdForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            step = reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request))
+            if step == ResetStep.REFUSED:
+                return render_portal(request, "accounts/reset_refused.html", {"message": reset.REFUSAL})
+            return redirect(url(request, "reset-otp"))
+        return render_portal(request, "accounts/reset_start.html", {"form": form}, status=400)
+    return render_portal(request, "accounts/reset_start.html", {"form": form})
+
+
+def _reset_state(request, *steps):
+    state = ResetState.load(request, portal_of(request))
+    return state if state is not None and state.step in steps else None
+
+
+@logon_page
+def reset_otp(request):
+    state = _reset_state(request, ResetStep.EMAIL_OTP, ResetStep.APP_OTP)
+    if state is None:
+        return redirect(url(request, "reset"))
+    by_email = state.step == ResetStep.EMAIL_OTP
+    if request.method == "POST" and request.POST.get("action") == "request" and by_email:
+        try:
+            result = reset.send_reset_email_otp(request, state.user(), state)
+        except otp_services.DeliveryUnavailable:
+            messages.error(request, "The OTP could not be sent just now. Please press REQUEST OTP to try again.")
+        else:
+            if not result.sent:
+                messages.info(request, f"You can request a new OTP in {result.wait_text()}.")
+        return redirect(url(request, "reset-otp"))
+    form = OtpForm(request.POST or None, digits=8 if by_email else 6)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            result = reset.verify_reset_code(request, state, form.cleaned_data["otp"])
+            if result.ok:
+                return redirect(url(request, "reset-password"))
+            if result.locked:
+                return render_portal(request, "accounts/reset_refused.html", {"message": reset.REFUSAL})
+            form.add_error("otp", logon.INVALID_OTP)
+        status = 400
+    template = "accounts/otp_email.html" if by_email else "accounts/otp_app.html"
+    context = {"form": form, "reset": True}
+    if by_email:
+        context["email_status"] = otp_services.email_otp_status(state.user())
+    return render_portal(request, template, context, status=status)
+
+
+@logon_page
+def reset_password(request):
+    state = _reset_state(request, ResetStep.NEW_PASSWORD)
+    if state is None:
+        return redirect(url(request, "reset"))
+    form = NewPasswordForm(request.POST or None, user=state.user())
+    if request.method == "POST":
+        if form.is_valid():
+            reset.set_new_password(request, state, form.cleaned_data["new_password1"])
+            return redirect(url(request, "reset-done"))
+        return render_portal(request, "accounts/reset_password.html", {"form": form}, status=400)
+    return render_portal(request, "accounts/reset_password.html", {"form": form})
+
+
+@never_cache
+def reset_done(request):
+    if _reset_state(request, ResetStep.DONE) is None:
+        return redirect(url(request, "reset"))
+    request.session.pop(reset.RESET_KEY, None)
+    return render_portal(request, "accounts/reset_done.html")
+
+
+# -- Smartcard ------------------------------------------------------------------------
+
+
+@logon_page
+def smartcard(request):
+    if not smartcard_available():
+        raise Http404("Smartcard logon was decommissioned.")
+    form = SmartcardForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            ok, message = services.smartcard_logon(
+                request,
+                srn=form.cleaned_data["srn"],
+                pin=form.cleaned_data["smartcard_password"],
+                portal=portal_of(request),
+            )
+            if ok:
+                return redirect(url(request, "success"))
+            form.add_error(None, message)
+        else:
+            status = 400
+    return render_portal(request, "accounts/smartcard.html", {"form": form}, status=status)
+
+
+# -- Change Password and AUTHENTICATION SETTINGS (App. D.a, D.d) ------------------------
+
+
+@logon_page
+@strong_session_required
+def change_password(request):
+    form = ChangePasswordForm(request.POST or None, user=request.user)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            if services.change_password(
+                request,
+                request.user,
+                current=form.cleaned_data["old_password"],
+                new=form.cleaned_data["new_password1"],
+            ):
+                messages.success(request, "Your password has been changed. Use the new password at your next login.")
+                return redirect(url(request, "change-password"))
+            if request.user.is_locked:
+                logon.logout(request)
+                messages.error(request, logon.GENERIC_FAILURE)
+                return redirect(url(request, "login"))
+            form.add_error("old_password", services.WRONG_CURRENT_PASSWORD)
+        status = 400
+    return render_portal(request, "accounts/change_password.html", {"form": form}, status=status)
+
+
+@logon_page
+@strong_session_required
+def authentication_settings(request):
+    user = request.user
+    device = otp_services.confirmed_app_device(user)
+    delete_form = ReauthenticateForm(prefix="delete")
+    settings_form = OathSettingsForm(prefix="settings", initial={"oath_enabled": user.otp_channel == OtpChannel.APP})
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "delete" and device is not None:
+            delete_form = ReauthenticateForm(request.POST, prefix="delete")
+            if delete_form.is_valid():
+                if services.delete_app_device(request, user, password=delete_form.cleaned_data["password"]):
+                    messages.success(
+                        request, "The registered device was deleted. Your next login will register a new device."
+                    )
+                    return redirect(url(request, "auth-settings"))
+                delete_form.add_error("password", services.WRONG_CURRENT_PASSWORD)
+            status = 400
+        elif action == "settings":
+            settings_form = OathSettingsForm(request.POST, prefix="settings")
+            if settings_form.is_valid():
+                if settings_form.cleaned_data["oath_enabled"]:
+                    settings_form.add_error(
+                        "oath_enabled",
+                        "To use the mobile application again, delete the registration; "
+                        "your next login registers a device.",
+                    )
+                elif services.use_email_otp(request, user, password=settings_form.cleaned_data["password"]):
+                    messages.success(request, "Saved. Your next login will use an OTP sent by e-mail.")
+                    return redirect(url(request, "auth-settings"))
+                else:
+                    settings_form.add_error("password", services.WRONG_CURRENT_PASSWORD)
+            status = 400
+        else:
+            status = 400
+        if user.is_locked:
+            logon.logout(request)
+            messages.error(request, logon.GENERIC_FAILURE)
+            return redirect(url(request, "login"))
+    return render_portal(
+        request,
+        "accounts/authentication_settings.html",
+        {"device": device, "delete_form": delete_form, "settings_form": settings_form},
+        status=status,
+    )
+

@@ -1,0 +1,240 @@
+"""Settings for the CCASS/CCMS Terminal portal.
+
+Every setting that differs between the embedded demo, the compose stack and
+production comes from the environment (see `.env.example` and the README).
+With nothing set, the portal runs embedded: SQLite under `var/`, Celery tasks
+in-process, and mail kept in the demo outbox.
+"""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(str(BASE_DIR / ".env"))
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is false."
+        )
+    # Debug only: a fixed, obviously unsafe key so sessions survive restarts.
+    SECRET_KEY = "insecure-debug-only-key-never-use-in-production"  # nosec B105
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- The portal's own settings -------------------------------------------------
+PORTAL_DEMO = env.bool("PORTAL_DEMO", default=False)
+PORTAL_ENFORCE_SERVICE_HOURS = env.bool("PORTAL_ENFORCE_SERVICE_HOURS", default=not PORTAL_DEMO)
+PORTAL_LAUNCH_DATE = date.fromisoformat(env.str("PORTAL_LAUNCH_DATE", default="2023-06-12"))
+# The demo runs in the parallel-run phase (smartcard still offered) unless a
+# date is set: its default decommissioning date is 12 weeks after start-up.
+PORTAL_SMARTCARD_DECOMMISSION_DATE = date.fromisoformat(
+    env.str(
+        "PORTAL_SMARTCARD_DECOMMISSION_DATE",
+        default=(date.today() + timedelta(weeks=12)).isoformat() if PORTAL_DEMO else "2023-09-04",
+    )
+)
+
+# --- Applications --------------------------------------------------------------
+INSTALLED_APPS = [
+    "ccass_portal.apps.PortalAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_email",
+    "ccass_portal",
+    "accounts",
+    "otp",
+    "dms",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ccass_portal.urls"
+WSGI_APPLICATION = "ccass_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "ccass_portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------
+(BASE_DIR / "var").mkdir(exist_ok=True)
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'portal.sqlite3'}")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take the write lock at BEGIN, so counting failed
+    # logons is serialised on SQLite the way SELECT ... FOR UPDATE does on PostgreSQL.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Users and passwords ---------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+# argon2id first (OWASP/ASVS 5.0: m=19 MiB, t=2, p=1); the others only verify
+# old hashes, which are upgraded on the next successful logon.
+PASSWORD_HASHERS = [
+    "accounts.hashers.PortalArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "accounts.password_validation.HkexPasswordPolicyValidator"},
+    {"NAME": "accounts.password_validation.ContextWordsValidator"},
+    {"NAME": "accounts.password_validation.PasswordHistoryValidator", "OPTIONS": {"history": 5}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Internationalisation --------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "Asia/Hong_Kong"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ----------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": env.str(
+            "DJANGO_STATICFILES_STORAGE",
+            default="whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG
+            else "django.contrib.staticfiles.storage.StaticFilesStorage",
+        )
+    },
+}
+
+# --- Sessions and cookies --------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+PORTAL_SESSION_IDLE_TIMEOUT = env.int("PORTAL_SESSION_IDLE_TIMEOUT", default=15 * 60)
+PORTAL_SESSION_ABSOLUTE_TIMEOUT = env.int("PORTAL_SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = PORTAL_SESSION_ABSOLUTE_TIMEOUT
+
+# --- Mail ------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="noreply_pt@hkex.com.hk")
+_email_url = env.str("EMAIL_URL", default="")
+if _email_url:
+    vars().update(env.email_url_config(_email_url))
+elif PORTAL_DEMO:
+    EMAIL_BACKEND = "ccass_portal.mail.DemoOutboxEmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Celery ----------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    # Embedded mode: no broker; tasks run in-process once the transaction commits.
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+    CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- Security headers ------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Logging ---------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- OTP (django-otp and the portal's devices) -------------------------------------
+OTP_EMAIL_TOKEN_LENGTH = 8  # "One Time Password (OTP) for CCASS: 10767258"
+OTP_EMAIL_TOKEN_VALIDITY = 300  # valid for 5 minutes (App. C step e)
+OTP_EMAIL_COOLDOWN_DURATION = 300  # can only be requested every 5 minutes
+OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL
+OTP_EMAIL_SUBJECT = "CCASS: One Time Password"
+# No URL and no User ID in the mail, for security reasons (App. C step e).
+OTP_EMAIL_BODY = "One Time Password (OTP) for CCASS: {token}"
+OTP_TOTP_ISSUER = env.str("PORTAL_TOTP_ISSUER", default="HKEX CCASS")
+OTP_TOTP_SYNC = False  # no drift learning: at most one step of tolerance, always
+PORTAL_OTP_ENCRYPTION_KEYS = env.list("PORTAL_OTP_ENCRYPTION_KEYS", default=[])
+
+# Publishing a task to a dead broker must answer the user within 2 s (SECURITY.md 30).
+PORTAL_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A task not acknowledged within this time is redelivered; longer than
+    # any send, shorter than a code's 5-minute life.
+    "visibility_timeout": 120,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# --- Lockout and expiry (§4.1.2, §4.2.2, App. D.a) --------------------------------
+PORTAL_LOCKOUT_FAILURES = 5  # consecutive unsuccessful logons ...
+PORTAL_LOCKOUT_WINDOW = 30 * 60  # ... within 30 minutes lock the account
+PORTAL_OTP_FAILURES_PER_LOGON_FAILURE = 3  # 3 wrong OTPs count as 1 failed logon
+PORTAL_PASSWORD_MAX_AGE_DAYS = 90
+PORTAL_PASSWORD_EXPIRY_WARNING_DAYS = 14

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.urls import logon_urlpatterns
+
+from . import views
+
+terminal_urlpatterns = [
+    path("", views.terminal_landing, name="landing"),
+    path("terminal/", views.terminal_home, name="home"),
+    path("terminal/functions/<slug:slug>/", views.terminal_function, name="function"),
+    path("reports/", views.overnight_reports, name="reports"),
+    *logon_urlpatterns,
+]
+
+urlpatterns = [
+    path("sso/", views.sso, name="sso"),
+    path("", include((terminal_urlpatterns, "terminal"))),
+    path("dms/", include("dms.urls")),
+    path("backoffice/", include("dms.backoffice_urls")),
+    # Exists only in demo mode: the view answers 404 otherwise.
+    path("demo/outbox/", views.demo_outbox, name="demo-outbox"),
+    path("admin/", admin.site.urls),
+]

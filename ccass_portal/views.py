@@ -1,0 +1,76 @@
+"""Pages that belong to no app: the terminal landing page, /sso/ and the demo outbox."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from accounts.logon import PORTALS
+from accounts.views import strong_session_required
+
+from .models import DemoMail
+from .terminal import FUNCTIONS_BY_SLUG
+
+
+def terminal_landing(request):
+    """CCASS/CCMS Terminal landing page (§4, §5): choose the logon method and function."""
+    return render(request, "portal/terminal_landing.html", {"portal": PORTALS["terminal"]})
+
+
+@strong_session_required
+def terminal_home(request):
+    return render(
+        request, "portal/terminal_home.html", {"portal": PORTALS["terminal"], "functions": FUNCTIONS_BY_SLUG.items()}
+    )
+
+
+@strong_session_required
+def terminal_function(request, slug):
+    name = FUNCTIONS_BY_SLUG.get(slug)
+    if name is None:
+        raise Http404
+    return render(request, "portal/function_not_available.html", {"portal": PORTALS["terminal"], "name": name})
+
+
+@strong_session_required
+def overnight_reports(request):
+    return render(request, "portal/overnight_reports.html", {"portal": PORTALS["terminal"], "reports": []})
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:  # noqa: BLE001 - any failure means "not answering"
+        return False
+
+
+def _redis_answers() -> bool | None:
+    """None when no Redis is configured (embedded mode)."""
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+@never_cache
+def sso(request):
+    """The connectivity page (§3.3): no logon; also a health check for load balancers."""
+    checks = {"database": _database_answers(), "redis": _redis_answers()}
+    healthy = all(ok is not False for ok in checks.values())
+    return render(request, "portal/sso.html", {"checks": checks, "healthy": healthy}, status=200 if healthy else 503)
+
+
+@never_cache
+def demo_outbox(request):
+    """Mail the demo kept instead of sending (PORTAL_DEMO on, no EMAIL_URL)."""
+    if not settings.PORTAL_DEMO:
+        raise Http404
+    return render(request, "portal/demo_outbox.html", {"messages_kept": DemoMail.objects.all()[:100]})

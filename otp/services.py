@@ -1,0 +1,221 @@
+"""Registering authenticator apps, and issuing, delivering and verifying OTPs.
+
+Verification always runs inside a transaction on a row locked with
+SELECT ... FOR UPDATE (IMMEDIATE transactions on SQLite), so a code is
+accepted at most once however many requests carry it (SECURITY.md 9, 13).
+This module knows devices and delivery only; the logon flow, the lockout
+and the audit trail live in `accounts`, which calls it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AuthenticatorDevice, EmailOtpDevice
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryUnavailable(Exception):
+    """The mail queue did not take the OTP; nothing was used up."""
+
+
+# -- authenticator app -------------------------------------------------------------
+
+
+def start_registration(user) -> AuthenticatorDevice:
+    """A fresh unconfirmed registration; earlier unconfirmed ones are discarded."""
+    with transaction.atomic():
+        AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
+        device = AuthenticatorDevice.new_for(user)
+        device.save()
+    return device
+
+
+def pending_registration(user) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+
+
+def confirmed_app_device(user) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
+
+
+@dataclass(frozen=True)
+class AppCodeCheck:
+    ok: bool
+    replay: bool = False
+    device: AuthenticatorDevice | None = None
+
+
+def _check_app_code(user, token: str, *, confirmed: bool) -> AppCodeCheck:
+    token = (token or "").strip()
+    with transaction.atomic():
+        device = (
+            AuthenticatorDevice.objects.select_for_update()
+            .filter(user=user, confirmed=confirmed)
+            .order_by("-id")
+            .first()
+        )
+        if device is None:
+            return AppCodeCheck(ok=False)
+        if token.isdigit() and len(token) == device.digits and device.verify_token(token):
+            if not confirmed:
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                # One registration per person: the newly confirmed one replaces any other.
+                AuthenticatorDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            return AppCodeCheck(ok=True, device=device)
+        return AppCodeCheck(ok=False, replay=device.is_replay(token), device=device)
+
+
+def confirm_registration(user, token: str) -> AppCodeCheck:
+    """The registration counts only once the app's first code is entered (SECURITY.md 12)."""
+    return _check_app_code(user, token, confirmed=False)
+
+
+def verify_app_code(user, token: str) -> AppCodeCheck:
+    return _check_app_code(user, token, confirmed=True)
+
+
+def remove_app_devices(user) -> int:
+    deleted, _ = AuthenticatorDevice.objects.filter(user=user).delete()
+    return deleted
+
+
+# -- e-mail OTP --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmailOtpRequest:
+    sent: bool
+    retry_at: datetime | None = None
+
+    def wait_text(self) -> str:
+        """'m:ss' until a new OTP may be requested."""
+        seconds = max(0, int((self.retry_at - timezone.now()).total_seconds() + 0.999)) if self.retry_at else 0
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _email_device(user, *, lock: bool) -> EmailOtpDevice:
+    if lock:
+        # Lock the person first: the device row may not exist yet, and two
+        # first requests must not create two devices.
+        get_user_model().all_objects.select_for_update().filter(pk=user.pk).first()
+    device, _ = EmailOtpDevice.objects.get_or_create(user=user, defaults={"name": "e-mail"})
+    if lock:
+        device = EmailOtpDevice.objects.select_for_update().get(pk=device.pk)
+    return device
+
+
+def email_otp_status(user) -> EmailOtpDevice | None:
+    return EmailOtpDevice.objects.filter(user=user).first()
+
+
+def request_email_otp(user, *, attempt: str) -> EmailOtpRequest:
+    """Issue a new 8-digit code for `attempt` and queue its delivery on commit.
+
+    One request per OTP_EMAIL_COOLDOWN_DURATION (300 s); a second request
+    inside it is refused with the time left. If the queue refuses the task,
+    the code and the cooldown are withdrawn and DeliveryUnavailable is raised
+    (SECURITY.md 30).
+    """
+    with transaction.atomic():
+        device = _email_device(user, lock=True)
+        allowed, info = device.generate_is_allowed()
+        if not allowed:
+            return EmailOtpRequest(sent=False, retry_at=info["next_generation_at"])
+        previous_generated = device.last_generated_timestamp
+        challenge_id = device.issue(attempt=attempt)
+        device.save()
+        transaction.on_commit(
+            partial(_enqueue_or_withdraw, device.pk, challenge_id, device.valid_until, previous_generated),
+            robust=False,
+        )
+    return EmailOtpRequest(
+        sent=True,
+        retry_at=device.last_generated_timestamp + timedelta(seconds=settings.OTP_EMAIL_COOLDOWN_DURATION),
+    )
+
+
+def _enqueue_or_withdraw(device_pk, challenge_id, valid_until, previous_generated) -> None:
+    from .tasks import enqueue_email_otp
+
+    try:
+        enqueue_email_otp(challenge_id, expires=valid_until)
+    except Exception as exc:  # the broker's own exceptions vary by transport
+        log.warning("otp.email.enqueue_failed", extra={"challenge": str(challenge_id), "error": type(exc).__name__})
+        EmailOtpDevice.objects.filter(pk=device_pk, challenge_id=challenge_id).update(
+            token=None,
+            sealed_token="",
+            challenge_id=None,
+            delivery=EmailOtpDevice.Delivery.NONE,
+            last_generated_timestamp=previous_generated,
+            valid_until=timezone.now(),
+        )
+        raise DeliveryUnavailable from exc
+
+
+def verify_email_otp(user, token: str, *, attempt: str) -> bool:
+    """True once for the current code of `attempt`, within its 300 s."""
+    token = (token or "").strip()
+    with transaction.atomic():
+        device = EmailOtpDevice.objects.select_for_update().filter(user=user).first()
+        if device is None or not attempt or device.attempt != attempt:
+            return False
+        if not (token.isdigit() and len(token) == settings.OTP_EMAIL_TOKEN_LENGTH):
+            return False
+        return device.verify_token(token)
+
+
+def withdraw_email_otp(user) -> None:
+    """Invalidate any outstanding e-mail code (logout, reset of the registration)."""
+    EmailOtpDevice.objects.filter(user=user).update(
+        token=None, sealed_token="", challenge_id=None, valid_until=timezone.now(), last_generated_timestamp=None
+    )
+
+
+class DeliveryOutcome:
+    SENT = "sent"
+    NOTHING_TO_DO = "nothing to do"
+    RETRY = "retry"
+    GAVE_UP = "gave up"
+
+
+def deliver_email_otp(challenge_id: str | uuid.UUID, *, final_attempt: bool = False) -> str:
+    """Send the code `challenge_id` names, unless it was used, replaced or expired.
+
+    The row is not locked while the mail server is talked to; the code is
+    marked delivered afterwards only if it is still the current one.
+    """
+    device = EmailOtpDevice.objects.select_related("user").filter(challenge_id=challenge_id).first()
+    if device is None or not device.is_deliverable():
+        return DeliveryOutcome.NOTHING_TO_DO
+    body = settings.OTP_EMAIL_BODY.format(token=device.delivery_code())
+    recipient = device.email or device.user.email
+    try:
+        send_mail(settings.OTP_EMAIL_SUBJECT, body, settings.OTP_EMAIL_SENDER, [recipient])
+    except OSError as exc:  # smtplib.SMTPException is an OSError
+        log.warning("otp.email.smtp_failed", extra={"challenge": str(challenge_id), "error": type(exc).__name__})
+        device.refresh_from_db()
+        if not final_attempt and device.challenge_id == challenge_id and device.is_deliverable():
+            return DeliveryOutcome.RETRY
+        # Release the cooldown so the person can ask for a new code at once.
+        EmailOtpDevice.objects.filter(pk=device.pk, challenge_id=challenge_id).update(
+            delivery=EmailOtpDevice.Delivery.FAILED, last_generated_timestamp=None, sealed_token=""
+        )
+        return DeliveryOutcome.GAVE_UP
+    EmailOtpDevice.objects.filter(pk=device.pk, challenge_id=challenge_id).update(
+        sealed_token="", delivery=EmailOtpDevice.Delivery.SENT
+    )
+    log.info("otp.email.sent", extra={"challenge": str(challenge_id)})
+    return DeliveryOutcome.SENT

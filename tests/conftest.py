@@ -1,0 +1,119 @@
+"""Fixtures shared by the whole suite: people, an authenticator app, services."""
+
+from __future__ import annotations
+
+import os
+
+import pyotp
+import pytest
+from django.db import connection
+
+from accounts.models import OtpChannel, Participant, Role, User
+from ccass_portal import clock
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+GOOD_PASSWORD = "Correct(Horse)9battery"  # meets the HKEX rule
+NEW_PASSWORD = "Another#Strong7passphrase"
+
+
+def need(condition: bool, why: str) -> None:
+    """A missing service fails the run in CI and skips (loudly) elsewhere."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required service missing under CI=true: {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def postgres(db):
+    need(connection.vendor == "postgresql", "PostgreSQL is required (run `make test`)")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def participant(db):
+    return Participant.objects.create(
+        participant_id="B01234", name="ABC SECURITIES", clearing_house="HKSCC", max_users=20
+    )
+
+
+@pytest.fixture
+def other_participant(db):
+    return Participant.objects.create(
+        participant_id="B05678", name="XYZ BROKERS", clearing_house="HKSCC", max_users=20
+    )
+
+
+def make_user(participant, user_id, *, role=Role.USER, password=None, channel=OtpChannel.NONE, **extra) -> User:
+    user = User(
+        user_id=user_id,
+        participant=participant,
+        role=role,
+        surname="CHAN",
+        other_names="TAI MAN",
+        email=f"{user_id.lower()}@abc-securities.example",
+        **extra,
+    )
+    if password:
+        user.set_password(password)
+        user.password_changed_at = clock.now()
+    else:
+        user.set_unusable_password()
+    if channel:
+        user.otp_channel = channel
+        user.twofa_set_up_at = clock.now()
+    user.save()
+    return user
+
+
+@pytest.fixture
+def new_user(participant):
+    """A migrated user: e-mail registered, 2FA not yet set up, no password."""
+    return make_user(participant, "B0123401")
+
+
+@pytest.fixture
+def email_user(participant):
+    """2FA set up with e-mail OTP."""
+    return make_user(participant, "B0123402", password=GOOD_PASSWORD, channel=OtpChannel.EMAIL)
+
+
+class AuthenticatorApp:
+    """An independent authenticator (pyotp), as on the person's phone."""
+
+    def __init__(self, base32_key: str):
+        self.totp = pyotp.TOTP(base32_key, digits=6, interval=30)
+
+    def code(self, offset_steps: int = 0) -> str:
+        import time
+
+        return self.totp.at(time.time() + offset_steps * 30)
+
+
+@pytest.fixture
+def app_user(participant):
+    """2FA set up with the authenticator app; returns (user, app)."""
+    from otp.models import AuthenticatorDevice
+
+    user = make_user(participant, "B0123403", password=GOOD_PASSWORD, channel=OtpChannel.APP)
+    device = AuthenticatorDevice.new_for(user)
+    device.confirmed = True
+    device.save()
+    return user, AuthenticatorApp(device.base32_key)

@@ -1,0 +1,61 @@
+"""`make test`: static checks, then the whole suite against real services.
+
+1. `manage.py check`, `makemigrations --check`, and the compose file's schema.
+2. A throwaway PostgreSQL cluster and redis-server on loopback (tests/stack.py).
+3. pytest on PostgreSQL (the production database), then the embedded-mode
+   tests again on SQLite (the one-command demo's database).
+Every service started here is stopped by its pid, whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests import stack
+
+PY = sys.executable
+
+
+def run(cmd: list[str], env: dict | None = None) -> int:
+    print("$", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=stack.ROOT, env={**os.environ, **(env or {})})
+
+
+def static_checks(env: dict) -> int:
+    failures = 0
+    failures += run([PY, "manage.py", "check", "--fail-level", "WARNING"], env) != 0
+    failures += run([PY, "manage.py", "makemigrations", "--check", "--dry-run"], env) != 0
+    compose = stack.ROOT / "docker-compose.yml"
+    if compose.exists():
+        failures += (
+            run([str(stack.ROOT / ".venv" / "bin" / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)])
+            != 0
+        )
+    return failures
+
+
+def main(argv: list[str]) -> int:
+    base_env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    if static_checks(base_env):
+        print("static checks failed", flush=True)
+        return 1
+    services = []
+    try:
+        postgres = stack.start_postgres()
+        services.append(postgres)
+        redis = stack.start_redis()
+        services.append(redis)
+        env = {**base_env, "DATABASE_URL": postgres.url, "TEST_REDIS_URL": redis.url}
+        print(f"PostgreSQL on {postgres.url}, Redis on {redis.url}", flush=True)
+        code = run([PY, "-m", "pytest", *argv], env)
+        embedded = run([PY, "-m", "pytest", "-m", "embedded", "-p", "no:randomly", *argv], {**base_env, "TEST_REDIS_URL": redis.url})
+        return code or embedded
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
