@@ -4,6 +4,9 @@ Forms check shape and the password rule; the decisions (who may log on,
 what counts towards the lockout) are in `accounts.logon` and `accounts.reset`.
 """
 
+import re
+import unicodedata
+
 from django import forms
 from django.contrib.auth import password_validation
 
@@ -60,8 +63,9 @@ class OtpForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_otp(self):
-        value = self.cleaned_data["otp"].replace(" ", "")
-        if not (value.isdigit() and len(value) == self.digits):
+        # NFKC turns full-width digits (typed with a Chinese input method) into ASCII ones.
+        value = unicodedata.normalize("NFKC", self.cleaned_data["otp"]).replace(" ", "")
+        if not re.fullmatch(rf"[0-9]{{{self.digits}}}", value):
             raise forms.ValidationError(f"The OTP is {self.digits} digits.", code="otp_format")
         return value
 

@@ -96,7 +96,7 @@ class ContextWordsValidator:
         if participant is None:
             return []
         words = [participant.participant_id, re.sub(r"\W+", "", participant.name.upper())]
-        words += [w for w in re.split(r"\W+", participant.name.upper()) if len(w) >= 3 and w not in _GENERIC_FIRM_WORDS]
+        words += [w for w in re.split(r"\W+", participant.name.upper()) if len(w) >= 4 and w not in _GENERIC_FIRM_WORDS]
         return [w for w in words if w]
 
     def validate(self, password: str, user=None) -> None:

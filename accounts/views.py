@@ -8,8 +8,6 @@ answer; the rules are in `accounts.logon`, `accounts.reset` and `accounts.servic
 from __future__ import annotations
 
 from functools import wraps
-from io import BytesIO
-
 import segno
 from django.contrib import messages
 from django.http import Http404
@@ -40,6 +38,11 @@ from .policies import smartcard_available
 from .reset import ResetState, ResetStep
 
 SERVICES = {"online", "reports"}
+
+
+def posted(request):
+    """The POST data of a POST (even an empty one), else None (an unbound form)."""
+    return request.POST if request.method == "POST" else None
 
 
 def portal_of(request) -> str:
@@ -102,7 +105,7 @@ def login(request):
     service = request.GET.get("service", "online")
     if service not in SERVICES:
         service = "online"
-    form = LoginForm(request.POST or None)
+    form = LoginForm(posted(request))
     status = 200
     if request.method == "POST" and not form.is_valid():
         status = 400
@@ -159,7 +162,7 @@ def otp(request, attempt: Attempt):
         if not by_email:
             raise Http404
         return _send_logon_otp(request, attempt)
-    form = OtpForm(request.POST or None, digits=8 if by_email else 6)
+    form = OtpForm(posted(request), digits=8 if by_email else 6)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -204,7 +207,7 @@ def setup(request, attempt: Attempt):
 def register(request, attempt: Attempt):
     user = attempt.user()
     device = otp_services.pending_registration(user) or otp_services.start_registration(user)
-    form = OtpForm(request.POST or None, digits=device.digits)
+    form = OtpForm(posted(request), digits=device.digits)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -217,22 +220,19 @@ def register(request, attempt: Attempt):
             form.add_error("otp", result.message)
         status = 400
     qr = segno.make(device.config_url, error="m")
-    buffer = BytesIO()
-    qr.save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title="QR code for the authenticator app")
     key = device.base32_key
-    response = render_portal(
+    # never_cache (logon_page) marks this page no-store: the secret is on it (SECURITY.md 12).
+    return render_portal(
         request,
         "accounts/register.html",
         {
             "form": form,
-            "qr_svg": buffer.getvalue().decode(),
+            "qr_png": qr.png_data_uri(scale=8, border=4),
             "manual_key": " ".join(key[i : i + 4] for i in range(0, len(key), 4)),
             "user_id": user.user_id,
         },
         status=status,
     )
-    response["Cache-Control"] = "no-store"  # the secret is on this page (SECURITY.md 12)
-    return response
 
 
 @logon_page
@@ -254,7 +254,7 @@ def skip(request, attempt: Attempt):
 @at_step(Step.EXPIRED)
 def expired(request, attempt: Attempt):
     user = attempt.user()
-    form = ChangePasswordForm(request.POST or None, user=user)
+    form = ChangePasswordForm(posted(request), user=user)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -306,7 +306,7 @@ def logout(request):
 
 @logon_page
 def reset_start(request):
-    form = UserIdForm(request.POST or None)
+    form = UserIdForm(posted(request))
     if request.method == "POST":
         if form.is_valid():
             step = reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request))
@@ -337,7 +337,7 @@ def reset_otp(request):
             if not result.sent:
                 messages.info(request, f"You can request a new OTP in {result.wait_text()}.")
         return redirect(url(request, "reset-otp"))
-    form = OtpForm(request.POST or None, digits=8 if by_email else 6)
+    form = OtpForm(posted(request), digits=8 if by_email else 6)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -360,7 +360,7 @@ def reset_password(request):
     state = _reset_state(request, ResetStep.NEW_PASSWORD)
     if state is None:
         return redirect(url(request, "reset"))
-    form = NewPasswordForm(request.POST or None, user=state.user())
+    form = NewPasswordForm(posted(request), user=state.user())
     if request.method == "POST":
         if form.is_valid():
             reset.set_new_password(request, state, form.cleaned_data["new_password1"])
@@ -384,7 +384,7 @@ def reset_done(request):
 def smartcard(request):
     if not smartcard_available():
         raise Http404("Smartcard logon was decommissioned.")
-    form = SmartcardForm(request.POST or None)
+    form = SmartcardForm(posted(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -408,7 +408,7 @@ def smartcard(request):
 @logon_page
 @strong_session_required
 def change_password(request):
-    form = ChangePasswordForm(request.POST or None, user=request.user)
+    form = ChangePasswordForm(posted(request), user=request.user)
     status = 200
     if request.method == "POST":
         if form.is_valid():

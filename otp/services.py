@@ -10,6 +10,7 @@ and the audit trail live in `accounts`, which calls it.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,7 +69,7 @@ def _check_app_code(user, token: str, *, confirmed: bool) -> AppCodeCheck:
         )
         if device is None:
             return AppCodeCheck(ok=False)
-        if token.isdigit() and len(token) == device.digits and device.verify_token(token):
+        if re.fullmatch(rf"[0-9]{{{device.digits}}}", token) and device.verify_token(token):
             if not confirmed:
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
@@ -172,7 +173,7 @@ def verify_email_otp(user, token: str, *, attempt: str) -> bool:
         device = EmailOtpDevice.objects.select_for_update().filter(user=user).first()
         if device is None or not attempt or device.attempt != attempt:
             return False
-        if not (token.isdigit() and len(token) == settings.OTP_EMAIL_TOKEN_LENGTH):
+        if not re.fullmatch(rf"[0-9]{{{settings.OTP_EMAIL_TOKEN_LENGTH}}}", token):
             return False
         return device.verify_token(token)
 

@@ -1,0 +1,253 @@
+"""E-mail OTP and authenticator-app codes (SECURITY.md 9-15, 31)."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+
+from accounts.models import AuditEvent
+from otp import services
+from otp.models import AuthenticatorDevice, EmailOtpDevice
+from otp.tasks import send_email_otp
+from tests.concurrency import run_concurrently
+from tests.conftest import GOOD_PASSWORD, make_user
+from tests.logon_helpers import last_email_otp, password_step, post
+
+pytestmark = pytest.mark.django_db
+
+
+# -- e-mail OTP -------------------------------------------------------------------------
+
+
+def issue(user, on_commit, attempt="attempt-1"):
+    with on_commit(execute=True):
+        return services.request_email_otp(user, attempt=attempt)
+
+
+def test_code_is_8_random_digits_stored_hashed(email_user, django_capture_on_commit_callbacks):
+    codes = set()
+    for n in range(5):
+        with time_machine.travel(timedelta(minutes=6 * n)):
+            assert issue(email_user, django_capture_on_commit_callbacks).sent
+        codes.add(last_email_otp())
+    assert len(codes) == 5 and all(len(c) == 8 and c.isdigit() for c in codes)
+    device = EmailOtpDevice.objects.get(user=email_user)
+    assert device.token and device.token not in codes and last_email_otp() not in device.token
+    assert device.sealed_token == ""  # after delivery nothing recoverable is kept
+
+
+def test_valid_300_seconds_and_not_one_more(email_user, django_capture_on_commit_callbacks):
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        issue(email_user, django_capture_on_commit_callbacks)
+        code = last_email_otp()
+        traveller.shift(timedelta(seconds=299))
+        assert services.verify_email_otp(email_user, code, attempt="attempt-1")
+        issue_again_after = timedelta(seconds=301)
+        traveller.shift(issue_again_after)
+        issue(email_user, django_capture_on_commit_callbacks)
+        code = last_email_otp()
+        traveller.shift(timedelta(seconds=300))
+        assert not services.verify_email_otp(email_user, code, attempt="attempt-1")
+
+
+def test_single_use_and_bound_to_the_attempt(email_user, django_capture_on_commit_callbacks):
+    issue(email_user, django_capture_on_commit_callbacks, attempt="mine")
+    code = last_email_otp()
+    assert not services.verify_email_otp(email_user, code, attempt="someone-else")
+    assert services.verify_email_otp(email_user, code, attempt="mine")
+    assert not services.verify_email_otp(email_user, code, attempt="mine")
+
+
+def test_one_request_per_five_minutes_with_the_time_left(client, email_user, django_capture_on_commit_callbacks):
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        password_step(client, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
+        assert len(mail.outbox) == 1
+        traveller.shift(timedelta(seconds=75))
+        response = post(client, "/login/otp/", {"action": "request"}, django_capture_on_commit_callbacks)
+        page = client.get(response["Location"]).content.decode()
+        assert "You can request a new OTP in 3:45" in page
+        assert len(mail.outbox) == 1
+        traveller.shift(timedelta(seconds=226))
+        post(client, "/login/otp/", {"action": "request"}, django_capture_on_commit_callbacks)
+        assert len(mail.outbox) == 2
+
+
+def test_a_new_code_replaces_the_old(email_user, django_capture_on_commit_callbacks):
+    issue(email_user, django_capture_on_commit_callbacks)
+    old = last_email_otp()
+    with time_machine.travel(timedelta(minutes=6)):
+        issue(email_user, django_capture_on_commit_callbacks)
+        new = last_email_otp()
+        assert not services.verify_email_otp(email_user, old, attempt="attempt-1")
+        assert services.verify_email_otp(email_user, new, attempt="attempt-1")
+
+
+def test_task_carries_only_an_id_and_runs_after_commit(email_user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.request_email_otp(email_user, attempt="a")
+    assert len(callbacks) == 1 and mail.outbox == []  # nothing is sent before the commit
+    device = EmailOtpDevice.objects.get(user=email_user)
+    published = []
+    original = send_email_otp.apply_async
+    send_email_otp.apply_async = lambda args, **kw: published.append((args, kw)) or original(args=args, **kw)
+    try:
+        callbacks[0]()
+    finally:
+        send_email_otp.apply_async = original
+    [(args, options)] = published
+    assert args == [str(device.challenge_id)]
+    assert 0 < options["expires"] <= 300
+    code = last_email_otp()
+    assert code not in repr(published)
+
+
+def test_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.request_email_otp(email_user, attempt="a")
+    device = EmailOtpDevice.objects.get(user=email_user)
+    first = device.challenge_id
+    # replaced
+    with time_machine.travel(timedelta(minutes=6)):
+        with django_capture_on_commit_callbacks(execute=False):
+            services.request_email_otp(email_user, attempt="a")
+        assert send_email_otp.apply(args=[str(first)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
+    # expired
+    device.refresh_from_db()
+    with time_machine.travel(timedelta(minutes=6, seconds=301)):
+        assert send_email_otp.apply(args=[str(device.challenge_id)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
+    # used (verify needs the code: take it from the sealed copy, as the worker would)
+    code = device.delivery_code()
+    assert services.verify_email_otp(email_user, code, attempt="a")
+    assert send_email_otp.apply(args=[str(device.challenge_id)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
+    assert send_email_otp.apply(args=[str(uuid.uuid4())]).get() == services.DeliveryOutcome.NOTHING_TO_DO
+    assert mail.outbox == []
+
+
+def test_rolled_back_transaction_sends_nothing(email_user, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    class Abort(Exception):
+        pass
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(Abort):
+            with transaction.atomic():
+                services.request_email_otp(email_user, attempt="a")
+                raise Abort
+    assert callbacks == [] and mail.outbox == []
+
+
+def test_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(email_user, django_capture_on_commit_callbacks):
+    original = send_email_otp.apply_async
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    send_email_otp.apply_async = broker_down
+    try:
+        with pytest.raises(services.DeliveryUnavailable):
+            issue(email_user, django_capture_on_commit_callbacks)
+    finally:
+        send_email_otp.apply_async = original
+    device = EmailOtpDevice.objects.get(user=email_user)
+    assert device.token is None and device.last_generated_timestamp is None
+    assert issue(email_user, django_capture_on_commit_callbacks).sent  # cooldown not used up
+
+
+def test_smtp_failure_in_process_gives_up_and_frees_the_cooldown(email_user, django_capture_on_commit_callbacks, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    from tests.stack import free_port
+
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 1
+    issue(email_user, django_capture_on_commit_callbacks)
+    device = EmailOtpDevice.objects.get(user=email_user)
+    assert device.delivery == EmailOtpDevice.Delivery.FAILED
+    assert device.last_generated_timestamp is None  # the person may ask again at once
+
+
+# -- authenticator app ----------------------------------------------------------------
+
+
+def test_app_code_works_once_and_a_replay_is_the_ordinary_invalid(client, app_user):
+    user, app = app_user
+    code = app.code()
+    password_step(client, user.user_id, GOOD_PASSWORD)
+    assert client.post("/login/otp/", {"otp": code})["Location"] == "/login/success/"
+    client.post("/logout/")
+    password_step(client, user.user_id, GOOD_PASSWORD)
+    response = client.post("/login/otp/", {"otp": code})
+    assert response.status_code == 400 and b"Invalid OTP" in response.content
+    assert AuditEvent.objects.filter(subject=user, kind="otp_replay").count() == 1
+
+
+@pytest.mark.parametrize("offset,accepted", [(-2, False), (-1, True), (0, True), (1, True), (2, False)])
+def test_at_most_one_step_of_tolerance(app_user, offset, accepted):
+    user, app = app_user
+    assert services.verify_app_code(user, app.code(offset)).ok is accepted
+
+
+def test_secret_is_160_bits_from_the_csprng_and_distinct(participant):
+    keys = set()
+    for n in range(5):
+        user = make_user(participant, f"B012340{n + 1}")
+        device = AuthenticatorDevice.new_for(user)
+        assert len(device.bin_key) == 20
+        keys.add(device.bin_key)
+    assert len(keys) == 5
+
+
+def test_registration_needs_the_password_step(client, new_user):
+    assert client.get("/login/setup/register/")["Location"] == "/login/"
+    assert client.post("/login/setup/", {"action": "register"})["Location"] == "/login/"
+    assert not AuthenticatorDevice.objects.filter(user=new_user).exists()
+
+
+def test_full_width_digits_are_read_as_digits(client, app_user):
+    user, app = app_user
+    full_width = app.code().translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    password_step(client, user.user_id, GOOD_PASSWORD)
+    assert client.post("/login/otp/", {"otp": full_width})["Location"] == "/login/success/"
+
+
+@pytest.mark.parametrize("bad", ["", "12345", "1234567", "abcdef", "12 34 5x", "١٢٣٤٥٦", "9" * 5000])
+def test_malformed_codes_get_a_message_and_count_nothing_else(client, app_user, bad):
+    user, _ = app_user
+    password_step(client, user.user_id, GOOD_PASSWORD)
+    response = client.post("/login/otp/", {"otp": bad})
+    assert response.status_code == 400 and b"field-error" in response.content
+    user.refresh_from_db()
+    assert user.otp_failures == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sec09_ten_concurrent_uses_of_one_app_code_one_succeeds(postgres, participant):
+    from tests.conftest import AuthenticatorApp
+
+    user = make_user(participant, "B0123403", password=GOOD_PASSWORD, channel="APP")
+    device = AuthenticatorDevice.new_for(user)
+    device.confirmed = True
+    device.save()
+    code = AuthenticatorApp(device.base32_key).code()
+    results = run_concurrently(10, lambda: services.verify_app_code(user, code).ok)
+    assert sorted(results) == [False] * 9 + [True]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sec14_twenty_concurrent_send_otp_requests_queue_one_mail(postgres, participant):
+    user = make_user(participant, "B0123402", password=GOOD_PASSWORD, channel="EMAIL")
+
+    def ask():
+        client = Client()
+        response = password_step(client, user.user_id, GOOD_PASSWORD)
+        return response.status_code
+
+    results = run_concurrently(20, ask)
+    assert results == [302] * 20
+    assert len(mail.outbox) == 1
+    assert AuditEvent.objects.filter(subject=user, kind="otp_sent").count() == 1
+    assert EmailOtpDevice.objects.filter(user=user).count() == 1
