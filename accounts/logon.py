@@ -33,6 +33,9 @@ ATTEMPT_LIFETIME = timedelta(minutes=10)
 AUTH_METHOD_KEY = "auth_method"
 AUTH_AT_KEY = "auth_at"
 PREVIOUS_ACCESS_KEY = "previous_access"
+# Set when the person removes, in this session, the device the session was verified
+# with: the session stays verified (the password was just proved again).
+DEVICE_REMOVED_KEY = "otp_device_removed_here"
 
 
 class Step:
@@ -344,9 +347,10 @@ def is_strongly_authenticated(request) -> bool:
     from .policies import smartcard_available
 
     user = request.user
-    if not user.is_authenticated:
+    # A profile disabled, locked or past Disable After loses its sessions at the next request.
+    if not user.is_authenticated or not profile_active(user) or user.is_locked:
         return False
     method = request.session.get(AUTH_METHOD_KEY)
     if method == "2fa":
-        return user.is_verified()
+        return user.is_verified() or bool(request.session.get(DEVICE_REMOVED_KEY))
     return method == "smartcard" and smartcard_available()

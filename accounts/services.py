@@ -56,10 +56,12 @@ def change_expired_password(request, attempt: logon.Attempt, *, current: str, ne
     return True
 
 
-def _end_other_sessions(request, user: User) -> None:
+def _after_device_removal(request, user: User) -> None:
+    """Save the new channel and end every other session; this one stays verified."""
     user.rotate_security_stamp()
     user.save(update_fields=["security_stamp", "otp_channel"])
     update_session_auth_hash(request, user)
+    request.session[logon.DEVICE_REMOVED_KEY] = True
 
 
 def delete_app_device(request, user: User, *, password: str) -> bool:
@@ -69,7 +71,7 @@ def delete_app_device(request, user: User, *, password: str) -> bool:
     with transaction.atomic():
         otp_services.remove_app_devices(user)
         user.otp_channel = OtpChannel.NONE
-        _end_other_sessions(request, user)
+        _after_device_removal(request, user)
         audit.record(Event.DEVICE_DELETED, request=request, subject=user)
     return True
 
@@ -81,7 +83,7 @@ def use_email_otp(request, user: User, *, password: str) -> bool:
     with transaction.atomic():
         otp_services.remove_app_devices(user)
         user.otp_channel = OtpChannel.EMAIL
-        _end_other_sessions(request, user)
+        _after_device_removal(request, user)
         audit.record(Event.OTP_CHANNEL_EMAIL, request=request, subject=user)
     return True
 

@@ -62,15 +62,10 @@ def other_participant(db):
 
 
 def make_user(participant, user_id, *, role=Role.USER, password=None, channel=OtpChannel.NONE, **extra) -> User:
-    user = User(
-        user_id=user_id,
-        participant=participant,
-        role=role,
-        surname="CHAN",
-        other_names="TAI MAN",
-        email=f"{user_id.lower()}@abc-securities.example",
-        **extra,
-    )
+    extra.setdefault("email", f"{user_id.lower()}@abc-securities.example")
+    extra.setdefault("surname", "CHAN")
+    extra.setdefault("other_names", "TAI MAN")
+    user = User(user_id=user_id, participant=participant, role=role, **extra)
     if password:
         user.set_password(password)
         user.password_changed_at = clock.now()

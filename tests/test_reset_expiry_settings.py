@@ -1,0 +1,209 @@
+"""Self-service reset (SEC 8, 20), 90-day expiry (SEC 21) and AUTHENTICATION SETTINGS (App. D.d)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+
+from accounts.models import AuditEvent, OtpChannel, Role, User
+from ccass_portal import clock
+from otp.models import AuthenticatorDevice
+from otp.tasks import send_email_otp
+from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, make_user
+from tests.logon_helpers import app_logon, is_logged_in, last_email_otp, password_step, post
+
+pytestmark = pytest.mark.django_db
+
+
+# -- self-service reset -------------------------------------------------------------------
+
+
+def test_app_user_resets_with_user_id_and_app_code(client, app_user):
+    user, app = app_user
+    response = client.post("/reset/", {"user_id": user.user_id})
+    assert response["Location"] == "/reset/otp/"
+    page = client.get("/reset/otp/").content.decode()
+    assert "ForgeRock Authenticator (OATH)" in page and "SUBMIT" in page
+    assert client.post("/reset/otp/", {"otp": app.code()})["Location"] == "/reset/password/"
+    client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert not is_logged_in(client)  # never logs anyone in
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert AuditEvent.objects.filter(subject=user, kind="password_reset").count() == 1
+
+
+def test_reset_steps_cannot_be_skipped(client, app_user):
+    user, _ = app_user
+    client.post("/reset/", {"user_id": user.user_id})
+    response = client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response["Location"] == "/reset/"
+    user.refresh_from_db()
+    assert user.check_password(GOOD_PASSWORD)
+
+
+def test_wrong_reset_codes_count_towards_the_lockout(client, app_user):
+    user, _ = app_user
+    client.post("/reset/", {"user_id": user.user_id})
+    for _ in range(3):
+        response = client.post("/reset/otp/", {"otp": "000000"})
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert len(user.logon_failures) == 1
+
+
+def _refusal(client, user_id, on_commit=None):
+    response = post(client, "/reset/", {"user_id": user_id}, on_commit)
+    return response.status_code, response.content.decode().replace(user_id, "<ID>")
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit runs as in production: the queue's refusal reaches the view
+def test_unknown_email_user_locked_disabled_and_queue_down_get_the_same_answer(client, participant, email_user):
+    locked = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel=OtpChannel.APP)
+    locked.locked_at = clock.now()
+    locked.save()
+    disabled = make_user(participant, "B0123405", status=User.Status.DISABLED)
+    answers = {
+        _refusal(Client(), "B0123499"),  # unknown
+        _refusal(Client(), email_user.user_id),  # e-mail OTP user
+        _refusal(Client(), locked.user_id),
+        _refusal(Client(), disabled.user_id),
+    }
+    first_timer = make_user(participant, "B0123406")
+    original = send_email_otp.apply_async
+    send_email_otp.apply_async = lambda *a, **k: (_ for _ in ()).throw(ConnectionRefusedError("broker down"))
+    try:
+        answers.add(_refusal(Client(), first_timer.user_id))  # queue down
+    finally:
+        send_email_otp.apply_async = original
+    assert len(answers) == 1
+    status, body = answers.pop()
+    assert status == 200 and "Self-service password reset is not available" in body and "Delegated Administrator" in body
+    assert mail.outbox == []
+
+
+def test_first_timer_without_email_is_refused_the_same_way(client, participant):
+    no_mail = make_user(participant, "B0123407", email="")
+    assert _refusal(client, no_mail.user_id) == _refusal(Client(), "B0123498")
+
+
+# -- 90-day expiry ------------------------------------------------------------------------
+
+
+def test_expired_password_forces_a_change_then_the_otp(client, app_user):
+    user, app = app_user
+    user.password_changed_at = clock.now() - timedelta(days=90)
+    user.save()
+    response = password_step(client, user.user_id, GOOD_PASSWORD)
+    assert response["Location"] == "/login/expired/"
+    page = client.get("/login/expired/").content.decode()
+    assert "Update" in page and "expired" in page
+    # limited to that one action: nothing else is reachable
+    for url in ["/terminal/", "/login/otp/", "/password/", "/login/success/"]:
+        assert client.get(url).status_code == 302
+    # the current password is required
+    response = client.post(
+        "/login/expired/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": "Wrong(Pass)12345"}
+    )
+    assert response.status_code == 400 and b"current password is incorrect" in response.content
+    response = client.post(
+        "/login/expired/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD}
+    )
+    assert response["Location"] == "/login/otp/"
+    assert client.post("/login/otp/", {"otp": app.code()})["Location"] == "/login/success/"
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD) and user.password_changed_at > clock.now() - timedelta(minutes=1)
+
+
+def test_expiry_boundary_and_warning_from_14_days(client, app_user):
+    user, app = app_user
+    with time_machine.travel("2024-01-01 09:00 +0800", tick=False) as traveller:
+        user.password_changed_at = clock.now()
+        user.save()
+        traveller.shift(timedelta(days=76))  # 14 days left
+        app_logon(client, user.user_id, GOOD_PASSWORD, app)
+        assert b"Your password will expire in 14 days" in client.get("/login/success/").content
+        client.post("/logout/")
+        traveller.shift(timedelta(days=13, hours=23))
+        assert password_step(client, user.user_id, GOOD_PASSWORD)["Location"] == "/login/otp/"
+        traveller.shift(timedelta(hours=1))  # exactly 90 days
+        assert password_step(Client(), user.user_id, GOOD_PASSWORD)["Location"] == "/login/expired/"
+
+
+def test_young_password_shows_no_warning(client, app_user):
+    user, app = app_user
+    app_logon(client, user.user_id, GOOD_PASSWORD, app)
+    assert b"will expire" not in client.get("/login/success/").content
+
+
+# -- Change Password and AUTHENTICATION SETTINGS --------------------------------------------
+
+
+def test_change_password_new_twice_then_current(client, app_user):
+    user, app = app_user
+    app_logon(client, user.user_id, GOOD_PASSWORD, app)
+    page = client.get("/password/").content.decode()
+    assert all(label in page for label in ["Change Password", "Confirm password", "Current password", "Update", "AUTHENTICATION SETTINGS"])
+    bad = client.post("/password/", {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD})
+    assert bad.status_code == 400 and b"At least 16 characters" in bad.content
+    user.refresh_from_db()
+    assert user.check_password(GOOD_PASSWORD)
+    ok = client.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD})
+    assert ok.status_code == 302
+    assert is_logged_in(client)  # this session continues
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert AuditEvent.objects.filter(subject=user, kind="password_changed").count() == 1
+
+
+def test_password_change_and_device_removal_end_other_sessions(app_user):
+    user, app = app_user
+    mine, other = Client(), Client()
+    app_logon(other, user.user_id, GOOD_PASSWORD, app)
+    with time_machine.travel(timedelta(seconds=30)):
+        app_logon(mine, user.user_id, GOOD_PASSWORD, app)
+        mine.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD})
+        assert is_logged_in(mine) and not is_logged_in(other)
+    with time_machine.travel(timedelta(seconds=60)):
+        app_logon(other, user.user_id, NEW_PASSWORD, app)
+        mine.post("/password/authentication-settings/", {"action": "delete", "delete-password": NEW_PASSWORD})
+        assert is_logged_in(mine) and not is_logged_in(other)
+
+
+def test_delete_device_needs_the_password_and_next_logon_registers_again(client, app_user):
+    user, app = app_user
+    app_logon(client, user.user_id, GOOD_PASSWORD, app)
+    page = client.get("/password/authentication-settings/").content.decode()
+    assert "Delete" in page and "Multi-factor authentication using OATH" in page and "Save" in page
+    response = client.post("/password/authentication-settings/", {"action": "delete", "delete-password": "Wrong(Pass)12345"})
+    assert response.status_code == 400
+    assert AuthenticatorDevice.objects.filter(user=user).exists()
+    response = client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert not AuthenticatorDevice.objects.filter(user=user).exists()
+    assert AuditEvent.objects.filter(subject=user, kind="device_deleted").count() == 1
+    client.post("/logout/")
+    assert password_step(client, user.user_id, GOOD_PASSWORD)["Location"] == "/login/setup/"
+
+
+def test_switch_off_oath_uses_email_otp_next_time(client, app_user, django_capture_on_commit_callbacks):
+    user, app = app_user
+    app_logon(client, user.user_id, GOOD_PASSWORD, app)
+    response = client.post(
+        "/password/authentication-settings/", {"action": "settings", "settings-password": GOOD_PASSWORD}
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.otp_channel == OtpChannel.EMAIL and not AuthenticatorDevice.objects.filter(user=user).exists()
+    client.post("/logout/")
+    password_step(client, user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
+    assert client.post("/login/otp/", {"otp": last_email_otp()})["Location"] == "/login/success/"
+
+
+def test_settings_need_a_full_session(client, app_user):
+    user, _ = app_user
+    password_step(client, user.user_id, GOOD_PASSWORD)  # half-logged-in
+    assert client.get("/password/").status_code == 302
+    assert client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD}).status_code == 302
+    assert AuthenticatorDevice.objects.filter(user=user).exists()
