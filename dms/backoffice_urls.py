@@ -11,5 +11,10 @@ app_name = "backoffice"
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("home/", views.home, name="home"),
+    path("da3/add-da/", views.add_da, name="da3-add"),
+    path("da3/da-action/", views.da_action, name="da3-action"),
+    path("da3/assign-role/", views.assign_role, name="da3-assign"),
+    path("da4/", views.grant_accounts, name="da4"),
+    path("processed/", views.processed, name="processed"),
     *logon_urlpatterns,
 ]

@@ -1,15 +1,94 @@
-"""The HKEX operators' back-office (eServices DA3 and DA4)."""
+"""The HKEX operators' back-office pages (eServices DA3 and DA4).
 
-from django.shortcuts import redirect, render
+Every page needs an operator's full 2FA session (`strong_session_required`
+with the "backoffice" portal: is_staff and no participant). Views validate the
+form, call `dms.backoffice` and answer; a refused rule is shown next to its field.
+"""
 
-from accounts.logon import PORTALS
-from accounts.views import strong_session_required
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods
+
+from accounts.views import render_portal, strong_session_required
+
+from . import backoffice
+from .forms import AddDaForm, AssignRoleForm, DaActionForm, GrantAccountsForm
+from .models import EServiceRecord
+from .services import DmsRefusal
 
 
 def landing(request):
     return redirect("backoffice:login")
 
 
-@strong_session_required
+def operator_page(view):
+    return strong_session_required(require_http_methods(["GET", "POST"])(view))
+
+
+@operator_page
 def home(request):
-    return render(request, "backoffice/home.html", {"portal": PORTALS["backoffice"]})
+    return render_portal(request, "backoffice/home.html", {"recent": EServiceRecord.objects.select_related("participant")[:10]})
+
+
+def _eservice_form(request, form_class, title: str, process):
+    """One eService form: on a valid POST `process(form)` returns (message) or raises DmsRefusal."""
+    form = form_class(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message = process(form.cleaned_data)
+            except DmsRefusal as refusal:
+                form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+            else:
+                messages.success(request, message)
+                return redirect("backoffice:processed")
+        status = 400
+    return render_portal(request, "backoffice/eservice.html", {"form": form, "title": title}, status=status)
+
+
+@operator_page
+def add_da(request):
+    def process(data):
+        da, record = backoffice.add_da(operator=request.user, request=request, **data)
+        return f"{record.reference}: DA {da.user_id} added to {da.participant_id}."
+
+    return _eservice_form(request, AddDaForm, "DA3 - Add Delegated Administrator", process)
+
+
+@operator_page
+def da_action(request):
+    def process(data):
+        record = backoffice.act_on_da(operator=request.user, request=request, **data)
+        return f"{record.reference}: {record.get_action_display()} {record.subject_user_id} done."
+
+    return _eservice_form(request, DaActionForm, "DA3 - Maintain Delegated Administrator", process)
+
+
+@operator_page
+def assign_role(request):
+    def process(data):
+        record = backoffice.assign_da_role(operator=request.user, request=request, **data)
+        return f"{record.reference}: {record.subject_user_id} is now a {data['role'].replace('_', ' ')}."
+
+    return _eservice_form(request, AssignRoleForm, "DA3 - Assign DA role to an existing user", process)
+
+
+@operator_page
+def grant_accounts(request):
+    def process(data):
+        record = backoffice.grant_accounts(operator=request.user, request=request, **data)
+        return (
+            f"{record.reference}: {record.accounts_granted} additional user account(s) for "
+            f"{record.participant_id}; fee HKD {record.fee_hkd:,.2f}."
+        )
+
+    return _eservice_form(request, GrantAccountsForm, "DA4 - Grant additional user accounts", process)
+
+
+@operator_page
+def processed(request):
+    records = EServiceRecord.objects.select_related("participant", "operator")[:500]
+    return render_portal(request, "backoffice/processed.html", {"records": records})

@@ -11,5 +11,21 @@ app_name = "dms"
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("home/", views.home, name="home"),
+    # Maintain User Profile
+    path("profiles/create/", views.create, name="create"),
+    path("profiles/change/", views.change_prompt, name="change-prompt"),
+    path("profiles/enquire/", views.enquire_prompt, name="enquire-prompt"),
+    path("profiles/delete/", views.delete_prompt, name="delete-prompt"),
+    path("profiles/<str:user_id>/change/", views.change, name="change"),
+    path("profiles/<str:user_id>/enquire/", views.enquire, name="enquire"),
+    path("profiles/<str:user_id>/delete/", views.delete, name="delete"),
+    # Maker-checker
+    path("requests/", views.pending, name="requests"),
+    path("requests/<int:request_id>/", views.change_request, name="request"),
+    # View Listings, View Reports
+    path("listings/user-profiles/", views.listing, name="listing"),
+    path("reports/", views.reports, name="reports"),
+    path("reports/requests/", views.audit_report, name="audit-report"),
+    path("reports/2fa-readiness/", views.readiness_report, name="readiness-report"),
     *logon_urlpatterns,
 ]

@@ -1,9 +1,43 @@
-"""DMS pages: the landing page and the Security Management Functions."""
+"""DMS pages: the landing page and the Security Management Functions (App. A, App. D.c).
 
-from django.shortcuts import render
+Every page after the landing page needs a full 2FA session of a DA
+(`strong_session_required`) and sees only the DA's own participant: a profile
+or request of another firm answers 404. Views check access, call a service in
+`dms.services` (writes) or `dms.selectors` (reads), and answer.
+"""
 
+from __future__ import annotations
+
+import csv
+import secrets
+from functools import wraps
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts import policies, user_ids
 from accounts.logon import PORTALS
-from accounts.views import strong_session_required
+from accounts.models import Role
+from accounts.views import render_portal, strong_session_required
+from otp import services as otp_services
+
+from . import profiles, selectors, services
+from .forms import (
+    AuthoriseForm,
+    ChangeProfileForm,
+    CreateProfileForm,
+    PromptForm,
+    RejectForm,
+    SendCodeForm,
+)
+from .models import ChangeRequest
+from .roster import roster_of
+from .services import DmsRefusal
+
+BINDINGS_KEY = "dms_authorisation_bindings"
 
 
 def landing(request):
@@ -11,6 +45,414 @@ def landing(request):
     return render(request, "dms/landing.html", {"portal": PORTALS["dms"]})
 
 
-@strong_session_required
-def home(request):
-    return render(request, "dms/home.html", {"portal": PORTALS["dms"]})
+def da_page(view):
+    """A DMS function: a DA's strong session, GET and POST only; passes the DA's participant."""
+
+    @strong_session_required
+    @require_http_methods(["GET", "POST"])
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        return view(request, request.user.participant, *args, **kwargs)
+
+    return wrapped
+
+
+def page(request, template: str, context: dict | None = None, status: int = 200):
+    """Every DMS page warns while the firm is below the roster rule."""
+    roster = roster_of(request.user.participant)
+    return render_portal(
+        request,
+        template,
+        {"roster_warning": roster.warning, "is_maker": request.user.role == Role.DA_MAKER,
+         "is_checker": request.user.role == Role.DA_CHECKER, **(context or {})},
+        status=status,
+    )
+
+
+def _profile_or_404(participant, user_id: str):
+    user = selectors.profile_of(participant, user_id)
+    if user is None:
+        raise Http404("No such user profile in this participant.")
+    return user
+
+
+def _request_or_404(participant, request_id: int) -> ChangeRequest:
+    cr = selectors.request_trail(participant).filter(pk=request_id).first()
+    if cr is None:
+        raise Http404("No such request in this participant.")
+    return cr
+
+
+def _refused(form, refusal: DmsRefusal) -> None:
+    field = refusal.field if refusal.field in form.fields else None
+    form.add_error(field, refusal.message)
+
+
+# -- menu -----------------------------------------------------------------------------
+
+
+@da_page
+def home(request, participant):
+    pending = selectors.pending_requests(participant).count()
+    return page(request, "dms/home.html", {"pending_count": pending})
+
+
+# -- Create User Profile ------------------------------------------------------------------
+
+
+def _create_initial(participant) -> dict:
+    return {
+        "internal_external": "EXTERNAL",
+        "status": "ENABLED",
+        "clearing_house_options": profiles.clearing_house_options(participant)[0],
+        "access_channel": "C3T",
+        "transaction_limit": "0.00",
+    }
+
+
+@da_page
+def create(request, participant):
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "generate":
+        initial = {**_create_initial(participant), **request.POST.dict()}
+        initial["user_groups"] = request.POST.getlist("user_groups")
+        try:
+            initial["user_id"] = services.propose_user_id(participant)
+        except user_ids.QuotaExhausted as exc:
+            form = CreateProfileForm(request.POST, participant=participant)
+            form.is_valid()
+            form.errors.clear()  # only the quota matters here
+            form.add_error("user_id", str(exc))
+            status = 400
+        else:
+            form = CreateProfileForm(initial=initial, participant=participant)
+    elif request.method == "POST":
+        form = CreateProfileForm(request.POST, participant=participant)
+        if form.is_valid():
+            try:
+                cr = services.prepare_request(
+                    maker=request.user,
+                    kind=ChangeRequest.Kind.CREATE,
+                    subject_user_id=form.cleaned_data["user_id"],
+                    payload=form.payload(),
+                    request=request,
+                )
+            except DmsRefusal as refusal:
+                _refused(form, refusal)
+            else:
+                return redirect("dms:request", cr.pk)
+        status = 400
+    else:
+        form = CreateProfileForm(participant=participant, initial=_create_initial(participant))
+    return page(
+        request,
+        "dms/create.html",
+        {"form": form, "participant": participant, "spare": participant.spare_accounts()},
+        status=status,
+    )
+
+
+# -- the prompts of Change, Enquire and Delete -----------------------------------------------
+
+PROMPTS = {
+    "change": ("Change User Profile", "dms:change"),
+    "enquire": ("Enquire User Profile", "dms:enquire"),
+    "delete": ("Delete User Profile", "dms:delete"),
+}
+
+
+def _prompt(request, participant, purpose: str):
+    title, detail_url = PROMPTS[purpose]
+    form = PromptForm(request.GET or None)
+    results = None
+    status = 200
+    if request.GET and form.is_valid():
+        if request.GET.get("action") == "list":
+            results = selectors.search_profiles(
+                participant, by=form.cleaned_data["search_by"] or "user_id", text=form.cleaned_data["search_filter"]
+            )
+        else:
+            user_id = user_ids.normalise_user_id(form.cleaned_data["user_id"])
+            if selectors.profile_of(participant, user_id) is not None:
+                return redirect(detail_url, user_id)
+            form.add_error("user_id", services.NOT_FOUND % (user_id or "(blank)"))
+            status = 400
+    elif request.GET:
+        status = 400
+    return page(
+        request,
+        "dms/prompt.html",
+        {"form": form, "title": title, "results": results, "detail_url": detail_url, "purpose": purpose},
+        status=status,
+    )
+
+
+@da_page
+def change_prompt(request, participant):
+    return _prompt(request, participant, "change")
+
+
+@da_page
+def enquire_prompt(request, participant):
+    return _prompt(request, participant, "enquire")
+
+
+@da_page
+def delete_prompt(request, participant):
+    return _prompt(request, participant, "delete")
+
+
+# -- Change / Enquire / Delete of one profile ----------------------------------------------
+
+
+def _smartcard_reset_offered(subject) -> bool:
+    return policies.smartcard_available() and bool(subject.srn) and not subject.created_after_launch
+
+
+@da_page
+def change(request, participant, user_id):
+    subject = _profile_or_404(participant, user_id)
+    offered = _smartcard_reset_offered(subject)
+    before = profiles.snapshot(subject)
+    status = 200
+    if request.method == "POST":
+        form = ChangeProfileForm(request.POST, subject=subject, smartcard_reset=offered)
+        if form.is_valid():
+            try:
+                cr = services.prepare_request(
+                    maker=request.user,
+                    kind=ChangeRequest.Kind.CHANGE,
+                    subject_user_id=subject.user_id,
+                    payload=form.payload(),
+                    smartcard_password=form.cleaned_data.get("smartcard_password", ""),
+                    request=request,
+                )
+            except DmsRefusal as refusal:
+                _refused(form, refusal)
+            else:
+                return redirect("dms:request", cr.pk)
+        status = 400
+    else:
+        initial = {field: profiles.from_json(field, before[field]) for field in profiles.PROFILE_FIELDS}
+        form = ChangeProfileForm(initial=initial, subject=subject, smartcard_reset=offered)
+    pending = services.pending_request_for(participant, subject.user_id)
+    return page(
+        request, "dms/change.html", {"form": form, "subject": subject, "pending": pending}, status=status
+    )
+
+
+@da_page
+def enquire(request, participant, user_id):
+    subject = _profile_or_404(participant, user_id)
+    return page(request, "dms/profile.html", {"subject": subject, "title": "Enquire User Profile"})
+
+
+@da_page
+def delete(request, participant, user_id):
+    subject = _profile_or_404(participant, user_id)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        try:
+            cr = services.prepare_request(
+                maker=request.user, kind=ChangeRequest.Kind.DELETE, subject_user_id=subject.user_id, request=request
+            )
+        except DmsRefusal as refusal:
+            error, status = refusal.message, 400
+        else:
+            return redirect("dms:request", cr.pk)
+    return page(
+        request,
+        "dms/profile.html",
+        {"subject": subject, "title": "Delete User Profile", "delete": True, "error": error},
+        status=status,
+    )
+
+
+# -- a request: the checker's fields, Confirm; reject; withdraw ---------------------------------
+
+
+def _binding(request, cr: ChangeRequest, checker_id: str) -> str:
+    """The id an e-mail Authorisation Code is bound to: one per request, checker and session."""
+    bindings = request.session.get(BINDINGS_KEY) or {}
+    key = f"{cr.pk}:{user_ids.normalise_user_id(checker_id)}"
+    if key not in bindings:
+        bindings[key] = secrets.token_urlsafe(24)
+        request.session[BINDINGS_KEY] = bindings
+    return bindings[key]
+
+
+@da_page
+def change_request(request, participant, request_id):
+    cr = _request_or_404(participant, request_id)
+    initial_checker = request.user.user_id if request.user.role == Role.DA_CHECKER else ""
+    authorise_form = AuthoriseForm(initial={"checker_id": initial_checker})
+    reject_form = RejectForm()
+    status = 200
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "confirm":
+        authorise_form = AuthoriseForm(request.POST)
+        if authorise_form.is_valid():
+            checker_id = authorise_form.cleaned_data["checker_id"]
+            try:
+                services.authorise_request(
+                    cr.pk,
+                    participant_id=participant.pk,
+                    checker_id=checker_id,
+                    code=authorise_form.cleaned_data["authorisation_code"],
+                    otp_binding=_binding(request, cr, checker_id),
+                    request=request,
+                )
+            except DmsRefusal as refusal:
+                _refused(authorise_form, refusal)
+            else:
+                return redirect("dms:request", cr.pk)
+        status = 400
+    elif action == "send-code":
+        authorise_form = SendCodeForm(request.POST)
+        if authorise_form.is_valid():
+            checker_id = authorise_form.cleaned_data["checker_id"]
+            try:
+                result = services.request_authorisation_code(
+                    cr.pk,
+                    participant_id=participant.pk,
+                    checker_id=checker_id,
+                    otp_binding=_binding(request, cr, checker_id),
+                    request=request,
+                )
+            except DmsRefusal as refusal:
+                _refused(authorise_form, refusal)
+            except otp_services.DeliveryUnavailable:
+                authorise_form.add_error(None, "The Authorisation Code could not be sent just now. Please try again.")
+            else:
+                if result.sent:
+                    messages.success(request, "An Authorisation Code was sent to the checker's registered e-mail.")
+                else:
+                    messages.info(request, f"A code was sent recently. A new one can be sent in {result.wait_text()}.")
+                return redirect(reverse("dms:request", args=[cr.pk]) + f"?checker={checker_id}")
+        authorise_form = AuthoriseForm(request.POST) if authorise_form.errors else authorise_form
+        status = 400
+    elif action == "reject":
+        reject_form = RejectForm(request.POST)
+        if reject_form.is_valid():
+            try:
+                services.reject_request(
+                    cr.pk, checker=request.user, reason=reject_form.cleaned_data["reason"], request=request
+                )
+            except DmsRefusal as refusal:
+                _refused(reject_form, refusal)
+            else:
+                messages.success(request, "The request was rejected.")
+                return redirect("dms:requests")
+        status = 400
+    elif action == "withdraw":
+        try:
+            services.withdraw_request(cr.pk, maker=request.user, request=request)
+        except DmsRefusal as refusal:
+            messages.error(request, refusal.message)
+            status = 400
+        else:
+            messages.success(request, "The request was withdrawn.")
+            return redirect("dms:requests")
+    elif action is not None:
+        status = 400
+    if request.method == "GET" and request.GET.get("checker"):
+        authorise_form = AuthoriseForm(initial={"checker_id": request.GET["checker"][:16]})
+    cr.refresh_from_db()
+    return page(
+        request,
+        "dms/request.html",
+        {
+            "cr": cr,
+            "comparison": profiles.compare(cr.before, cr.payload),
+            "authorise_form": authorise_form,
+            "reject_form": reject_form,
+        },
+        status=status,
+    )
+
+
+@da_page
+def pending(request, participant):
+    return page(request, "dms/pending.html", {"requests": selectors.pending_requests(participant)})
+
+
+# -- View Listings, View Reports ----------------------------------------------------------------
+
+
+def _safe_cell(value) -> str:
+    """No spreadsheet formula from a CSV cell."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_response(filename: str, header, rows, footer=()) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_safe_cell(cell) for cell in row])
+    for line in footer:
+        writer.writerow(line)
+    return response
+
+
+def table_or_csv(request, template: str, *, filename: str, columns, rows, footer=(), **context):
+    """A report as a page, or with ?format=csv as a download of the same rows and footer."""
+    if request.GET.get("format") == "csv":
+        return csv_response(f"{filename}-{request.user.participant.participant_id}.csv", columns, rows, footer)
+    return page(request, template, {"columns": columns, "rows": rows, "footer": footer, **context})
+
+
+@da_page
+def listing(request, participant):
+    rows, footer = selectors.profile_listing(participant)
+    return table_or_csv(
+        request, "dms/listing.html", filename="user-profile-listing", columns=selectors.LISTING_COLUMNS,
+        rows=rows, footer=footer.lines, participant=participant,
+    )
+
+
+@da_page
+def reports(request, participant):
+    return page(request, "dms/reports.html")
+
+
+TRAIL_COLUMNS = ("Request", "Kind", "User ID", "Maker", "Checker", "Status", "Prepared", "Decided", "Reason",
+                 "Before", "After")
+
+
+def _trail_rows(participant):
+    for cr in selectors.request_trail(participant):
+        yield (
+            cr.pk,
+            cr.get_kind_display(),
+            cr.subject_user_id,
+            cr.maker_id,
+            cr.checker_id or "",
+            cr.get_status_display(),
+            cr.created_at.isoformat(timespec="seconds"),
+            cr.decided_at.isoformat(timespec="seconds") if cr.decided_at else "",
+            cr.reason,
+            "; ".join(f"{label}={value}" for label, value in profiles.rows(cr.before)),
+            "; ".join(f"{label}={value}" for label, value in profiles.rows(cr.payload)),
+        )
+
+
+@da_page
+def audit_report(request, participant):
+    # The page lists the requests themselves; the CSV adds before/after of each.
+    return table_or_csv(
+        request, "dms/audit_report.html", filename="dms-requests", columns=TRAIL_COLUMNS,
+        rows=_trail_rows(participant), requests=selectors.request_trail(participant),
+    )
+
+
+@da_page
+def readiness_report(request, participant):
+    readiness, rows = selectors.twofa_readiness(participant)
+    return table_or_csv(
+        request, "dms/readiness_report.html", filename="2fa-readiness", columns=selectors.READINESS_COLUMNS,
+        rows=rows, footer=readiness.lines,
+    )

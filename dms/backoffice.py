@@ -1,0 +1,205 @@
+"""The HKEX back-office: what operators do when they process a participant's eService.
+
+- DA3: add a DA (a DA-format User ID), unlock / enable / disable / delete a DA,
+  reset a DA's OTP registration (the next logon is a first-time logon), and
+  assign the DA role to an existing user.
+- DA4: grant additional user accounts, HKD 250 each (§4.3.1).
+
+Each action locks the participant row, keeps the roster rule, keeps an
+`EServiceRecord` (the list of processed requests) and writes one audit row.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts import audit, lockout, policies, user_ids
+from accounts import services as account_services
+from accounts.models import AuditEvent, Participant, Role, User
+from ccass_portal import clock
+
+from .models import EServiceRecord
+from .roster import RosterBreach, check_roster
+from .services import DmsRefusal
+
+Action = EServiceRecord.Action
+DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
+
+
+class BackofficeEvent:
+    DA3_PROCESSED = "eservice_da3_processed"
+    DA4_PROCESSED = "eservice_da4_processed"
+
+
+def _record(
+    *, service: str, action: str, participant: Participant, operator: User, subject: User | None, request, **details
+) -> EServiceRecord:
+    fee = EServiceRecord.FEE_PER_ACCOUNT * details.get("accounts", 0)
+    record = EServiceRecord.objects.create(
+        service=service,
+        action=action,
+        participant=participant,
+        operator=operator,
+        subject_user_id=subject.user_id if subject is not None else "",
+        details=details,
+        accounts_granted=details.get("accounts", 0),
+        fee_hkd=fee,
+    )
+    event = audit.record(
+        BackofficeEvent.DA4_PROCESSED if service == EServiceRecord.Service.DA4 else BackofficeEvent.DA3_PROCESSED,
+        request=request,
+        actor=operator,
+        subject=subject if subject is not None else operator,
+        reference=record.reference,
+        action=action,
+        participant=participant.participant_id,
+        **details,
+    )
+    if event.participant_id != participant.pk:
+        AuditEvent.objects.filter(pk=event.pk).update(participant=participant)
+    return record
+
+
+def _lock(participant: Participant) -> Participant:
+    return Participant.objects.select_for_update().get(pk=participant.pk)
+
+
+def _da_of(participant: Participant, user_id: str) -> User:
+    user_id = user_ids.normalise_user_id(user_id)
+    da = User.objects.select_for_update().filter(participant=participant, user_id=user_id).first()
+    if da is None or not da.is_delegated_administrator:
+        raise DmsRefusal(f"{participant.participant_id} has no Delegated Administrator {user_id}.", field="user_id")
+    return da
+
+
+def add_da(
+    *, operator: User, participant: Participant, role: str, surname: str, other_names: str, email: str, request=None
+) -> tuple[User, EServiceRecord]:
+    """DA3 "add DA": the next free DA-format User ID (B01234X1), within the firm's quota."""
+    if role not in DA_ROLES:
+        raise DmsRefusal("Choose DA maker or DA checker.", field="role")
+    with transaction.atomic():
+        participant = _lock(participant)
+        try:
+            user_id = user_ids.next_free_user_id(participant, delegated_administrator=True)
+        except user_ids.QuotaExhausted as exc:
+            raise DmsRefusal(str(exc), field="participant") from exc
+        da = User(
+            user_id=user_id,
+            participant=participant,
+            role=role,
+            surname=surname,
+            other_names=other_names,
+            email=email,
+            created_after_launch=policies.twofa_launched(),
+        )
+        da.set_unusable_password()
+        da.save(force_insert=True)
+        record = _record(
+            service=EServiceRecord.Service.DA3,
+            action=Action.ADD_DA,
+            participant=participant,
+            operator=operator,
+            subject=da,
+            request=request,
+            role=role,
+        )
+    return da, record
+
+
+def act_on_da(*, operator: User, participant: Participant, user_id: str, action: str, request=None) -> EServiceRecord:
+    """DA3: unlock, enable, disable, delete a DA, or reset the DA's OTP registration."""
+    with transaction.atomic():
+        participant = _lock(participant)
+        da = _da_of(participant, user_id)
+        try:
+            if action == Action.UNLOCK:
+                lockout.lift_lock(da, actor=operator, request=request)
+            elif action == Action.RESET_OTP:
+                account_services.reset_registration(da, actor=operator, request=request)
+            elif action == Action.ENABLE:
+                da.status = User.Status.ENABLED
+                da.save(update_fields=["status"])
+            elif action == Action.DISABLE:
+                check_roster(da, enabled=False)
+                da.status = User.Status.DISABLED
+                da.rotate_security_stamp()
+                da.save(update_fields=["status", "security_stamp"])
+            elif action == Action.DELETE:
+                check_roster(da, deleted=True)
+                da.deleted_at = clock.now()
+                da.is_active = False
+                da.rotate_security_stamp()
+                da.save(update_fields=["deleted_at", "is_active", "security_stamp"])
+            else:
+                raise DmsRefusal("Choose an action.", field="action")
+        except RosterBreach as exc:
+            raise DmsRefusal(str(exc), field="action") from exc
+        return _record(
+            service=EServiceRecord.Service.DA3,
+            action=action,
+            participant=participant,
+            operator=operator,
+            subject=da,
+            request=request,
+        )
+
+
+def assign_da_role(*, operator: User, participant: Participant, user_id: str, role: str, request=None) -> EServiceRecord:
+    """DA3: make an existing user (or DA) a DA maker or a DA checker; the User ID stays."""
+    if role not in DA_ROLES:
+        raise DmsRefusal("Choose DA maker or DA checker.", field="role")
+    user_id = user_ids.normalise_user_id(user_id)
+    with transaction.atomic():
+        participant = _lock(participant)
+        user = User.objects.select_for_update().filter(participant=participant, user_id=user_id).first()
+        if user is None:
+            raise DmsRefusal(f"{participant.participant_id} has no user profile {user_id}.", field="user_id")
+        if user.role == role:
+            raise DmsRefusal(f"{user_id} already has this role.", field="role")
+        if user.user_groups and policies.smartcard_available():
+            raise DmsRefusal(
+                "Before the decommissioning of smartcards a DA cannot hold business user groups: "
+                "the participant's DAs must remove them first.",
+                field="user_id",
+            )
+        try:
+            check_roster(user, role=role)
+        except RosterBreach as exc:
+            raise DmsRefusal(str(exc), field="role") from exc
+        previous = user.role
+        user.role = role
+        user.save(update_fields=["role"])
+        return _record(
+            service=EServiceRecord.Service.DA3,
+            action=Action.ASSIGN_ROLE,
+            participant=participant,
+            operator=operator,
+            subject=user,
+            request=request,
+            role=role,
+            previous_role=previous,
+        )
+
+
+def grant_accounts(*, operator: User, participant: Participant, accounts: int, request=None) -> EServiceRecord:
+    """DA4: raise MAX. NO. OF USERS by `accounts`; a one-off fee of HKD 250 each."""
+    if not 1 <= accounts <= 1000:
+        raise DmsRefusal("Grant between 1 and 1000 additional user accounts.", field="accounts")
+    with transaction.atomic():
+        participant = _lock(participant)
+        previous = participant.max_users
+        participant.max_users = previous + accounts
+        participant.save(update_fields=["max_users"])
+        return _record(
+            service=EServiceRecord.Service.DA4,
+            action=Action.ADD_ACCOUNTS,
+            participant=participant,
+            operator=operator,
+            subject=None,
+            request=request,
+            accounts=accounts,
+            max_users=participant.max_users,
+            previous_max_users=previous,
+            fee_hkd=f"{EServiceRecord.FEE_PER_ACCOUNT * accounts:.2f}",
+        )

@@ -1,0 +1,223 @@
+"""DMS and back-office forms. Labels are the seeds' labels, verbatim (App. A, App. D.c).
+
+Forms check the shape of what was typed; the rules (quota, roster, maker-checker,
+user groups of DAs) are in `dms.services` and `dms.backoffice`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from accounts.forms import OTP_MAX_INPUT, UserIdField
+from accounts.models import Participant, Role, User
+
+from . import profiles
+from .models import EServiceRecord
+
+DATE_FORMAT = "%d/%m/%y"
+DATE_HELP = "DD/MM/YY"
+
+
+class DmsDateField(forms.DateField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            input_formats=[DATE_FORMAT],
+            required=False,
+            help_text=DATE_HELP,
+            error_messages={"invalid": "Enter the date as DD/MM/YY, e.g. 31/12/24."},
+            widget=forms.DateInput(format=DATE_FORMAT, attrs={"placeholder": DATE_HELP}),
+            **kwargs,
+        )
+
+
+class ProfileForm(forms.Form):
+    """The fields of "Create User Profile - Detail" and "Change User Profile - Detail"."""
+
+    internal_external = forms.ChoiceField(label="Internal/External", choices=User.InternalExternal.choices)
+    status = forms.ChoiceField(label="User Status", choices=User.Status.choices, widget=forms.RadioSelect)
+    surname = forms.CharField(label="Surname", max_length=60)
+    other_names = forms.CharField(label="Other Names", max_length=60, required=False)
+    email = forms.EmailField(label="Email", max_length=254, required=False)
+    enable_from = DmsDateField(label="Enable From")
+    disable_after = DmsDateField(label="Disable After")
+    clearing_house_options = forms.ChoiceField(label="Clearing House Options")
+    access_channel = forms.ChoiceField(
+        label="Access Channel", choices=[(channel, channel) for channel in profiles.ACCESS_CHANNELS]
+    )
+    user_groups = forms.MultipleChoiceField(
+        label="Selected User Groups",
+        choices=[(group, group) for group in profiles.USER_GROUPS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "user-groups"}),
+    )
+    transaction_limit = forms.DecimalField(
+        label="Transaction limit (HKD)",
+        min_value=Decimal("0"),
+        max_value=profiles.MAX_TRANSACTION_LIMIT,
+        max_digits=12,
+        decimal_places=2,
+        initial=Decimal("0.00"),
+        error_messages={"invalid": "Enter an amount in HKD, e.g. 1000000.00."},
+    )
+
+    def __init__(self, *args, participant: Participant, **kwargs):
+        super().__init__(*args, **kwargs)
+        options = profiles.clearing_house_options(participant)
+        self.fields["clearing_house_options"].choices = [(option, option) for option in options]
+
+    def clean_surname(self):
+        value = self.cleaned_data["surname"].strip().upper()
+        if not value:
+            raise forms.ValidationError("Enter the surname.", code="required")
+        return value
+
+    def clean_other_names(self):
+        return self.cleaned_data["other_names"].strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        enable_from, disable_after = cleaned.get("enable_from"), cleaned.get("disable_after")
+        if enable_from and disable_after and disable_after < enable_from:
+            self.add_error("disable_after", "Disable After must not be before Enable From.")
+        return cleaned
+
+    def payload(self) -> dict:
+        """The after-values, as a request keeps them (`profiles.snapshot`)."""
+        return {
+            field: profiles.to_json(field, self.cleaned_data[field])
+            for field in profiles.PROFILE_FIELDS
+        }
+
+
+class CreateProfileForm(ProfileForm):
+    user_id = UserIdField(label="User ID", help_text="Press Generate User ID for the next free one.")
+    email = forms.EmailField(
+        label="Email", max_length=254, help_text="Users created after the launch of 2FA receive OTPs here."
+    )
+
+    field_order = ["internal_external", "user_id", "status"]
+
+    def clean_user_id(self):
+        return self.cleaned_data["user_id"].strip().upper()
+
+
+class ChangeProfileForm(ProfileForm):
+    unlock_reset = forms.BooleanField(label="Unlock/Reset OTP Device Registration", required=False)
+    smartcard_password = forms.CharField(
+        label="Reset Smartcard Password",
+        required=False,
+        min_length=6,
+        max_length=8,
+        strip=False,
+        help_text="A new 6-8 digit smartcard password (only before smartcards are decommissioned).",
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, subject: User, smartcard_reset: bool, **kwargs):
+        super().__init__(*args, participant=subject.participant, **kwargs)
+        if subject.is_delegated_administrator:
+            del self.fields["unlock_reset"]  # a DA's registration is reset by HKEX (DA3)
+        if not smartcard_reset:
+            del self.fields["smartcard_password"]
+
+    def clean_smartcard_password(self):
+        value = self.cleaned_data.get("smartcard_password", "")
+        if value and not value.isdigit():
+            raise forms.ValidationError("The smartcard password is 6-8 digits.", code="smartcard_format")
+        return value
+
+    def payload(self) -> dict:
+        data = super().payload()
+        data["unlock_reset"] = bool(self.cleaned_data.get("unlock_reset"))
+        return data
+
+
+class PromptForm(forms.Form):
+    """ "Change User Profile - Prompt": "User ID", "Submit"; "Search by" User ID or User Name, "List"."""
+
+    user_id = UserIdField(label="User ID", required=False)
+    search_by = forms.ChoiceField(
+        label="Search by",
+        choices=[("user_id", "User ID"), ("name", "User Name")],
+        initial="user_id",
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    search_filter = forms.CharField(label="Search Filter", max_length=60, required=False)
+
+
+class AuthoriseForm(forms.Form):
+    checker_id = UserIdField(label="Checker ID")
+    authorisation_code = forms.CharField(
+        label="Authorisation Code",
+        max_length=OTP_MAX_INPUT,
+        widget=forms.PasswordInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean_authorisation_code(self):
+        value = self.cleaned_data["authorisation_code"].replace(" ", "")
+        if not value.isdigit() or len(value) not in (6, 8):
+            raise forms.ValidationError(
+                "The Authorisation Code is the checker's 6-digit app code or 8-digit e-mail OTP.", code="otp_format"
+            )
+        return value
+
+
+class SendCodeForm(forms.Form):
+    checker_id = UserIdField(label="Checker ID")
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=200)
+
+
+# -- back-office ---------------------------------------------------------------------
+
+DA_ROLE_CHOICES = [(Role.DA_MAKER, Role.DA_MAKER.label), (Role.DA_CHECKER, Role.DA_CHECKER.label)]
+
+
+class ParticipantField(forms.ModelChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Participant.objects.all(), label="Participant", to_field_name="participant_id", **kwargs)
+
+    def label_from_instance(self, obj):
+        return f"{obj.participant_id} {obj.name}"
+
+
+class AddDaForm(forms.Form):
+    participant = ParticipantField()
+    role = forms.ChoiceField(label="Role", choices=DA_ROLE_CHOICES)
+    surname = forms.CharField(label="Surname", max_length=60)
+    other_names = forms.CharField(label="Other Names", max_length=60, required=False)
+    email = forms.EmailField(label="Email", max_length=254)
+
+
+DA_ACTIONS = [
+    (action, EServiceRecord.Action(action).label)
+    for action in (
+        EServiceRecord.Action.UNLOCK,
+        EServiceRecord.Action.ENABLE,
+        EServiceRecord.Action.DISABLE,
+        EServiceRecord.Action.DELETE,
+        EServiceRecord.Action.RESET_OTP,
+    )
+]
+
+
+class DaActionForm(forms.Form):
+    participant = ParticipantField()
+    user_id = UserIdField(label="DA User ID")
+    action = forms.ChoiceField(label="Action", choices=DA_ACTIONS)
+
+
+class AssignRoleForm(forms.Form):
+    participant = ParticipantField()
+    user_id = UserIdField(label="User ID")
+    role = forms.ChoiceField(label="Role", choices=DA_ROLE_CHOICES)
+
+
+class GrantAccountsForm(forms.Form):
+    participant = ParticipantField()
+    accounts = forms.IntegerField(label="Additional user accounts", min_value=1, max_value=1000)

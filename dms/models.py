@@ -1,0 +1,100 @@
+"""DMS records: the maker-checker requests, and HKEX's processed eServices.
+
+A `ChangeRequest` is one change to one user profile that a DA maker prepared
+and a DA checker authorises (SPEC.md "DMS"). It keeps the profile as it was
+(`before`) and as it will be (`payload`), so the request is also the audit
+trail the "View Reports" page shows. An `EServiceRecord` is one DA3 or DA4
+request processed by an HKEX operator in the back-office.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Participant
+from ccass_portal import clock
+
+
+class ChangeRequest(models.Model):
+    class Kind(models.TextChoices):
+        CREATE = "CREATE", "Create User Profile"
+        CHANGE = "CHANGE", "Change User Profile"
+        DELETE = "DELETE", "Delete User Profile"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        APPROVED = "APPROVED", "Authorised"
+        REJECTED = "REJECTED", "Rejected"
+        WITHDRAWN = "WITHDRAWN", "Withdrawn"
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    maker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    subject_user_id = models.CharField("User ID", max_length=8, db_index=True)
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    payload = models.JSONField("After", default=dict, blank=True)
+    before = models.JSONField("Before", default=dict, blank=True)
+    # A new smartcard password, hashed, until the request is decided; never in
+    # `payload`, reports or the audit trail.
+    secret_hash = models.CharField(max_length=128, blank=True, editable=False)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING, db_index=True)
+    checker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField("Reason", max_length=200, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["participant", "status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.subject_user_id} {self.status}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
+class EServiceRecord(models.Model):
+    """One processed HKEX eService: DA3 (DA maintenance) or DA4 (additional user accounts)."""
+
+    class Service(models.TextChoices):
+        DA3 = "DA3", "DA3 - Delegated Administrator maintenance"
+        DA4 = "DA4", "DA4 - CCASS / CCMS User Account Application"
+
+    class Action(models.TextChoices):
+        ADD_DA = "ADD_DA", "Add DA"
+        UNLOCK = "UNLOCK", "Unlock DA"
+        ENABLE = "ENABLE", "Enable DA"
+        DISABLE = "DISABLE", "Disable DA"
+        DELETE = "DELETE", "Delete DA"
+        RESET_OTP = "RESET_OTP", "Reset DA's OTP Device Registration"
+        ASSIGN_ROLE = "ASSIGN_ROLE", "Assign DA role to an existing user"
+        ADD_ACCOUNTS = "ADD_ACCOUNTS", "Grant additional user accounts"
+
+    FEE_PER_ACCOUNT = Decimal("250.00")
+
+    service = models.CharField(max_length=3, choices=Service.choices)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    subject_user_id = models.CharField("User ID", max_length=8, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    accounts_granted = models.PositiveIntegerField(default=0)
+    fee_hkd = models.DecimalField("Fee (HKD)", max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    processed_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-processed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.action} {self.participant_id}"
+
+    @property
+    def reference(self) -> str:
+        """As HKEX Client Connect numbers them, e.g. DA3_00013361."""
+        return f"{self.service}_{self.pk or 0:08d}"

@@ -1,0 +1,120 @@
+"""The user profile as DMS shows and changes it (§4.3.1, App. A, App. D.c).
+
+`snapshot` is the one place that says which fields a maker may change and how
+they are kept in a request's JSON (dates as ISO strings, the limit as a string).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from accounts.models import ClearingHouse, Participant, User
+
+# "Selected User Groups" as the App. A confirmation screen lists them.
+USER_GROUPS = tuple(
+    "11 12 13 14 15 16 17 18 19 20 21 22 23 24 51 52 54 55 A AA AB AC AD C CR D DV GX E F F1 H I J K L M N NU NV "
+    "O P PD PM Q R RA RB RD RU RX RY RZ SA SM ST WA WB WC WD WE WF WG".split()
+)
+
+# The seeds show "Cash" for HKSCC participants; CCMS participants clear derivatives.
+CLEARING_HOUSE_OPTIONS = {
+    ClearingHouse.HKSCC: ("Cash",),
+    ClearingHouse.HKCC: ("Derivatives",),
+    ClearingHouse.SEOCH: ("Derivatives",),
+}
+# The seeds show C3T (Create) and CJT (Change).
+ACCESS_CHANNELS = ("C3T", "CJT")
+MAX_TRANSACTION_LIMIT = Decimal("9999999999.99")  # the seed's "Default 9,999,999,999.99"
+
+PROFILE_FIELDS = (
+    "internal_external",
+    "status",
+    "surname",
+    "other_names",
+    "email",
+    "enable_from",
+    "disable_after",
+    "clearing_house_options",
+    "access_channel",
+    "user_groups",
+    "transaction_limit",
+)
+
+LABELS = {
+    "user_id": "User ID",
+    "role": "Role",
+    "internal_external": "Internal/External",
+    "status": "User Status",
+    "surname": "Surname",
+    "other_names": "Other Names",
+    "email": "Email",
+    "enable_from": "Enable From",
+    "disable_after": "Disable After",
+    "clearing_house_options": "Clearing House Options",
+    "access_channel": "Access Channel",
+    "user_groups": "Selected User Groups",
+    "transaction_limit": "Transaction limit (HKD)",
+    "unlock_reset": "Unlock/Reset OTP Device Registration",
+    "smartcard_password_reset": "Reset Smartcard Password",
+}
+
+
+def clearing_house_options(participant: Participant) -> tuple[str, ...]:
+    return CLEARING_HOUSE_OPTIONS[participant.clearing_house]
+
+
+def to_json(field: str, value):
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if field == "user_groups":
+        return sorted(value)
+    return value
+
+
+def from_json(field: str, value):
+    if field in ("enable_from", "disable_after"):
+        return date.fromisoformat(value) if value else None
+    if field == "transaction_limit":
+        return Decimal(value)
+    return value
+
+
+def snapshot(user: User) -> dict:
+    """The changeable profile of `user`, as a request keeps it."""
+    data = {"user_id": user.user_id, "role": user.role}
+    data.update({field: to_json(field, getattr(user, field)) for field in PROFILE_FIELDS})
+    return data
+
+
+def display_date(value: str | None) -> str:
+    """DD/MM/YY, as the DMS screens show dates."""
+    return date.fromisoformat(value).strftime("%d/%m/%y") if value else ""
+
+
+def rows(data: dict) -> list[tuple[str, str]]:
+    """(label, shown value) pairs of a snapshot or payload, for pages and reports."""
+    shown = []
+    for key, label in LABELS.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if key in ("enable_from", "disable_after"):
+            value = display_date(value)
+        elif key == "user_groups":
+            value = " ".join(value)
+        elif isinstance(value, bool):
+            value = "Yes" if value else ""
+        shown.append((label, "" if value is None else str(value)))
+    return shown
+
+
+def compare(before: dict, after: dict) -> list[tuple[str, str, str, bool]]:
+    """(label, before, after, changed) for the request page and the audit trail."""
+    old, new = dict(rows(before)), dict(rows(after))
+    labels = [label for label in LABELS.values() if label in old or label in new]
+    return [(label, old.get(label, ""), new.get(label, ""), old.get(label, "") != new.get(label, "")) for label in labels]

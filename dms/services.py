@@ -1,0 +1,473 @@
+"""Maker-checker (SPEC.md "DMS"): a DA maker prepares a change to a user profile,
+a DA checker authorises it with their own current OTP as the Authorisation Code.
+
+- `prepare_request` checks the rules and keeps a PENDING request; nothing changes yet.
+- `authorise_request` locks the request row, then the participant row, checks the
+  roles, firm and rules again, verifies the checker's code and applies the change:
+  however many times it is called at once, a request is applied once.
+- `reject_request` and `withdraw_request` close a request without a change.
+
+Every step writes one audit row (SECURITY.md 27) with IDs only, never a secret.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts import audit, lockout, logon, policies, user_ids
+from accounts import services as account_services
+from accounts.models import OtpChannel, Participant, Role, User
+from ccass_portal import clock
+from otp import services as otp_services
+
+from . import profiles
+from .models import ChangeRequest
+from .roster import RosterBreach, check_roster
+
+Kind = ChangeRequest.Kind
+Status = ChangeRequest.Status
+
+
+class DmsEvent:
+    REQUEST_PREPARED = "dms_request_prepared"
+    REQUEST_AUTHORISED = "dms_request_authorised"
+    REQUEST_REJECTED = "dms_request_rejected"
+    REQUEST_WITHDRAWN = "dms_request_withdrawn"
+    AUTHORISATION_REFUSED = "dms_authorisation_refused"
+
+
+class DmsRefusal(Exception):
+    """A rule refused the action. `field` names the form field the message belongs next to.
+
+    A refusal of a checker (`audit_as` set to the Checker ID as typed) is written to the
+    audit trail after the transaction has rolled back, by `_auditing_refusals`.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, audit_as: str | None = None, cr=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.audit_as = audit_as
+        self.cr = cr
+
+
+@contextmanager
+def _auditing_refusals(request):
+    try:
+        yield
+    except DmsRefusal as refusal:
+        if refusal.audit_as is not None:
+            audit.record(
+                DmsEvent.AUTHORISATION_REFUSED,
+                request=request,
+                actor_label=refusal.audit_as,
+                subject=User.all_objects.filter(pk=refusal.cr.maker_id).first(),
+                request_id=refusal.cr.pk,
+                reason=refusal.message,
+            )
+        raise
+
+
+MAKER_ONLY = "Only a DA maker can prepare a change."
+CHECKER_ONLY = "Only a DA checker can authorise or reject a request."
+NOT_A_CHECKER = "This Checker ID is not an enabled DA checker of this participant."
+MAKER_AS_CHECKER = "The maker of a request cannot authorise it: another DA checker must."
+CHECKER_IS_SUBJECT = "A checker cannot authorise a request that concerns themselves: another DA checker must."
+CHECKER_LOCKED = "The checker's account is locked. HKEX must unlock it (eService DA3)."
+CHECKER_NO_2FA = "The checker has not set up 2FA yet, so has no Authorisation Code."
+WRONG_CODE = "The Authorisation Code is incorrect."
+NOT_PENDING = "This request has already been authorised, rejected or withdrawn."
+STALE = "The user profile has changed since this request was prepared. Please prepare the change again."
+MAKER_GONE = "The maker of this request is no longer a DA maker of this participant."
+ALREADY_PENDING = "A request for %s is already awaiting authorisation (request #%s)."
+NOTHING_TO_CHANGE = "Nothing to change: the profile already has these values."
+NOT_FOUND = "There is no active user profile %s in this participant."
+DA_GROUPS_BEFORE_DECOMMISSIONING = (
+    "A Delegated Administrator can be given business user groups only after the decommissioning of smartcards."
+)
+DA_RESET_BY_HKEX = "A Delegated Administrator's lock and OTP registration are reset by HKEX (eService DA3)."
+NO_SMARTCARD = "This profile has no smartcard to reset, or smartcards have been decommissioned."
+REASON_REQUIRED = "Please give the reason for the rejection."
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def pending_request_for(participant: Participant, user_id: str, *, exclude: int | None = None) -> ChangeRequest | None:
+    qs = ChangeRequest.objects.filter(participant=participant, subject_user_id=user_id, status=Status.PENDING)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return qs.first()
+
+
+def _pending_create_ids(participant: Participant) -> set[str]:
+    qs = ChangeRequest.objects.filter(participant=participant, kind=Kind.CREATE, status=Status.PENDING)
+    return set(qs.values_list("subject_user_id", flat=True))
+
+
+def _check_quota(participant: Participant, *, reserved: int) -> None:
+    if participant.spare_accounts() - reserved <= 0:
+        pending = f", {reserved} awaiting authorisation" if reserved else ""
+        raise user_ids.QuotaExhausted(
+            f"{participant.participant_id} has no spare user account (MAX. NO. OF USERS: {participant.max_users}"
+            f"{pending}). Ask HKEX for more (eService DA4)."
+        )
+
+
+def propose_user_id(participant: Participant) -> str:
+    """ "Generate User ID": the next never-issued ID that no pending request holds.
+
+    Raises QuotaExhausted when no spare account is left (counting pending creations).
+    """
+    candidate = user_ids.next_free_user_id(participant)
+    reserved = _pending_create_ids(participant)
+    _check_quota(participant, reserved=len(reserved))
+    if candidate not in reserved:
+        return candidate
+    taken = reserved | set(
+        User.all_objects.filter(user_id__startswith=participant.participant_id).values_list("user_id", flat=True)
+    )
+    for suffix in user_ids.USER_SUFFIXES:
+        if participant.participant_id + suffix not in taken:
+            return participant.participant_id + suffix
+    raise user_ids.QuotaExhausted(f"Every User ID of {participant.participant_id} has been issued.")
+
+
+# -- the rules --------------------------------------------------------------------------
+
+
+def _profile_changes(before: dict, payload: dict) -> list[str]:
+    changed = [field for field in profiles.PROFILE_FIELDS if before.get(field) != payload.get(field)]
+    if payload.get("unlock_reset"):
+        changed.append("unlock_reset")
+    if payload.get("smartcard_password_reset"):
+        changed.append("smartcard_password_reset")
+    return changed
+
+
+def _check_payload(participant: Participant, payload: dict, *, role: str) -> None:
+    enable_from, disable_after = payload.get("enable_from"), payload.get("disable_after")
+    if enable_from and disable_after and disable_after < enable_from:
+        raise DmsRefusal("Disable After must not be before Enable From.", field="disable_after")
+    if payload.get("clearing_house_options") not in profiles.clearing_house_options(participant):
+        raise DmsRefusal("Choose one of the Clearing House Options offered.", field="clearing_house_options")
+    if not set(payload.get("user_groups", ())) <= set(profiles.USER_GROUPS):
+        raise DmsRefusal("Unknown user group.", field="user_groups")
+    if role != Role.USER and payload.get("user_groups") and policies.smartcard_available():
+        raise DmsRefusal(DA_GROUPS_BEFORE_DECOMMISSIONING, field="user_groups")
+
+
+def _check_rules(cr: ChangeRequest, subject: User | None) -> None:
+    """The rules of one request, at preparation and again at authorisation."""
+    participant = cr.participant
+    if cr.kind == Kind.CREATE:
+        try:
+            user_ids.validate_user_id(cr.subject_user_id, participant=participant, delegated_administrator=False)
+        except ValidationError as exc:
+            raise DmsRefusal(" ".join(exc.messages), field="user_id") from exc
+        if User.all_objects.filter(user_id=cr.subject_user_id).exists():
+            raise DmsRefusal(
+                f"User ID {cr.subject_user_id} has already been issued. Press Generate User ID.", field="user_id"
+            )
+        # At preparation pending creations hold accounts too; at authorisation only real profiles count.
+        reserved = 0 if cr.pk else len(_pending_create_ids(participant))
+        try:
+            _check_quota(participant, reserved=reserved)
+        except user_ids.QuotaExhausted as exc:
+            raise DmsRefusal(str(exc), field="user_id") from exc
+        _check_payload(participant, cr.payload, role=Role.USER)
+        return
+    if subject is None:
+        raise DmsRefusal(NOT_FOUND % cr.subject_user_id)
+    if profiles.snapshot(subject) != cr.before:
+        raise DmsRefusal(STALE)
+    try:
+        if cr.kind == Kind.DELETE:
+            check_roster(subject, deleted=True)
+        else:
+            check_roster(subject, enabled=cr.payload["status"] == User.Status.ENABLED)
+    except RosterBreach as exc:
+        raise DmsRefusal(str(exc), field="status" if cr.kind == Kind.CHANGE else None) from exc
+    if cr.kind == Kind.DELETE:
+        return
+    _check_payload(participant, cr.payload, role=subject.role)
+    if cr.payload.get("unlock_reset") and subject.is_delegated_administrator:
+        raise DmsRefusal(DA_RESET_BY_HKEX, field="unlock_reset")
+    if cr.payload.get("smartcard_password_reset") and not (
+        policies.smartcard_available() and subject.srn and not subject.created_after_launch
+    ):
+        raise DmsRefusal(NO_SMARTCARD, field="smartcard_password")
+
+
+# -- the maker ------------------------------------------------------------------------
+
+
+def _require_maker(maker: User) -> None:
+    if maker.role != Role.DA_MAKER or maker.participant_id is None or not logon.profile_active(maker):
+        raise DmsRefusal(MAKER_ONLY)
+
+
+def prepare_request(
+    *,
+    maker: User,
+    kind: str,
+    subject_user_id: str,
+    payload: dict | None = None,
+    smartcard_password: str = "",
+    request=None,
+) -> ChangeRequest:
+    """Keep a PENDING request for a checker. `payload` holds the profile's after-values
+    (as `profiles.snapshot` keeps them) and, for a change, the actions
+    `unlock_reset` and `smartcard_password_reset`."""
+    _require_maker(maker)
+    participant = maker.participant
+    subject_user_id = user_ids.normalise_user_id(subject_user_id)
+    subject = None
+    if kind != Kind.CREATE:
+        subject = User.objects.filter(participant=participant, user_id=subject_user_id).first()
+        if subject is None:
+            raise DmsRefusal(NOT_FOUND % subject_user_id, field="user_id")
+    payload = dict(payload or {})
+    if kind == Kind.CHANGE:
+        payload["smartcard_password_reset"] = bool(smartcard_password)
+        payload["unlock_reset"] = bool(payload.get("unlock_reset"))
+    cr = ChangeRequest(
+        participant=participant,
+        maker=maker,
+        subject_user_id=subject_user_id,
+        kind=kind,
+        payload=payload if kind != Kind.DELETE else {},
+        before=profiles.snapshot(subject) if subject is not None else {},
+        secret_hash=make_password(smartcard_password) if smartcard_password else "",
+    )
+    if kind == Kind.CREATE:
+        cr.payload["user_id"] = subject_user_id
+    if kind == Kind.CHANGE and not _profile_changes(cr.before, cr.payload):
+        raise DmsRefusal(NOTHING_TO_CHANGE)
+    with transaction.atomic():
+        Participant.objects.select_for_update().get(pk=participant.pk)
+        existing = pending_request_for(participant, subject_user_id)
+        if existing is not None:
+            raise DmsRefusal(ALREADY_PENDING % (subject_user_id, existing.pk), field="user_id")
+        _check_rules(cr, subject)
+        cr.save()
+        audit.record(
+            DmsEvent.REQUEST_PREPARED,
+            request=request,
+            actor=maker,
+            subject=subject,
+            actor_label=maker.user_id,
+            request_id=cr.pk,
+            request_kind=kind,
+            user_id=subject_user_id,
+            fields=_profile_changes(cr.before, cr.payload) if kind != Kind.DELETE else [],
+        )
+    return cr
+
+
+def withdraw_request(request_id: int, *, maker: User, request=None) -> ChangeRequest:
+    with transaction.atomic():
+        cr = _locked_request(request_id, maker.participant_id)
+        if cr.maker_id != maker.pk:
+            raise DmsRefusal("Only the maker of a request can withdraw it.")
+        _close(cr, Status.WITHDRAWN, by=maker, event=DmsEvent.REQUEST_WITHDRAWN, request=request)
+    return cr
+
+
+# -- the checker ----------------------------------------------------------------------
+
+
+def _locked_request(request_id: int, participant_id) -> ChangeRequest:
+    cr = (
+        ChangeRequest.objects.select_for_update()
+        .select_related("participant")
+        .filter(pk=request_id, participant_id=participant_id)
+        .first()
+    )
+    if cr is None:
+        raise DmsRefusal("There is no such request.")
+    if not cr.is_pending:
+        raise DmsRefusal(NOT_PENDING)
+    return cr
+
+
+def _refuse(cr: ChangeRequest, message: str, *, checker_label: str) -> DmsRefusal:
+    return DmsRefusal(message, field="checker_id", audit_as=checker_label, cr=cr)
+
+
+def _checker_for(cr: ChangeRequest, checker_id: str) -> User:
+    """The DA checker who may decide `cr`, or a DmsRefusal (audited)."""
+    checker_id = user_ids.normalise_user_id(checker_id)
+    label = logon.typed_label(checker_id)
+    checker = User.objects.filter(user_id=checker_id, participant_id=cr.participant_id).first()
+    if checker is None:
+        raise _refuse(cr, NOT_A_CHECKER, checker_label=label)
+    if checker.pk == cr.maker_id:
+        raise _refuse(cr, MAKER_AS_CHECKER, checker_label=label)
+    if checker.user_id == cr.subject_user_id:
+        raise _refuse(cr, CHECKER_IS_SUBJECT, checker_label=label)
+    if checker.role != Role.DA_CHECKER or not logon.profile_active(checker):
+        raise _refuse(cr, NOT_A_CHECKER, checker_label=label)
+    if lockout.is_locked(checker):
+        raise DmsRefusal(CHECKER_LOCKED, field="checker_id")
+    return checker
+
+
+def _maker_still_maker(cr: ChangeRequest) -> None:
+    maker = User.objects.filter(pk=cr.maker_id).first()
+    if maker is None or maker.participant_id != cr.participant_id or maker.role != Role.DA_MAKER:
+        raise DmsRefusal(MAKER_GONE)
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    ok: bool
+    replay: bool = False
+
+
+def _verify_code(checker: User, code: str, *, otp_binding: str) -> CodeCheck:
+    if checker.otp_channel == OtpChannel.APP:
+        result = otp_services.verify_app_code(checker, code)
+        return CodeCheck(ok=result.ok, replay=result.replay)
+    if checker.otp_channel == OtpChannel.EMAIL:
+        return CodeCheck(ok=otp_services.verify_email_otp(checker, code, attempt=otp_binding))
+    raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
+
+
+def request_authorisation_code(request_id: int, *, participant_id, checker_id: str, otp_binding: str, request=None):
+    """An e-mail OTP to the checker, bound to `otp_binding` (kept in the session that asked).
+    Returns otp.services.EmailOtpRequest; may raise otp.services.DeliveryUnavailable."""
+    cr = ChangeRequest.objects.filter(pk=request_id, participant_id=participant_id).first()
+    if cr is None or not cr.is_pending:
+        raise DmsRefusal(NOT_PENDING)
+    with _auditing_refusals(request):
+        checker = _checker_for(cr, checker_id)
+    if checker.otp_channel != OtpChannel.EMAIL:
+        if checker.otp_channel == OtpChannel.APP:
+            raise DmsRefusal(
+                "This checker uses the authenticator app: enter the code the app shows.", field="checker_id"
+            )
+        raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
+    result = otp_services.request_email_otp(checker, attempt=otp_binding)
+    if result.sent:
+        audit.record(
+            audit.Event.OTP_SENT, request=request, subject=checker, channel="email", purpose="authorisation",
+            request_id=cr.pk,
+        )
+    return result
+
+
+def authorise_request(
+    request_id: int, *, participant_id, checker_id: str, code: str, otp_binding: str = "", request=None
+) -> ChangeRequest:
+    """ "Checker ID", "Authorisation Code", "Confirm". Applies the change once, or raises DmsRefusal.
+
+    A wrong code counts towards the checker's lockout; that count is kept even
+    though the request is refused.
+    """
+    refusal = None
+    with _auditing_refusals(request), transaction.atomic():
+        cr = _locked_request(request_id, participant_id)
+        Participant.objects.select_for_update().get(pk=cr.participant_id)
+        checker = _checker_for(cr, checker_id)
+        _maker_still_maker(cr)
+        subject = User.objects.select_for_update().filter(
+            participant_id=cr.participant_id, user_id=cr.subject_user_id
+        ).first()
+        _check_rules(cr, subject)
+        check = _verify_code(checker, code, otp_binding=otp_binding)
+        if check.ok:
+            subject = _apply(cr, subject, checker=checker, request=request)
+            cr.status, cr.checker, cr.decided_at, cr.secret_hash = Status.APPROVED, checker, clock.now(), ""
+            cr.save(update_fields=["status", "checker", "decided_at", "secret_hash"])
+            audit.record(
+                DmsEvent.REQUEST_AUTHORISED,
+                request=request,
+                actor=checker,
+                subject=subject,
+                request_id=cr.pk,
+                request_kind=cr.kind,
+                maker=cr.maker_id,
+                user_id=cr.subject_user_id,
+            )
+        else:
+            locked = lockout.record_otp_failure(checker, request=request, replay=check.replay)
+            refusal = DmsRefusal(CHECKER_LOCKED if locked else WRONG_CODE, field="authorisation_code")
+    if refusal is not None:
+        raise refusal
+    return cr
+
+
+def reject_request(request_id: int, *, checker: User, reason: str, request=None) -> ChangeRequest:
+    """A checker, in their own DMS session, rejects a request with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DmsRefusal(REASON_REQUIRED, field="reason")
+    with _auditing_refusals(request), transaction.atomic():
+        cr = _locked_request(request_id, checker.participant_id)
+        _checker_for(cr, checker.user_id)
+        cr.reason = reason[:200]
+        _close(cr, Status.REJECTED, by=checker, event=DmsEvent.REQUEST_REJECTED, request=request)
+    return cr
+
+
+def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request) -> None:
+    cr.status, cr.decided_at, cr.secret_hash = status, clock.now(), ""
+    if status == Status.REJECTED:
+        cr.checker = by
+    cr.save(update_fields=["status", "decided_at", "secret_hash", "checker", "reason"])
+    audit.record(
+        event,
+        request=request,
+        actor=by,
+        subject=User.objects.filter(participant_id=cr.participant_id, user_id=cr.subject_user_id).first(),
+        request_id=cr.pk,
+        request_kind=cr.kind,
+        user_id=cr.subject_user_id,
+    )
+
+
+# -- applying an authorised request ----------------------------------------------------
+
+
+def _set_profile(user: User, payload: dict) -> None:
+    for field in profiles.PROFILE_FIELDS:
+        setattr(user, field, profiles.from_json(field, payload[field]))
+
+
+def _apply(cr: ChangeRequest, subject: User | None, *, checker: User, request) -> User:
+    if cr.kind == Kind.CREATE:
+        user = User(user_id=cr.subject_user_id, participant_id=cr.participant_id, role=Role.USER)
+        _set_profile(user, cr.payload)
+        user.created_after_launch = policies.twofa_launched()
+        user.set_unusable_password()
+        user.save(force_insert=True)
+        return user
+    if cr.kind == Kind.DELETE:
+        # Soft delete: the ID stays taken for ever; every session of the person ends.
+        subject.deleted_at = clock.now()
+        subject.is_active = False
+        subject.rotate_security_stamp()
+        subject.save(update_fields=["deleted_at", "is_active", "security_stamp"])
+        return subject
+    old_email, old_status = subject.email, subject.status
+    _set_profile(subject, cr.payload)
+    fields = list(profiles.PROFILE_FIELDS)
+    if subject.email != old_email:
+        otp_services.withdraw_email_otp(subject)  # a code sent to the old address no longer works
+    if subject.status != old_status and subject.status == User.Status.DISABLED:
+        subject.rotate_security_stamp()  # disabling ends the person's sessions (SECURITY.md 18)
+        fields.append("security_stamp")
+    if cr.secret_hash:
+        subject.smartcard_password = cr.secret_hash
+        fields.append("smartcard_password")
+    subject.save(update_fields=fields)
+    if cr.payload.get("unlock_reset"):
+        account_services.reset_registration(subject, actor=checker, request=request)
+        subject.refresh_from_db()
+    return subject
