@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_email",
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "ccass_portal.urls"
@@ -194,22 +197,60 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# Production redirects plain http to https; /sso/ stays reachable for load balancers' checks.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^sso/$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Content Security Policy (django-csp): only our own files, no framing, no inline script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # the QR code is a data: PNG
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # --- Logging ---------------------------------------------------------------------
+# One JSON object per line on stdout. Nothing logged carries a password or an
+# OTP: the code logs ids and outcomes only, and credential views are marked
+# sensitive_post_parameters so error reports omit their POST bodies.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": env.str("DJANGO_LOG_FORMAT", default="json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
 # --- OTP (django-otp and the portal's devices) -------------------------------------
 OTP_EMAIL_TOKEN_LENGTH = 8  # "One Time Password (OTP) for CCASS: 10767258"
-OTP_EMAIL_TOKEN_VALIDITY = 300  # valid for 5 minutes (App. C step e)
-OTP_EMAIL_COOLDOWN_DURATION = 300  # can only be requested every 5 minutes
+# Valid for 5 minutes, and can only be requested every 5 minutes (App. C step e).
+# Settable only so that the fault tests can watch a real worker give up on an expired code.
+OTP_EMAIL_TOKEN_VALIDITY = env.int("PORTAL_OTP_EMAIL_VALIDITY", default=300)
+OTP_EMAIL_COOLDOWN_DURATION = env.int("PORTAL_OTP_EMAIL_COOLDOWN", default=300)
 OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL
 OTP_EMAIL_SUBJECT = "CCASS: One Time Password"
 # No URL and no User ID in the mail, for security reasons (App. C step e).
@@ -225,7 +266,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A task not acknowledged within this time is redelivered; longer than
     # any send, shorter than a code's 5-minute life.
-    "visibility_timeout": 120,
+    "visibility_timeout": env.int("PORTAL_CELERY_VISIBILITY_TIMEOUT", default=120),
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
 }

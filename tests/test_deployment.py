@@ -1,0 +1,66 @@
+"""Production settings (SECURITY.md 28, 29) and the logs (issue 5)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.stack import ROOT
+
+
+def production_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))}
+    env["DJANGO_SECRET_KEY"] = "a-production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+    env.update(extra)
+    return env
+
+
+def test_sec28_check_deploy_is_clean_under_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_sec29_security_headers(client, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000  # the production default (DJANGO_DEBUG false)
+    response = client.get("/login/", secure=True)
+    csp = response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "object-src 'none'" in csp
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    hsts = response["Strict-Transport-Security"]
+    assert int(hsts.split("max-age=")[1].split(";")[0]) >= 31536000 and "includeSubDomains" in hsts
+
+
+def test_production_hsts_default_is_a_year_and_http_redirects():
+    result = subprocess.run(
+        [sys.executable, "-c", "import ccass_portal.settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT)"],
+        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert result.stdout.split(" ", 2)[:2] == ["31536000", "True"]
+    assert "sso" in result.stdout  # the health check stays on plain http for load balancers
+
+
+def test_logs_are_json_lines_on_stdout():
+    code = (
+        "import django, logging; django.setup();"
+        "logging.getLogger('portal.audit').info('audit', extra={'event': 'logon_failure', 'subject': 'B0123401'})"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=production_env(DJANGO_SETTINGS_MODULE="ccass_portal.settings"),
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = [l for l in result.stdout.splitlines() if l.strip()]
+    record = json.loads(line)
+    assert record["level"] == "INFO" and record["logger"] == "portal.audit"
+    assert record["event"] == "logon_failure" and record["subject"] == "B0123401"
+    assert record["time"][10] == "T" and record["time"].endswith("+0800")
