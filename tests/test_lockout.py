@@ -26,7 +26,7 @@ def fail_otp(client, user_id="B0123403"):
     return client.post("/login/otp/", {"otp": "000000"})
 
 
-def test_five_failures_lock_and_the_sixth_sees_the_message(client, app_user):
+def test_sec04_five_failures_lock_and_the_right_password_no_longer_gets_in(client, app_user):
     user, app = app_user
     for n in range(4):
         response = fail_password(client)
@@ -44,7 +44,7 @@ def test_five_failures_lock_and_the_sixth_sees_the_message(client, app_user):
     assert not is_logged_in(client)
 
 
-def test_counter_is_per_account_not_per_session_and_ids_are_normalised(app_user):
+def test_sec02_counter_is_per_account_not_per_session_and_ids_are_normalised(app_user):
     user, _ = app_user
     for typed in ["b0123403", " B0123403 ", "B0123403", "b0123403 ", "\tB0123403"]:
         fail_password(Client(REMOTE_ADDR=f"10.0.0.{len(typed)}"), typed)  # a new session and address each time
@@ -52,7 +52,7 @@ def test_counter_is_per_account_not_per_session_and_ids_are_normalised(app_user)
     assert user.is_locked
 
 
-def test_three_wrong_otps_count_as_one_failed_logon(client, app_user):
+def test_sec03_three_wrong_otps_count_as_one_failed_logon(client, app_user):
     user, _ = app_user
     for _ in range(2):
         fail_otp(client)
@@ -63,7 +63,7 @@ def test_three_wrong_otps_count_as_one_failed_logon(client, app_user):
     assert user.otp_failures == 0 and len(user.logon_failures) == 1
 
 
-def test_four_password_failures_and_three_otp_failures_lock(client, app_user):
+def test_sec03_four_password_failures_and_three_otp_failures_lock(client, app_user):
     user, _ = app_user
     for _ in range(4):
         fail_password(client)
@@ -74,7 +74,7 @@ def test_four_password_failures_and_three_otp_failures_lock(client, app_user):
     assert response.status_code == 302 and response["Location"] == "/login/"
 
 
-def test_a_full_logon_resets_both_counts(client, app_user):
+def test_sec03_a_full_logon_resets_both_counts(client, app_user):
     user, app = app_user
     for _ in range(4):
         fail_password(client)
@@ -90,7 +90,7 @@ def test_a_full_logon_resets_both_counts(client, app_user):
     assert not user.is_locked
 
 
-def test_the_thirty_minute_window(app_user):
+def test_sec03_the_thirty_minute_window(app_user):
     user, _ = app_user
     with time_machine.travel("2024-03-01 10:00:00 +0800", tick=False) as traveller:
         for _ in range(4):
@@ -110,7 +110,7 @@ def test_the_thirty_minute_window(app_user):
         assert user.is_locked
 
 
-def test_while_locked_nothing_is_counted(client, app_user):
+def test_sec04_while_locked_nothing_is_counted(client, app_user):
     user, _ = app_user
     for _ in range(5):
         fail_password(client)
@@ -124,7 +124,7 @@ def test_while_locked_nothing_is_counted(client, app_user):
     assert AuditEvent.objects.filter(subject=user, kind="logon_failure", data__reason="locked").count() == 3
 
 
-def test_asking_for_a_new_email_otp_does_not_reset_the_otp_count(client, email_user, django_capture_on_commit_callbacks):
+def test_sec06_asking_for_a_new_email_otp_does_not_reset_the_otp_count(client, email_user, django_capture_on_commit_callbacks):
     from tests.logon_helpers import post
 
     password_step(client, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
@@ -147,7 +147,7 @@ def test_lift_lock_lets_the_person_in_again(client, app_user):
     assert response["Location"] == "/login/success/"
 
 
-def test_lock_holds_on_every_path(client, app_user, participant, settings):
+def test_sec05_lock_holds_on_every_path(client, app_user, participant, settings):
     """SECURITY.md 5: password, smartcard, self-service reset, expired change, DMS (admin: test_sessions)."""
     from datetime import date
 

@@ -78,7 +78,7 @@ def test_first_time_logon_by_email(client, new_user, django_capture_on_commit_ca
     assert AuditEvent.objects.filter(subject=new_user, kind="logon_success").count() == 1
 
 
-def test_first_time_logon_by_app_with_a_real_qr_code(client, new_user, django_capture_on_commit_callbacks):
+def test_sec12_first_time_logon_by_app_with_a_real_qr_code(client, new_user, django_capture_on_commit_callbacks):
     reset_to_new_password(client, "B0123401", django_capture_on_commit_callbacks)
     password_step(client, "B0123401", NEW_PASSWORD)
     response = client.post("/login/setup/", {"action": "register"})
@@ -117,7 +117,7 @@ def test_first_time_logon_by_app_with_a_real_qr_code(client, new_user, django_ca
     assert AuditEvent.objects.filter(subject=new_user, kind="device_registered").count() == 1
 
 
-def test_secret_is_encrypted_at_rest_and_not_shown_again(client, app_user):
+def test_sec11_secret_is_encrypted_at_rest_and_not_shown_again(client, app_user):
     user, app = app_user
     device = AuthenticatorDevice.objects.get(user=user)
     assert device.key == "" and device.sealed_key and app.totp.secret not in device.sealed_key

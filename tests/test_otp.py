@@ -27,7 +27,7 @@ def issue(user, on_commit, attempt="attempt-1"):
         return services.request_email_otp(user, attempt=attempt)
 
 
-def test_code_is_8_random_digits_stored_hashed(email_user, django_capture_on_commit_callbacks):
+def test_sec13_code_is_8_random_digits_stored_hashed(email_user, django_capture_on_commit_callbacks):
     codes = set()
     for n in range(5):
         with time_machine.travel(timedelta(minutes=6 * n)):
@@ -39,7 +39,7 @@ def test_code_is_8_random_digits_stored_hashed(email_user, django_capture_on_com
     assert device.sealed_token == ""  # after delivery nothing recoverable is kept
 
 
-def test_valid_300_seconds_and_not_one_more(email_user, django_capture_on_commit_callbacks):
+def test_sec13_valid_300_seconds_and_not_one_more(email_user, django_capture_on_commit_callbacks):
     with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
         issue(email_user, django_capture_on_commit_callbacks)
         code = last_email_otp()
@@ -53,7 +53,7 @@ def test_valid_300_seconds_and_not_one_more(email_user, django_capture_on_commit
         assert not services.verify_email_otp(email_user, code, attempt="attempt-1")
 
 
-def test_single_use_and_bound_to_the_attempt(email_user, django_capture_on_commit_callbacks):
+def test_sec13_single_use_and_bound_to_the_attempt(email_user, django_capture_on_commit_callbacks):
     issue(email_user, django_capture_on_commit_callbacks, attempt="mine")
     code = last_email_otp()
     assert not services.verify_email_otp(email_user, code, attempt="someone-else")
@@ -61,7 +61,7 @@ def test_single_use_and_bound_to_the_attempt(email_user, django_capture_on_commi
     assert not services.verify_email_otp(email_user, code, attempt="mine")
 
 
-def test_one_request_per_five_minutes_with_the_time_left(client, email_user, django_capture_on_commit_callbacks):
+def test_sec14_one_request_per_five_minutes_with_the_time_left(client, email_user, django_capture_on_commit_callbacks):
     with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
         password_step(client, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
         assert len(mail.outbox) == 1
@@ -75,7 +75,7 @@ def test_one_request_per_five_minutes_with_the_time_left(client, email_user, dja
         assert len(mail.outbox) == 2
 
 
-def test_a_new_code_replaces_the_old(email_user, django_capture_on_commit_callbacks):
+def test_sec13_a_new_code_replaces_the_old(email_user, django_capture_on_commit_callbacks):
     issue(email_user, django_capture_on_commit_callbacks)
     old = last_email_otp()
     with time_machine.travel(timedelta(minutes=6)):
@@ -85,7 +85,7 @@ def test_a_new_code_replaces_the_old(email_user, django_capture_on_commit_callba
         assert services.verify_email_otp(email_user, new, attempt="attempt-1")
 
 
-def test_task_carries_only_an_id_and_runs_after_commit(email_user, django_capture_on_commit_callbacks):
+def test_sec31_task_carries_only_an_id_and_runs_after_commit(email_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.request_email_otp(email_user, attempt="a")
     assert len(callbacks) == 1 and mail.outbox == []  # nothing is sent before the commit
@@ -104,7 +104,7 @@ def test_task_carries_only_an_id_and_runs_after_commit(email_user, django_captur
     assert code not in repr(published)
 
 
-def test_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, django_capture_on_commit_callbacks):
+def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         services.request_email_otp(email_user, attempt="a")
     device = EmailOtpDevice.objects.get(user=email_user)
@@ -126,7 +126,7 @@ def test_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, 
     assert mail.outbox == []
 
 
-def test_rolled_back_transaction_sends_nothing(email_user, django_capture_on_commit_callbacks):
+def test_sec31_rolled_back_transaction_sends_nothing(email_user, django_capture_on_commit_callbacks):
     from django.db import transaction
 
     class Abort(Exception):
@@ -140,7 +140,7 @@ def test_rolled_back_transaction_sends_nothing(email_user, django_capture_on_com
     assert callbacks == [] and mail.outbox == []
 
 
-def test_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(email_user, django_capture_on_commit_callbacks):
+def test_sec30_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(email_user, django_capture_on_commit_callbacks):
     original = send_email_otp.apply_async
 
     def broker_down(*args, **kwargs):
@@ -157,7 +157,7 @@ def test_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(email_user, dj
     assert issue(email_user, django_capture_on_commit_callbacks).sent  # cooldown not used up
 
 
-def test_smtp_failure_in_process_gives_up_and_frees_the_cooldown(email_user, django_capture_on_commit_callbacks, settings):
+def test_sec33_smtp_failure_in_process_gives_up_and_frees_the_cooldown(email_user, django_capture_on_commit_callbacks, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     from tests.stack import free_port
 
@@ -171,7 +171,7 @@ def test_smtp_failure_in_process_gives_up_and_frees_the_cooldown(email_user, dja
 # -- authenticator app ----------------------------------------------------------------
 
 
-def test_app_code_works_once_and_a_replay_is_the_ordinary_invalid(client, app_user):
+def test_sec10_app_code_works_once_and_a_replay_is_the_ordinary_invalid(client, app_user):
     user, app = app_user
     code = app.code()
     password_step(client, user.user_id, GOOD_PASSWORD)
@@ -184,12 +184,12 @@ def test_app_code_works_once_and_a_replay_is_the_ordinary_invalid(client, app_us
 
 
 @pytest.mark.parametrize("offset,accepted", [(-2, False), (-1, True), (0, True), (1, True), (2, False)])
-def test_at_most_one_step_of_tolerance(app_user, offset, accepted):
+def test_sec10_at_most_one_step_of_tolerance(app_user, offset, accepted):
     user, app = app_user
     assert services.verify_app_code(user, app.code(offset)).ok is accepted
 
 
-def test_secret_is_160_bits_from_the_csprng_and_distinct(participant):
+def test_sec11_secret_is_160_bits_from_the_csprng_and_distinct(participant):
     keys = set()
     for n in range(5):
         user = make_user(participant, f"B012340{n + 1}")
@@ -199,7 +199,7 @@ def test_secret_is_160_bits_from_the_csprng_and_distinct(participant):
     assert len(keys) == 5
 
 
-def test_registration_needs_the_password_step(client, new_user):
+def test_sec12_registration_needs_the_password_step(client, new_user):
     assert client.get("/login/setup/register/")["Location"] == "/login/"
     assert client.post("/login/setup/", {"action": "register"})["Location"] == "/login/"
     assert not AuthenticatorDevice.objects.filter(user=new_user).exists()

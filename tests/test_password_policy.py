@@ -50,7 +50,7 @@ def test_sixteen_exactly_is_enough_fifteen_is_not():
 
 
 @pytest.mark.django_db
-def test_long_unicode_and_spaces_are_accepted_and_never_truncated(participant):
+def test_sec22_long_unicode_and_spaces_are_accepted_and_never_truncated(participant):
     user = make_user(participant, "B0123401")
     passphrase = "Correct horse battery staple 香港交易所 (2026) " * 2  # 90+ characters
     assert len(passphrase) > 64 and codes(passphrase, user) == set()
@@ -62,7 +62,7 @@ def test_long_unicode_and_spaces_are_accepted_and_never_truncated(participant):
 
 
 @pytest.mark.django_db
-def test_context_words_are_refused(participant):
+def test_sec22_context_words_are_refused(participant):
     user = make_user(participant, "B0123401")
     assert "password_contains_user_id" in codes("Mine(b0123401)Secret", user)
     assert "password_contains_firm" in codes("AbcSecurities(2026)x", user)
@@ -72,7 +72,7 @@ def test_context_words_are_refused(participant):
 
 
 @pytest.mark.django_db
-def test_new_password_differs_from_the_last_five(participant):
+def test_sec22_new_password_differs_from_the_last_five(participant):
     user = make_user(participant, "B0123401")
     history = [f"Passphrase-{n}(Abcdefgh)" for n in range(6)]
     for password in history:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 # -- self-service reset -------------------------------------------------------------------
 
 
-def test_app_user_resets_with_user_id_and_app_code(client, app_user):
+def test_sec20_app_user_resets_with_user_id_and_app_code(client, app_user):
     user, app = app_user
     response = client.post("/reset/", {"user_id": user.user_id})
     assert response["Location"] == "/reset/otp/"
@@ -43,7 +43,7 @@ def test_reset_steps_cannot_be_skipped(client, app_user):
     assert user.check_password(GOOD_PASSWORD)
 
 
-def test_wrong_reset_codes_count_towards_the_lockout(client, app_user):
+def test_sec20_wrong_reset_codes_count_towards_the_lockout(client, app_user):
     user, _ = app_user
     client.post("/reset/", {"user_id": user.user_id})
     for _ in range(3):
@@ -59,7 +59,7 @@ def _refusal(client, user_id, on_commit=None):
 
 
 @pytest.mark.django_db(transaction=True)  # on_commit runs as in production: the queue's refusal reaches the view
-def test_unknown_email_user_locked_disabled_and_queue_down_get_the_same_answer(client, participant, email_user):
+def test_sec08_unknown_email_user_locked_disabled_and_queue_down_get_the_same_answer(client, participant, email_user):
     locked = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel=OtpChannel.APP)
     locked.locked_at = clock.now()
     locked.save()
@@ -91,7 +91,7 @@ def test_first_timer_without_email_is_refused_the_same_way(client, participant):
 # -- 90-day expiry ------------------------------------------------------------------------
 
 
-def test_expired_password_forces_a_change_then_the_otp(client, app_user):
+def test_sec21_expired_password_forces_a_change_then_the_otp(client, app_user):
     user, app = app_user
     user.password_changed_at = clock.now() - timedelta(days=90)
     user.save()
@@ -157,7 +157,7 @@ def test_change_password_new_twice_then_current(client, app_user):
     assert AuditEvent.objects.filter(subject=user, kind="password_changed").count() == 1
 
 
-def test_password_change_and_device_removal_end_other_sessions(app_user):
+def test_sec18_password_change_and_device_removal_end_other_sessions(app_user):
     user, app = app_user
     mine, other = Client(), Client()
     app_logon(other, user.user_id, GOOD_PASSWORD, app)

@@ -250,7 +250,7 @@ def test_sec07_same_page_same_status_one_hash_each(participant, settings):
 # -- SEC 15 and 27: the audit trail and the logs keep no secret ------------------------------
 
 
-def test_audit_rows_and_logs_hold_no_secret(client, app_user, email_user, django_capture_on_commit_callbacks, caplog):
+def test_sec15_sec27_audit_rows_and_logs_hold_no_secret(client, app_user, email_user, django_capture_on_commit_callbacks, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
