@@ -112,3 +112,12 @@ def app_user(participant):
     device.confirmed = True
     device.save()
     return user, AuthenticatorApp(device.base32_key)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print how many fuzzing cases ran (issue 6: the count of cases tried is printed)."""
+    import sys
+
+    module = sys.modules.get("tests.security.test_fuzz")
+    if module is not None and module.FUZZ_STATS["cases"]:
+        terminalreporter.write_line(f"fuzzing: {module.FUZZ_STATS['cases']} requests tried")

@@ -50,3 +50,21 @@ def email_logon(client, user_id, password, on_commit, prefix="", to=None):
 def is_logged_in(client, prefix="") -> bool:
     home = "/dms/home/" if prefix == "/dms" else "/terminal/"
     return client.get(home).status_code == 200
+
+
+def strong_login(client, user, device=None, method="2fa"):
+    """A full session without driving the screens (for sweeps and fuzzing; the screens
+    themselves are proved in test_logon_flow). Sets what accounts.logon.complete_logon sets."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from accounts import logon
+    from ccass_portal import clock
+
+    client.force_login(user)
+    session = client.session
+    session[logon.AUTH_METHOD_KEY] = method
+    session[logon.AUTH_AT_KEY] = clock.now().timestamp()
+    if device is not None:
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
