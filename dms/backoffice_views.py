@@ -29,7 +29,7 @@ def operator_page(view):
 
 @operator_page
 def home(request):
-    return render_portal(request, "backoffice/home.html", {"recent": EServiceRecord.objects.select_related("participant")[:10]})
+    return render_portal(request, "backoffice/home.html")
 
 
 def _eservice_form(request, form_class, title: str, process):
