@@ -1,0 +1,95 @@
+"""Every URL of the project, as every kind of visitor: the expected answer, in one table (issue 6, item 4).
+
+Routes come from the URL resolver: a new URL fails `test_every_route_is_classified` until
+someone decides who may see it, here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dms.models import ChangeRequest
+from dms.services import prepare_request
+from tests.security.conftest import ROLES
+from tests.security.url_inventory import project_routes
+
+A, H, U, X, M, C, O = ROLES  # anonymous, half-logged-in, business user, DA of another firm, maker, checker, operator
+EVERYONE = set(ROLES)
+
+PUBLIC = {
+    "terminal:landing", "sso", "dms:landing", "demo-outbox",
+    "terminal:login", "dms:login", "backoffice:login",
+    "terminal:reset", "dms:reset", "backoffice:reset",
+    "terminal:smartcard", "dms:smartcard", "backoffice:smartcard",
+}
+# Steps of a logon or reset: only reachable by someone at that step, otherwise back to the start.
+STEPS = {"otp", "setup", "register", "skip", "expired", "reset-otp", "reset-password", "reset-done"}
+TERMINAL_ONLY = {"terminal:home", "terminal:function", "terminal:reports"}
+ANY_PORTAL_PAGES = {"success", "change-password", "auth-settings"}
+DMS_FIRM_PAGES = {
+    "dms:home", "dms:create", "dms:change-prompt", "dms:enquire-prompt", "dms:delete-prompt", "dms:requests",
+    "dms:listing", "dms:reports", "dms:audit-report", "dms:readiness-report",
+}
+DMS_OBJECT_PAGES = {"dms:change", "dms:enquire", "dms:delete", "dms:request"}
+BACKOFFICE_PAGES = {"backoffice:home", "backoffice:da3-add", "backoffice:da3-action", "backoffice:da3-assign",
+                    "backoffice:da4", "backoffice:processed"}
+
+
+def expected(name: str, role: str) -> int:
+    namespace, _, short = name.rpartition(":")
+    if name in PUBLIC:
+        return 200
+    if name in ("backoffice:landing", "admin:login"):
+        return 302
+    if name == "admin:index":
+        return 200 if role == O else 302
+    if name == "admin:logout":
+        return 405 if role == O else 302  # non-operators are sent to log in first
+    if short == "logout":
+        return 405  # logout is a POST
+    if short in STEPS:
+        return 200 if (name == "terminal:otp" and role == H) else 302
+    if role in (A, H):
+        return 302  # to the portal's User Login
+    portal_of_role = {U: "terminal", X: "dms", M: "dms", C: "dms", O: "backoffice"}[role]
+    if name in TERMINAL_ONLY or (short in ANY_PORTAL_PAGES and namespace == "terminal"):
+        return 200 if portal_of_role == "terminal" else 403
+    if name in DMS_FIRM_PAGES or (short in ANY_PORTAL_PAGES and namespace == "dms"):
+        return 200 if portal_of_role == "dms" else 403
+    if name in DMS_OBJECT_PAGES:
+        if portal_of_role != "dms":
+            return 403
+        return 404 if role == X else 200  # the objects belong to firm A
+    if name in BACKOFFICE_PAGES or (short in ANY_PORTAL_PAGES and namespace == "backoffice"):
+        return 200 if role == O else 403
+    raise LookupError(name)
+
+
+def test_every_route_is_classified():
+    unclassified = []
+    for route in project_routes():
+        if not route.name:
+            continue
+        try:
+            expected(route.name, A)
+        except LookupError:
+            unclassified.append(route.name)
+    assert not unclassified, f"decide who may see these URLs in test_access_sweep.expected(): {unclassified}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_sec23_sec26_every_route_as_every_role(cast, role):
+    maker, _ = cast.people[M]
+    firm_a_request = prepare_request(
+        maker=maker, kind=ChangeRequest.Kind.DELETE, subject_user_id="B0123401"
+    )
+    values = {"user_id": "B0123401", "request_id": firm_a_request.pk, "slug": "delivery-instruction-di"}
+    answers = {}
+    client = cast.client(role)  # GETs change nothing, so one visitor walks every route
+    for route in project_routes():
+        if not route.name:
+            continue
+        response = client.get(route.url(**values))
+        answers[route.name] = (response.status_code, expected(route.name, role))
+    wrong = {name: got_want for name, got_want in answers.items() if got_want[0] != got_want[1]}
+    assert not wrong, f"{role}: (got, expected) {wrong}"
