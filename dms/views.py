@@ -9,6 +9,8 @@ or request of another firm answers 404. Views check access, call a service in
 from __future__ import annotations
 
 import csv
+import html
+import io
 import secrets
 from functools import wraps
 
@@ -16,6 +18,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from accounts import policies, user_ids
@@ -380,29 +383,42 @@ def pending(request, participant):
 # -- View Listings, View Reports ----------------------------------------------------------------
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _safe_cell(value) -> str:
     """No spreadsheet formula from a CSV cell."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_response(filename: str, header, rows, footer=()) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     writer.writerow(header)
-    for row in rows:
-        writer.writerow([_safe_cell(cell) for cell in row])
-    for line in footer:
-        writer.writerow(line)
+    writer.writerows([_safe_cell(cell) for cell in row] for row in rows)
+    writer.writerows(footer)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def table_rows(rows):
+    """The <tr> rows of a report, every cell escaped. Built here rather than by a template
+    loop or format_html: a listing of 10,000 profiles renders in tens of milliseconds."""
+    escape = html.escape
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    # Every cell was escaped just above.
+    return mark_safe(body)  # nosec B308 B703
 
 
 def table_or_csv(request, template: str, *, filename: str, columns, rows, footer=(), **context):
     """A report as a page, or with ?format=csv as a download of the same rows and footer."""
     if request.GET.get("format") == "csv":
         return csv_response(f"{filename}-{request.user.participant.participant_id}.csv", columns, rows, footer)
-    return page(request, template, {"columns": columns, "rows": rows, "footer": footer, **context})
+    return page(request, template, {"columns": columns, "rows": table_rows(rows), "footer": footer, **context})
 
 
 @da_page
