@@ -1,4 +1,11 @@
-"""A tiny SMTP server (aiosmtpd) that writes every message it accepts to DIR/NNNN.eml."""
+"""A tiny SMTP server (aiosmtpd) that writes every message it accepts to DIR/NNNNNN.eml.
+
+With ``--delay SECONDS`` it is a slow mail server: once a message's DATA has
+arrived it marks DIR/NNNNNN.receiving, waits, then stores the message and only
+then answers 250. The fault tests kill a worker while it waits there (a send in
+progress) and read the marker to know when. A message whose sender went away
+meanwhile is still stored, as a real MTA that got the whole DATA would deliver it.
+"""
 
 import argparse
 import asyncio
@@ -11,11 +18,17 @@ _counter = itertools.count(1)
 
 
 class SaveToFolder:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, delay: float = 0.0):
         self.folder = folder
+        self.delay = delay
 
     async def handle_DATA(self, server, session, envelope):
         n = next(_counter)
+        if self.delay:
+            marker = self.folder / f"{n:06d}.receiving"
+            marker.touch()
+            await asyncio.sleep(self.delay)
+            marker.unlink(missing_ok=True)
         tmp = self.folder / f".{n:06d}.tmp"
         tmp.write_bytes(envelope.original_content or envelope.content)
         tmp.rename(self.folder / f"{n:06d}.eml")  # appears whole or not at all
@@ -26,8 +39,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before accepting each message")
     args = parser.parse_args()
-    controller = Controller(SaveToFolder(Path(args.dir)), hostname="127.0.0.1", port=args.port)
+    controller = Controller(SaveToFolder(Path(args.dir), args.delay), hostname="127.0.0.1", port=args.port)
     controller.start()
     try:
         asyncio.get_event_loop().run_forever()

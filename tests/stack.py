@@ -153,12 +153,13 @@ def start_redis() -> Service:
     return Service("redis", proc.pid, port, url=f"redis://127.0.0.1:{port}/0", workdir=workdir, proc=proc)
 
 
-def start_smtp_sink() -> Service:
-    """aiosmtpd writing each message to a maildir-like folder (tests read the files)."""
+def start_smtp_sink(delay: float = 0.0) -> Service:
+    """aiosmtpd writing each message to a maildir-like folder (tests read the files).
+    With `delay`, a slow server: each message is accepted `delay` seconds after its DATA."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="portal-smtp-")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.smtp_sink", "--port", str(port), "--dir", workdir],
+        [sys.executable, "-m", "tests.smtp_sink", "--port", str(port), "--dir", workdir, "--delay", str(delay)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
