@@ -190,3 +190,21 @@ def test_da4_shows_in_the_listing_footer(roster, operator, logged_in_client):
     backoffice.grant_accounts(operator=operator[0], participant=roster.maker.participant, accounts=50)
     page = logged_in_client(roster.maker, roster.maker_app).get("/dms/listings/user-profiles/").content.decode()
     assert "MAX. NO. OF USERS</th><td>: 70<" in page
+
+
+@pytest.mark.django_db
+def test_operators_see_dms_records_read_only_in_the_admin(roster, operator_client, operator):
+    from dms import services
+    from dms.models import ChangeRequest
+
+    from .test_services import change_payload
+
+    cr = services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.CHANGE,
+                                  subject_user_id=roster.user.user_id, payload=change_payload(roster.user, surname="LEE"))
+    backoffice.grant_accounts(operator=operator[0], participant=roster.maker.participant, accounts=1)
+    listing = operator_client.get("/admin/dms/changerequest/")
+    assert listing.status_code == 200 and roster.user.user_id in listing.content.decode()
+    assert operator_client.get("/admin/dms/eservicerecord/").status_code == 200
+    assert operator_client.get("/admin/dms/changerequest/add/").status_code == 403
+    detail = operator_client.get(f"/admin/dms/changerequest/{cr.pk}/change/")
+    assert detail.status_code == 200 and "secret_hash" not in detail.content.decode()
