@@ -156,17 +156,20 @@ class AuthoriseForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
+    def __init__(self, *args, code_required: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "Send Authorisation Code by e-mail" posts the same form before there is a code.
+        self.fields["authorisation_code"].required = code_required
+
     def clean_authorisation_code(self):
         value = self.cleaned_data["authorisation_code"].replace(" ", "")
+        if not value and not self.fields["authorisation_code"].required:
+            return value
         if not value.isdigit() or len(value) not in (6, 8):
             raise forms.ValidationError(
                 "The Authorisation Code is the checker's 6-digit app code or 8-digit e-mail OTP.", code="otp_format"
             )
         return value
-
-
-class SendCodeForm(forms.Form):
-    checker_id = UserIdField(label="Checker ID")
 
 
 class RejectForm(forms.Form):

@@ -34,7 +34,6 @@ from .forms import (
     CreateProfileForm,
     PromptForm,
     RejectForm,
-    SendCodeForm,
 )
 from .models import ChangeRequest
 from .roster import roster_of
@@ -312,7 +311,7 @@ def change_request(request, participant, request_id):
                 return redirect("dms:request", cr.pk)
         status = 400
     elif action == "send-code":
-        authorise_form = SendCodeForm(request.POST)
+        authorise_form = AuthoriseForm(request.POST, code_required=False)
         if authorise_form.is_valid():
             checker_id = authorise_form.cleaned_data["checker_id"]
             try:
@@ -333,7 +332,6 @@ def change_request(request, participant, request_id):
                 else:
                     messages.info(request, f"A code was sent recently. A new one can be sent in {result.wait_text()}.")
                 return redirect(reverse("dms:request", args=[cr.pk]) + f"?checker={checker_id}")
-        authorise_form = AuthoriseForm(request.POST) if authorise_form.errors else authorise_form
         status = 400
     elif action == "reject":
         reject_form = RejectForm(request.POST)

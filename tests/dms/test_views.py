@@ -510,3 +510,48 @@ def test_a_new_da_maker_sees_role_specific_controls(roster, logged_in_client):
     second_maker, app = make_person(roster.maker.participant, "B01234X4", role=Role.DA_MAKER)
     other_page = text(logged_in_client(second_maker, app).get(f"/dms/requests/{cr.pk}/"))
     assert 'id="withdraw"' not in other_page and 'id="reject"' not in other_page
+
+
+@pytest.mark.django_db
+def test_send_code_refusals_are_shown_next_to_the_checker_id(roster, maker_client):
+    from django.core import mail
+
+    cr = _pending_request(roster)
+    for checker_id, message in [(roster.checker.user_id, "authenticator app"),
+                                (roster.maker.user_id, "maker of a request cannot authorise"),
+                                ("", "required")]:
+        response = maker_client.post(f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": checker_id})
+        assert response.status_code == 400
+        assert message in field_error(text(response), "checker_id")
+        assert 'id="id_authorisation_code"' in text(response)
+    assert len(mail.outbox) == 0
+
+
+@pytest.mark.django_db
+def test_state_changes_need_the_csrf_token(roster, logged_in_client):
+    from django.test import Client
+
+    cr = _pending_request(roster)
+    client = logged_in_client(roster.maker, roster.maker_app)
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = client.cookies
+    for url, data in [
+        (f"/dms/requests/{cr.pk}/", {"action": "confirm", "checker_id": roster.checker.user_id,
+                                     "authorisation_code": roster.checker_app.code()}),
+        (f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": roster.checker.user_id}),
+        (f"/dms/profiles/{roster.user.user_id}/delete/", {}),
+        ("/dms/profiles/create/", {"action": "generate"}),
+    ]:
+        assert strict.post(url, data).status_code == 403
+    assert ChangeRequest.objects.get(pk=cr.pk).is_pending and ChangeRequest.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_no_code_or_secret_reaches_the_audit_trail(roster, maker_client):
+    cr = _pending_request(roster)
+    code = roster.checker_app.code()
+    maker_client.post(f"/dms/requests/{cr.pk}/", {"action": "confirm", "checker_id": roster.checker.user_id,
+                                                   "authorisation_code": code})
+    assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeRequest.Status.APPROVED
+    for event in AuditEvent.objects.all():
+        assert code not in str(event.data) and GOOD_PASSWORD not in str(event.data)
