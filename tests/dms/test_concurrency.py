@@ -50,7 +50,7 @@ def _race(target, count: int) -> list:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_ten_concurrent_authorisations_make_one_change(postgres, roster):
+def test_sec25_ten_concurrent_authorisations_make_one_change(postgres, roster):
     cr = services.prepare_request(
         maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id=roster.user.user_id,
         payload=change_payload(roster.user, email="once@abc.example", transaction_limit="10.00"),

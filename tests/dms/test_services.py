@@ -216,7 +216,7 @@ def test_change_authorised_applies_every_field(roster):
 
 
 @pytest.mark.django_db
-def test_the_maker_cannot_check_their_own_request(roster):
+def test_sec24_the_maker_cannot_check_their_own_request(roster):
     cr = prepare_change(roster, roster.user, surname="LEE")
     with pytest.raises(DmsRefusal, match="maker of a request cannot authorise"):
         authorise(roster, cr, checker=roster.maker, app=roster.maker_app)
@@ -227,7 +227,7 @@ def test_the_maker_cannot_check_their_own_request(roster):
 
 
 @pytest.mark.django_db
-def test_a_checker_cannot_authorise_a_request_about_themselves(roster):
+def test_sec24_a_checker_cannot_authorise_a_request_about_themselves(roster):
     cr = prepare_change(roster, roster.checker, email="mine@abc-securities.example")
     with pytest.raises(DmsRefusal, match="concerns themselves"):
         authorise(roster, cr)
@@ -237,7 +237,7 @@ def test_a_checker_cannot_authorise_a_request_about_themselves(roster):
 
 
 @pytest.mark.django_db
-def test_checkers_of_another_firm_unknown_ids_and_business_users_are_refused(roster, other_roster):
+def test_sec24_checkers_of_another_firm_unknown_ids_and_business_users_are_refused(roster, other_roster):
     cr = prepare_change(roster, roster.user, surname="LEE")
     business_user = make_user(roster.maker.participant, "B0123402")
     for checker in (other_roster.checker, business_user):
@@ -270,7 +270,7 @@ def test_a_wrong_code_counts_towards_the_checkers_lockout(roster, settings):
 
 
 @pytest.mark.django_db
-def test_wrong_codes_lock_the_checker_and_a_locked_checker_is_refused(roster, settings):
+def test_sec05_wrong_codes_lock_the_checker_and_a_locked_checker_is_refused(roster, settings):
     cr = prepare_change(roster, roster.user, surname="LEE")
     wrong = "000000" if roster.checker_app.code() != "000000" else "111111"
     attempts = settings.PORTAL_LOCKOUT_FAILURES * settings.PORTAL_OTP_FAILURES_PER_LOGON_FAILURE
@@ -296,7 +296,7 @@ def test_a_used_code_is_not_accepted_twice(roster):
 
 
 @pytest.mark.django_db
-def test_roles_are_checked_again_at_authorisation(roster):
+def test_sec24_roles_are_checked_again_at_authorisation(roster):
     cr = prepare_change(roster, roster.user, surname="LEE")
     User.objects.filter(pk=roster.checker.pk).update(role=Role.USER)
     with pytest.raises(DmsRefusal, match="not an enabled DA checker"):
@@ -436,7 +436,7 @@ def test_a_das_registration_is_reset_by_hkex_not_in_dms(roster):
 
 @pytest.mark.django_db
 @override_settings(PORTAL_SMARTCARD_DECOMMISSION_DATE=FUTURE)
-def test_smartcard_password_reset_keeps_no_secret_in_the_request_or_audit(roster):
+def test_sec27_smartcard_password_reset_keeps_no_secret_in_the_request_or_audit(roster):
     user = make_user(roster.maker.participant, "B0123402", srn="0101101200012AB2")
     cr = services.prepare_request(
         maker=roster.maker, kind=Kind.CHANGE, subject_user_id=user.user_id, payload=change_payload(user),

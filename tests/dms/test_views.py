@@ -63,7 +63,7 @@ def maker_client(roster, logged_in_client):
 
 
 @pytest.mark.django_db
-def test_dms_needs_a_full_2fa_session(client, roster):
+def test_sec26_dms_needs_a_full_2fa_session(client, roster):
     assert client.get("/dms/home/")["Location"] == "/dms/login/"
     client.post("/dms/login/", {"user_id": roster.maker.user_id, "password": GOOD_PASSWORD})
     # Password step done, OTP not yet: nothing protected is reachable.
@@ -187,7 +187,7 @@ def test_prompt_with_unknown_or_foreign_user_id(roster, other_roster, maker_clie
 
 
 @pytest.mark.django_db
-def test_same_page_self_check_refusals(roster, maker_client):
+def test_sec24_same_page_self_check_refusals(roster, maker_client):
     response = maker_client.post(
         f"/dms/profiles/{roster.checker.user_id}/change/", form_data(roster.checker, email="new@abc.example")
     )
@@ -444,7 +444,7 @@ def _pending_request(firm_roster) -> ChangeRequest:
 @pytest.mark.django_db
 @pytest.mark.parametrize("method, url, data", OBJECT_URLS, ids=[f"{m} {u} {d.get('action', '')}" for m, u, d in OBJECT_URLS])
 @pytest.mark.parametrize("who", ["maker", "checker"])
-def test_another_firms_users_and_requests_answer_404(roster, other_roster, logged_in_client, method, url, data, who):
+def test_sec23_another_firms_users_and_requests_answer_404(roster, other_roster, logged_in_client, method, url, data, who):
     theirs = _pending_request(other_roster)
     values = {"user": other_roster.user.user_id, "da": other_roster.checker.user_id, "request": theirs.pk,
               "checker": roster.checker2.user_id}
@@ -472,7 +472,7 @@ FIRM_PAGES = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", FIRM_PAGES)
-def test_firm_pages_show_nothing_of_another_firm(roster, other_roster, maker_client, url):
+def test_sec23_firm_pages_show_nothing_of_another_firm(roster, other_roster, maker_client, url):
     _pending_request(other_roster)
     response = maker_client.get(url)
     assert response.status_code == 200
@@ -528,7 +528,7 @@ def test_send_code_refusals_are_shown_next_to_the_checker_id(roster, maker_clien
 
 
 @pytest.mark.django_db
-def test_state_changes_need_the_csrf_token(roster, logged_in_client):
+def test_sec19_dms_state_changes_need_the_csrf_token(roster, logged_in_client):
     from django.test import Client
 
     cr = _pending_request(roster)
@@ -547,7 +547,7 @@ def test_state_changes_need_the_csrf_token(roster, logged_in_client):
 
 
 @pytest.mark.django_db
-def test_no_code_or_secret_reaches_the_audit_trail(roster, maker_client):
+def test_sec27_no_code_or_secret_reaches_the_audit_trail(roster, maker_client):
     cr = _pending_request(roster)
     code = roster.checker_app.code()
     maker_client.post(f"/dms/requests/{cr.pk}/", {"action": "confirm", "checker_id": roster.checker.user_id,
