@@ -198,6 +198,7 @@ def deliver_email_otp(challenge_id: str | uuid.UUID, *, final_attempt: bool = Fa
     The row is not locked while the mail server is talked to; the code is
     marked delivered afterwards only if it is still the current one.
     """
+    challenge_id = uuid.UUID(str(challenge_id))  # the task carries it as a string
     device = EmailOtpDevice.objects.select_related("user").filter(challenge_id=challenge_id).first()
     if device is None or not device.is_deliverable():
         return DeliveryOutcome.NOTHING_TO_DO
@@ -210,13 +211,34 @@ def deliver_email_otp(challenge_id: str | uuid.UUID, *, final_attempt: bool = Fa
         device.refresh_from_db()
         if not final_attempt and device.challenge_id == challenge_id and device.is_deliverable():
             return DeliveryOutcome.RETRY
-        # Release the cooldown so the person can ask for a new code at once.
-        EmailOtpDevice.objects.filter(pk=device.pk, challenge_id=challenge_id).update(
-            delivery=EmailOtpDevice.Delivery.FAILED, last_generated_timestamp=None, sealed_token=""
-        )
-        return DeliveryOutcome.GAVE_UP
+        return give_up_email_otp(challenge_id)
     EmailOtpDevice.objects.filter(pk=device.pk, challenge_id=challenge_id).update(
         sealed_token="", delivery=EmailOtpDevice.Delivery.SENT
     )
     log.info("otp.email.sent", extra={"challenge": str(challenge_id)})
     return DeliveryOutcome.SENT
+
+
+# The last try of a failed send comes at least this long before the code expires: a try
+# planned for later would be dropped by the queue as expired (the task's `expires`), and
+# nobody would learn that the mail never left (SECURITY.md 33).
+LAST_ATTEMPT_MARGIN = timedelta(seconds=1)
+
+
+def next_delivery_attempt_in(challenge_id: str | uuid.UUID, *, backoff: float) -> float | None:
+    """Seconds before the next try at sending `challenge_id`: the back-off, brought
+    forward so that the try comes before the code expires; None when none can."""
+    device = EmailOtpDevice.objects.filter(challenge_id=uuid.UUID(str(challenge_id))).first()
+    if device is None or device.valid_until is None:
+        return None
+    left = (device.valid_until - LAST_ATTEMPT_MARGIN - timezone.now()).total_seconds()
+    return min(backoff, left) if left > 0 else None
+
+
+def give_up_email_otp(challenge_id: str | uuid.UUID) -> str:
+    """Mark the code undeliverable (the OTP page then says so) and release the cooldown,
+    so that the person can ask for a new code at once. Nothing if it was replaced."""
+    EmailOtpDevice.objects.filter(challenge_id=uuid.UUID(str(challenge_id))).update(
+        delivery=EmailOtpDevice.Delivery.FAILED, last_generated_timestamp=None, sealed_token=""
+    )
+    return DeliveryOutcome.GAVE_UP

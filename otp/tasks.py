@@ -22,8 +22,13 @@ def send_email_otp(self, challenge_id: str) -> str:
     """Deliver one e-mail OTP. Carries only the code's id, never the code."""
     outcome = services.deliver_email_otp(challenge_id, final_attempt=self.request.is_eager)
     if outcome == services.DeliveryOutcome.RETRY:
-        # Exponential back-off (2, 4, 8, ... s); the code's expiry ends the retries.
-        raise self.retry(countdown=min(2 ** (self.request.retries + 1), 60))
+        # Exponential back-off (2, 4, 8, ... s, at most 60), the last try brought forward
+        # to come before the code expires; when no try can, give up and say so.
+        backoff = min(2 ** (self.request.retries + 1), 60)
+        countdown = services.next_delivery_attempt_in(challenge_id, backoff=backoff)
+        if countdown is None:
+            return services.give_up_email_otp(challenge_id)
+        raise self.retry(countdown=countdown)
     return outcome
 
 
