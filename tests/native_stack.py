@@ -204,6 +204,20 @@ class NativeStack:
         with psycopg.connect(_libpq(self.database_url), autocommit=True) as conn:
             return conn.execute(query, params).fetchall()
 
+    def email_otp(self, user_id: str) -> dict:
+        """The person's e-mail OTP device as the database has it ({} when there is none)."""
+        rows = self.sql(
+            "SELECT e.token IS NOT NULL, o.sealed_token <> '', o.challenge_id::text, o.delivery,"
+            " e.last_generated_timestamp, e.valid_until"
+            " FROM otp_emailotpdevice o JOIN otp_email_emaildevice e ON e.id = o.emaildevice_ptr_id"
+            " WHERE e.user_id = %s",
+            [user_id],
+        )
+        if not rows:
+            return {}
+        keys = ("has_code", "sealed", "challenge", "delivery", "last_generated", "valid_until")
+        return dict(zip(keys, rows[0]))
+
     def redis(self, db: int = MAIN_BROKER_DB) -> redis.Redis:
         return redis.Redis.from_url(self.redis_url(db))
 
@@ -251,11 +265,32 @@ class NativeStack:
                 raise StackError(f"{service.name}: no log line matching {pattern!r} in {timeout}s\n{self.tail(service.name)}")
             time.sleep(0.1)
 
+    def problems(self, lines: int = 60) -> str:
+        """The end of every log that reports an error, for a failed test's report."""
+        found = []
+        for path in sorted(self.workdir.glob("*.log")):
+            text = path.read_text(errors="replace")
+            if re.search(r"Traceback|\bERROR\b|\"level\": \"ERROR\"|CRITICAL", text):
+                found.append(f"--- {path.name} ---\n" + "\n".join(text.splitlines()[-lines:]))
+        return "\n".join(found) or "(no errors in the stack's logs)"
+
     def tail(self, name: str, lines: int = 40) -> str:
         path = self.log_path(name)
         if not path.exists():
             return f"({name}: no log)"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(condition, timeout: float, why=lambda: "", interval: float = 0.05):
+    """Poll `condition` until it returns something true (returned), for at most `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not so after {timeout}s: {why()}")
+        time.sleep(interval)
 
 
 def otp_code(mail: dict) -> str:

@@ -66,3 +66,13 @@ def page(page: Page) -> Page:
     page.set_default_timeout(TIMEOUT_MS)
     page.set_default_navigation_timeout(TIMEOUT_MS)
     return page
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed stack test's report ends with the errors its processes logged."""
+    outcome = yield
+    report = outcome.get_result()
+    native = getattr(item, "funcargs", {}).get("native_stack")
+    if report.failed and native is not None:
+        report.sections.append(("native stack: errors in the logs", native.problems()))

@@ -1,0 +1,240 @@
+"""SECURITY.md 30-33 with the real Redis, real Celery workers (bin/worker) and gunicorn
+(bin/web) of the native stack. Each fault test has its own broker (a Redis database of
+its own), so its tasks reach only the workers it starts; the accounts are seeded ones
+set up with e-mail OTP by tests/stack/conftest.py."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import GOOD_PASSWORD
+from tests.native_stack import (
+    OTP_HEADING,
+    button,
+    dead_port,
+    enter_otp,
+    heading,
+    log_in,
+    open_login,
+    wait_until,
+)
+
+pytestmark = pytest.mark.stack
+
+NOT_SENT = "The OTP could not be sent just now. Please press REQUEST OTP to try again."
+NOT_DELIVERED = "The OTP e-mail could not be delivered. Please press REQUEST OTP to get a new one."
+COOLDOWN = "You can request a new OTP in"
+
+
+def account_state(native, user_id: str) -> dict:
+    """Everything a logon attempt could change for the person, apart from the e-mail OTP."""
+    [person] = native.sql(
+        "SELECT locked_at, logon_failures::text, otp_failures, password, last_access_at"
+        " FROM accounts_user WHERE user_id = %s",
+        [user_id],
+    )
+    audit = native.sql(
+        "SELECT kind, count(*) FROM accounts_auditevent WHERE subject_id = %s GROUP BY kind ORDER BY kind", [user_id]
+    )
+    return {"person": person, "audit": audit}
+
+
+def no_code(device: dict) -> bool:
+    """No code outstanding and no cooldown running (no device yet also qualifies)."""
+    return not device or (
+        not device["has_code"] and not device["sealed"] and device["delivery"] == "" and device["last_generated"] is None
+    )
+
+
+def delivery(native, user_id: str) -> str:
+    return native.email_otp(user_id).get("delivery", "")
+
+
+def timed(action) -> float:
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+@pytest.mark.browser
+def test_sec30_broker_down_answers_within_2s_and_uses_up_nothing(page: Page, native_stack):
+    user_id, email = "HKABC101", "hkabc101@abc-futures.example"
+    down = native_stack.start_web("web-broker-down", REDIS_URL=f"redis://127.0.0.1:{dead_port()}/0")
+    try:
+        before = account_state(native_stack, user_id)
+        open_login(page, down.url)
+
+        def log_on():
+            log_in(page, user_id, GOOD_PASSWORD)
+            expect(page.get_by_text(NOT_SENT, exact=True)).to_be_visible()
+
+        def request_otp():
+            button(page, "REQUEST OTP").click()
+            expect(page.get_by_text(NOT_SENT, exact=True)).to_be_visible()
+
+        assert timed(log_on) < 2.0
+        expect(heading(page, OTP_HEADING)).to_be_visible()
+        assert timed(request_otp) < 2.0
+        assert no_code(native_stack.email_otp(user_id))
+        assert account_state(native_stack, user_id) == before  # no audit row, no count, no change
+        assert native_stack.mails(to=email) == []
+    finally:
+        native_stack.stop(down.service)
+
+    # The cooldown was not used up: the same attempt asks again through a web whose broker
+    # is up, and the code is sent at once.
+    page.goto(f"{native_stack.webs[1].url}/login/otp/")
+    button(page, "REQUEST OTP").click()
+    expect(page.get_by_text(COOLDOWN)).to_have_count(0)
+    enter_otp(page, native_stack.wait_for_otp(email))
+    expect(heading(page, "Logon Success")).to_be_visible()
+
+
+SEC31_BROKER_DB = 11
+_SEC31 = """
+import json, os
+import redis
+from django.db import transaction
+from accounts.models import User
+from otp import services
+from otp.models import EmailOtpDevice
+queue = redis.Redis.from_url(os.environ["REDIS_URL"])
+user = User.objects.get(user_id="HKABC102")
+
+class RolledBack(Exception):
+    pass
+
+try:
+    with transaction.atomic():
+        services.request_email_otp(user, attempt="rolled-back")
+        raise RolledBack
+except RolledBack:
+    pass
+after_rollback = {"queued": queue.llen("celery"), "device": EmailOtpDevice.objects.filter(user=user).exists()}
+services.request_email_otp(user, attempt="committed")
+device = EmailOtpDevice.objects.get(user=user)
+code = device.delivery_code()
+print(json.dumps({"after_rollback": after_rollback, "challenge": str(device.challenge_id), "code": code,
+                  "used": services.verify_email_otp(user, code, attempt="committed")}))
+"""
+
+
+def test_sec31_rolled_back_request_publishes_nothing_and_the_task_carries_only_an_id(native_stack):
+    broker = native_stack.redis_url(SEC31_BROKER_DB)
+    assert native_stack.redis(SEC31_BROKER_DB).llen("celery") == 0
+    result = native_stack.shell_json(_SEC31, REDIS_URL=broker)
+    assert result["after_rollback"] == {"queued": 0, "device": False}
+
+    # The committed request published one task, carrying the code's id and nothing else.
+    [message] = native_stack.queued_messages(SEC31_BROKER_DB)
+    args, kwargs, _ = message["body"]
+    assert message["headers"]["task"] == "otp.tasks.send_email_otp"
+    assert args == [result["challenge"]] and kwargs == {}
+    assert message["headers"]["expires"]  # the code's remaining life
+    assert result["code"] not in message["raw"] and "HKABC102" not in message["raw"].upper()
+
+    # The code was used before the worker got to it: a real worker sends nothing.
+    assert result["used"]
+    worker = native_stack.start_worker("worker-sec31", REDIS_URL=broker)
+    try:
+        native_stack.wait_for_log(worker, r"send_email_otp\[.*\] succeeded.*nothing to do", timeout=15)
+    finally:
+        native_stack.stop(worker)
+    assert native_stack.mails(to="hkabc102@abc-futures.example") == []
+    assert native_stack.redis(SEC31_BROKER_DB).llen("celery") == 0
+
+
+SEC32_BROKER_DB = 12
+_ISSUE = """
+import json
+from accounts.models import User
+from otp import services
+from otp.models import EmailOtpDevice
+user = User.objects.get(user_id={user_id!r})
+services.request_email_otp(user, attempt="sec")
+print(json.dumps(str(EmailOtpDevice.objects.get(user=user).challenge_id)))
+"""
+
+
+def test_sec32_worker_killed_mid_send_mail_still_arrives_at_most_twice_same_code(native_stack):
+    user_id, email = "HKABC201", "hkabc201@abc-options.example"
+    slow = native_stack.start_sink(delay=2.0)
+    env = {
+        "REDIS_URL": native_stack.redis_url(SEC32_BROKER_DB),
+        "EMAIL_URL": slow.url,
+        "PORTAL_CELERY_VISIBILITY_TIMEOUT": "1",  # this stack only: redeliver 1 s after a worker vanished
+        "WORKER_CONCURRENCY": "1",
+    }
+    first = native_stack.start_worker("worker-sec32-first", wait=False, **env)
+    challenge = native_stack.shell_json(_ISSUE.format(user_id=user_id), REDIS_URL=env["REDIS_URL"])
+    wait_until(lambda: list(Path(slow.workdir).glob("*.receiving")), 30, lambda: native_stack.tail(first.name))
+    native_stack.kill(first)  # SIGKILL while the mail server holds the message: no ack
+    assert native_stack.email_otp(user_id)["delivery"] == "QUEUED"
+
+    second = native_stack.start_worker("worker-sec32-second", **env)
+    try:
+        wait_until(lambda: delivery(native_stack, user_id) == "SENT", 30, lambda: native_stack.tail(second.name))
+        native_stack.wait_for_log(second, rf"send_email_otp\[.*\] succeeded.*'sent'", timeout=5)
+    finally:
+        native_stack.stop(second)
+    time.sleep(2.5)  # anything still held by the slow server is stored by now
+    mails = native_stack.mails(slow, to=email)
+    assert 1 <= len(mails) <= 2, mails
+    assert len({m["body"] for m in mails}) == 1  # the same code
+    assert challenge and native_stack.email_otp(user_id)["challenge"] == challenge
+    native_stack.stop(slow)
+
+
+SEC33_BROKER_DB = 13
+SEC33_VALIDITY = 10  # this stack only: codes live 10 s, so the retries run out quickly
+
+
+@pytest.mark.browser
+def test_sec33_smtp_down_retries_back_off_stop_at_expiry_and_the_person_is_told(page: Page, native_stack):
+    user_id, email = "HKABC202", "hkabc202@abc-options.example"
+    env = {
+        "REDIS_URL": native_stack.redis_url(SEC33_BROKER_DB),
+        "EMAIL_URL": f"smtp://127.0.0.1:{dead_port()}",
+        "PORTAL_OTP_EMAIL_VALIDITY": str(SEC33_VALIDITY),
+    }
+    worker = native_stack.start_worker("worker-sec33", wait=False, **env)
+    web = native_stack.start_web("web-sec33", **env)
+    try:
+        native_stack.wait_for_worker(worker)
+        open_login(page, web.url)
+        log_in(page, user_id, GOOD_PASSWORD)
+        expect(heading(page, OTP_HEADING)).to_be_visible()
+        issued = native_stack.email_otp(user_id)
+        assert issued["delivery"] == "QUEUED" and issued["last_generated"] is not None
+
+        wait_until(
+            lambda: delivery(native_stack, user_id) == "FAILED", SEC33_VALIDITY + 10, lambda: native_stack.tail(worker.name)
+        )
+        page.reload()
+        expect(page.get_by_text(NOT_DELIVERED, exact=True)).to_be_visible()
+        failed = native_stack.email_otp(user_id)
+        assert failed["last_generated"] is None and not failed["sealed"]  # the cooldown is released
+
+        log = native_stack.log_path("worker-sec33").read_text()
+        countdowns = [float(s) for s in re.findall(r"Retry in (\d+(?:\.\d+)?)s", log)]
+        attempts = log.count("otp.email.smtp_failed")
+        assert len(countdowns) >= 2 and countdowns[:2] == [2.0, 4.0], countdowns  # exponential back-off
+        assert attempts == len(countdowns) + 1
+        time.sleep(2)  # and no attempt after giving up
+        assert native_stack.log_path("worker-sec33").read_text().count("otp.email.smtp_failed") == attempts
+    finally:
+        native_stack.stop(web.service)
+        native_stack.stop(worker)
+
+    # "Request again": through a web whose mail server is up, at once (no cooldown left).
+    page.goto(f"{native_stack.webs[0].url}/login/otp/")
+    button(page, "REQUEST OTP").click()
+    expect(page.get_by_text(COOLDOWN)).to_have_count(0)
+    enter_otp(page, native_stack.wait_for_otp(email))
+    expect(heading(page, "Logon Success")).to_be_visible()
+    assert len(native_stack.mails(to=email)) == 1  # the new code; the undeliverable one never left
