@@ -376,7 +376,10 @@ def test_listing_query_count_does_not_grow_with_the_number_of_profiles(roster, m
     with CaptureQueriesContext(connection) as large:
         response = maker_client.get("/dms/listings/user-profiles/")
     assert response.content.decode().count("BULK") == 200
-    assert len(large.captured_queries) == len(small.captured_queries) <= 12
+    # The session middleware sometimes saves the session (idle-timeout bookkeeping): not the listing's.
+    small_sql = [q["sql"] for q in small.captured_queries if "django_session" not in q["sql"]]
+    large_sql = [q["sql"] for q in large.captured_queries if "django_session" not in q["sql"]]
+    assert len(large_sql) == len(small_sql) <= 10, (small_sql, large_sql)
     with CaptureQueriesContext(connection) as csv_large:
         maker_client.get("/dms/listings/user-profiles/", {"format": "csv"})
     assert len(csv_large.captured_queries) <= len(small.captured_queries)
