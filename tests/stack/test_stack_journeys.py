@@ -119,3 +119,77 @@ def test_self_service_reset_with_the_app_then_logon(page: Page, native_stack):
     enter_otp(page, app.code(offset_steps=1), submit="SUBMIT")  # the reset used this step's code
     expect_logon_success(page, user_id, first=True)
     assert native_stack.mails(to="b0123404@abc-securities.example") == []
+
+
+# -- DMS (App. D.c): maker-checker changes, and "Unlock/Reset OTP Device Registration" ----------
+
+
+def dms_logon(page: Page, user_id: str, app: AuthenticatorApp) -> None:
+    """A DA's ongoing logon to DMS with the app, then to the DMS menu."""
+    page.goto("/dms/")
+    page.get_by_role("link", name="Login with OTP – Security Management Function", exact=True).click()
+    log_in(page, user_id, GOOD_PASSWORD)
+    enter_otp(page, app.code(), submit="SUBMIT")
+    expect_logon_success(page, user_id, first=True)
+    page.get_by_role("link", name="Continue", exact=True).click()
+    expect(heading(page, "Security Management Functions")).to_be_visible()
+
+
+def change_profile(page: Page, user_id: str, checker_id: str, checker: AuthenticatorApp, change) -> None:
+    """"Change User Profile": User ID -> Submit -> the change -> "Change" -> the checker's
+    "Checker ID" and "Authorisation Code" (the checker's app code) -> "Confirm"."""
+    page.get_by_role("link", name="Change User Profile", exact=True).click()
+    page.get_by_role("textbox", name="User ID", exact=True).fill(user_id)
+    button(page, "Submit").click()
+    expect(page.locator("#subject-user-id")).to_have_text(user_id)
+    change()
+    button(page, "Change").click()
+    page.get_by_label("Checker ID", exact=True).fill(checker_id)
+    page.get_by_label("Authorisation Code", exact=True).fill(checker.code())
+    button(page, "Confirm").click()
+    expect(page.get_by_text("THE ABOVE USER PROFILE IS CHANGED SUCCESSFULLY", exact=True)).to_be_visible()
+
+
+def test_dms_change_with_a_checker(page: Page, native_stack):
+    maker, checker, subject = "B01234X1", "B01234Y1", "B0123405"
+    dms_logon(page, maker, native_stack.apps[maker])
+    change_profile(
+        page, subject, checker, native_stack.apps[checker],
+        lambda: page.get_by_label("Surname", exact=True).fill("CHANGED"),
+    )
+    assert native_stack.sql("SELECT surname FROM accounts_user WHERE user_id = %s", [subject]) == [("CHANGED",)]
+    [(kind, maker_id, checker_id)] = native_stack.sql(
+        "SELECT kind, maker_id, checker_id FROM dms_changerequest WHERE subject_user_id = %s AND status = 'APPROVED'",
+        [subject],
+    )
+    assert (kind, maker_id, checker_id) == ("CHANGE", maker, checker)
+
+
+def test_dms_unlock_reset_then_first_time_logon(page: Page, native_stack):
+    maker, checker, subject, email = "BNK999X1", "BNK999Y1", "BNK99901", "bnk99901@demo-bank.example"
+    open_login(page)
+    for _ in range(5):  # the user locks the account
+        log_in(page, subject, "Wrong(Password)12345")
+    log_in(page, subject, GOOD_PASSWORD)
+    expect(page.get_by_text("Unsuccessful logon", exact=False)).to_be_visible()
+
+    dms_logon(page, maker, native_stack.apps[maker])
+    change_profile(
+        page, subject, checker, native_stack.apps[checker],
+        lambda: page.get_by_label("Unlock/Reset OTP Device Registration", exact=True).check(),
+    )
+    [(locked_at, channel)] = native_stack.sql(
+        "SELECT locked_at, otp_channel FROM accounts_user WHERE user_id = %s", [subject]
+    )
+    assert locked_at is None and channel == ""
+    button(page, "Logout").click()
+
+    # The next logon is the whole first-time logon (App. C.1).
+    open_login(page)
+    reset_password_by_email(page, native_stack, subject, email, NEW_PASSWORD)
+    log_in(page, subject, NEW_PASSWORD)
+    expect(heading(page, "ForgeRock Authenticator (OATH)")).to_be_visible()
+    button(page, "SKIP THIS STEP").click()
+    button(page, "ACCEPT").click()
+    enter_otp(page, native_stack.wait_for_otp(email, 2))
+    expect_logon_success(page, subject, first=True)
