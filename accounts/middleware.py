@@ -1,14 +1,18 @@
-"""Session timeouts (SECURITY.md 17): idle and absolute, from the settings."""
+"""Session timeouts (SECURITY.md 17): idle and absolute, from the settings; and service hours (§4)."""
+
+import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from ccass_portal import clock
 
 from . import audit, logon
+from .service_hours import HOURS_BY_PORTAL
 
 SEEN_AT_KEY = "seen_at"
+log = logging.getLogger("portal.service_hours")
 
 
 class SessionTimeoutMiddleware:
@@ -35,3 +39,38 @@ class SessionTimeoutMiddleware:
                 return redirect("terminal:landing")
             request.session[SEEN_AT_KEY] = now
         return self.get_response(request)
+
+
+class ServiceHoursMiddleware:
+    """Outside service hours (accounts.service_hours), the Terminal's and DMS's logon and
+    protected pages answer 503 with when service resumes (PORTAL_ENFORCE_SERVICE_HOURS).
+
+    Not covered: the landing pages, logout, /sso/, static files, the demo pages and
+    the HKEX back-office and admin (operators work outside hours).
+    """
+
+    OPEN_ALWAYS = {"landing", "logout"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not settings.PORTAL_ENFORCE_SERVICE_HOURS:
+            return None
+        match = request.resolver_match
+        hours = HOURS_BY_PORTAL.get(match.namespace) if match else None
+        if hours is None or match.url_name in self.OPEN_ALWAYS:
+            return None
+        at = clock.now()
+        if hours.is_open(at):
+            return None
+        resumes = hours.next_opening(at)
+        response = render(request, "portal/service_closed.html", {"hours": hours, "resumes": resumes}, status=503)
+        response["Retry-After"] = str(max(60, int((resumes - at).total_seconds())))
+        # Closed hours are expected, not a server error: log at INFO, not django.request's ERROR.
+        response._has_been_logged = True
+        log.info("service_closed", extra={"portal": match.namespace, "path": request.path})
+        return response
