@@ -31,6 +31,7 @@ class Event:
     LOGOUT = "logout"
     SESSION_EXPIRED = "session_expired"
     REGISTRATION_RESET = "registration_reset"
+    REPORT_DOWNLOADED = "report_downloaded"
 
 
 def client_ip(request) -> str | None:

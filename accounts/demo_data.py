@@ -21,6 +21,8 @@ PARTICIPANTS = [
      ("HKABC2X1", "HKABC2Y1", "HKABC2Z1"), ["HKABC201", "HKABC202"]),
 ]
 
+OVERNIGHT_REPORT_DAYS = 3  # seed_demo makes each firm's reports for the last 3 business days
+
 SURNAMES = ["CHAN", "WONG", "LEE", "CHEUNG", "LAU", "NG", "HO", "LAM", "YEUNG", "TSANG"]
 
 

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -189,6 +190,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Run by `bin/beat` (one beat process per stack): the overnight reports at 02:00 Hong Kong time.
+CELERY_BEAT_SCHEDULE = {
+    "overnight-reports": {
+        "task": "ccass_portal.tasks.generate_overnight_reports",
+        "schedule": crontab(hour=2, minute=0),
+    },
+}
 
 # --- Security headers ------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

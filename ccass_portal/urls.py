@@ -10,6 +10,7 @@ terminal_urlpatterns = [
     path("terminal/", views.terminal_home, name="home"),
     path("terminal/functions/<slug:slug>/", views.terminal_function, name="function"),
     path("reports/", views.overnight_reports, name="reports"),
+    path("reports/<int:report_id>/", views.overnight_report_download, name="report-download"),
     *logon_urlpatterns,
 ]
 

@@ -1,14 +1,17 @@
-"""Pages that belong to no app: the terminal landing page, /sso/ and the demo outbox."""
+"""Pages that belong to no app: the terminal landing page, Overnight Report Download,
+/sso/ and the demo outbox."""
 
 from django.conf import settings
 from django.db import connection
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from accounts.logon import PORTALS
 from accounts.views import strong_session_required
 
+from . import overnight_reports as overnight_reports_service
 from .models import DemoMail
 from .terminal import FUNCTIONS_BY_SLUG
 
@@ -35,7 +38,19 @@ def terminal_function(request, slug):
 
 @strong_session_required
 def overnight_reports(request):
-    return render(request, "portal/overnight_reports.html", {"portal": PORTALS["terminal"], "reports": []})
+    """Overnight Report Download: the firm's reports, newest first."""
+    reports = overnight_reports_service.reports_for(request.user)
+    return render(request, "portal/overnight_reports.html", {"portal": PORTALS["terminal"], "reports": reports})
+
+
+@require_GET
+@strong_session_required
+def overnight_report_download(request, report_id: int):
+    """One report of the firm as a CSV file (audited); any other id is 404."""
+    report = overnight_reports_service.download_report(request, request.user, report_id)
+    response = HttpResponse(report.content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    return response
 
 
 def _database_answers() -> bool:

@@ -25,6 +25,7 @@ PUBLIC = {
 # Steps of a logon or reset: only reachable by someone at that step, otherwise back to the start.
 STEPS = {"otp", "setup", "register", "skip", "expired", "reset-otp", "reset-password", "reset-done"}
 TERMINAL_ONLY = {"terminal:home", "terminal:function", "terminal:reports"}
+TERMINAL_OBJECT_PAGES = {"terminal:report-download"}  # the sweep's firms have no reports: 404 even to their users
 ANY_PORTAL_PAGES = {"success", "change-password", "auth-settings"}
 DMS_FIRM_PAGES = {
     "dms:home", "dms:create", "dms:change-prompt", "dms:enquire-prompt", "dms:delete-prompt", "dms:requests",
@@ -54,6 +55,8 @@ def expected(name: str, role: str) -> int:
     portal_of_role = {U: "terminal", X: "dms", M: "dms", C: "dms", O: "backoffice"}[role]
     if name in TERMINAL_ONLY or (short in ANY_PORTAL_PAGES and namespace == "terminal"):
         return 200 if portal_of_role == "terminal" else 403
+    if name in TERMINAL_OBJECT_PAGES:
+        return 404 if portal_of_role == "terminal" else 403
     if name in DMS_FIRM_PAGES or (short in ANY_PORTAL_PAGES and namespace == "dms"):
         return 200 if portal_of_role == "dms" else 403
     if name in DMS_OBJECT_PAGES:

@@ -31,7 +31,21 @@ class Command(BaseCommand):
             for index, (user_id, role) in enumerate(people):
                 created += self._person(participant, user_id, role, index, domain)
         created += self._operator()
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} accounts created)."))
+        reports = self._overnight_reports()
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready ({created} accounts created, {reports} overnight reports available).")
+        )
+
+    def _overnight_reports(self) -> int:
+        """Each demo firm's overnight reports for the last business days (existing ones are kept)."""
+        from ccass_portal import overnight_reports
+
+        participants = Participant.objects.filter(participant_id__in=[row[0] for row in demo_data.PARTICIPANTS])
+        return sum(
+            len(overnight_reports.generate_reports(participant=participant, business_date=day))
+            for participant in participants
+            for day in overnight_reports.last_business_days(demo_data.OVERNIGHT_REPORT_DAYS)
+        )
 
     def _person(self, participant, user_id, role, index, domain) -> int:
         if User.all_objects.filter(user_id=user_id).exists():
