@@ -32,6 +32,7 @@ class Event:
     SESSION_EXPIRED = "session_expired"
     REGISTRATION_RESET = "registration_reset"
     REPORT_DOWNLOADED = "report_downloaded"
+    DEMO_CLOCK_MOVED = "demo_clock_moved"
 
 
 def client_ip(request) -> str | None:

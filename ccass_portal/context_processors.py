@@ -3,6 +3,7 @@ from django.conf import settings
 from accounts import policies
 
 from . import clock
+from .demo_clock import describe_offset
 
 
 def portal(request):
@@ -10,4 +11,5 @@ def portal(request):
         "PORTAL_DEMO": settings.PORTAL_DEMO,
         "smartcard_available": policies.smartcard_available(),
         "portal_now": clock.now(),
+        "demo_clock_ahead": describe_offset(clock.demo_offset()),  # "" unless the demo clock was moved
     }

@@ -19,6 +19,25 @@ class DemoMail(models.Model):
         return f"{self.subject} -> {self.to}"
 
 
+class DemoClock(models.Model):
+    """How far the demo has moved simulated time ahead of real time (PORTAL_DEMO only).
+
+    One row (pk 1), kept in the database so that every web and worker process
+    sees the same simulated time. Read only through `ccass_portal.clock`.
+    """
+
+    SINGLETON = 1
+
+    offset_seconds = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "demo clock"
+
+    def __str__(self) -> str:
+        return f"demo clock +{self.offset_seconds} s"
+
+
 class OvernightReport(models.Model):
     """One overnight report of one participant for one business date (Overnight Report Download)."""
 

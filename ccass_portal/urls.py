@@ -21,5 +21,6 @@ urlpatterns = [
     path("backoffice/", include("dms.backoffice_urls")),
     # Exists only in demo mode: the view answers 404 otherwise.
     path("demo/outbox/", views.demo_outbox, name="demo-outbox"),
+    path("demo/clock/", views.demo_clock_page, name="demo-clock"),
     path("admin/", admin.site.urls),
 ]

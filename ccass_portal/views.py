@@ -1,17 +1,23 @@
 """Pages that belong to no app: the terminal landing page, Overnight Report Download,
-/sso/ and the demo outbox."""
+/sso/, and the demo's outbox and clock."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.db import connection
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.logon import PORTALS
 from accounts.views import strong_session_required
 
+from . import clock, demo_clock
 from . import overnight_reports as overnight_reports_service
+from .forms import DemoClockForm
 from .models import DemoMail
 from .terminal import FUNCTIONS_BY_SLUG
 
@@ -89,3 +95,27 @@ def demo_outbox(request):
     if not settings.PORTAL_DEMO:
         raise Http404
     return render(request, "portal/demo_outbox.html", {"messages_kept": DemoMail.objects.all()[:100]})
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def demo_clock_page(request):
+    """The demo clock (PORTAL_DEMO only): move simulated time forward, or reset it.
+    Open to anyone in demo mode (no real accounts; docs/decisions.md)."""
+    if not settings.PORTAL_DEMO:
+        raise Http404
+    form = DemoClockForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                form.apply(request)
+            except demo_clock.DemoClockRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                shown = timezone.localtime(clock.now())
+                messages.success(request, _("The demo clock now shows %(time)s.") % {"time": f"{shown:%d-%b-%y %H:%M}"})
+                return redirect("demo-clock")
+        status = 400
+    return render(request, "demo/clock.html", {"form": form, "steps": demo_clock.STEPS}, status=status)

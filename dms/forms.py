@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django import forms
 
+from accounts import policies
 from accounts.forms import OTP_MAX_INPUT, UserIdField
 from accounts.models import Participant, Role, User
 
@@ -119,6 +120,11 @@ class ChangeProfileForm(ProfileForm):
         super().__init__(*args, participant=subject.participant, **kwargs)
         if subject.is_delegated_administrator:
             del self.fields["unlock_reset"]  # a DA's registration is reset by HKEX (DA3)
+            if policies.smartcard_available():
+                self.fields["user_groups"].help_text = (
+                    "A Delegated Administrator can be given business user groups only after the "
+                    "decommissioning of smartcards."
+                )
         if not smartcard_reset:
             del self.fields["smartcard_password"]
 

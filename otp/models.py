@@ -19,10 +19,13 @@ from binascii import unhexlify
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django_otp.models import CooldownMixin, GenerateNotAllowed
 from django_otp.oath import TOTP, hotp
 from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex, random_number_token
+
+from ccass_portal import clock
 
 from . import sealing
 
@@ -103,7 +106,7 @@ class EmailOtpDevice(EmailDevice):
         the delivery task carries.
         """
         code = random_number_token(settings.OTP_EMAIL_TOKEN_LENGTH)
-        now = timezone.now()
+        now = clock.now()
         self.token = sealing.digest(code)
         self.sealed_token = sealing.seal(code.encode())
         self.valid_until = now + timezone.timedelta(seconds=settings.OTP_EMAIL_TOKEN_VALIDITY)
@@ -115,7 +118,7 @@ class EmailOtpDevice(EmailDevice):
 
     def is_deliverable(self) -> bool:
         """False once the code was used, replaced (checked by the caller's id) or expired."""
-        return bool(self.token and self.sealed_token) and timezone.now() < self.valid_until
+        return bool(self.token and self.sealed_token) and clock.now() < self.valid_until
 
     def delivery_code(self) -> str:
         return sealing.unseal(self.sealed_token).decode()
@@ -123,7 +126,7 @@ class EmailOtpDevice(EmailDevice):
     # -- verifying -------------------------------------------------------------------
     def verify_token(self, token) -> bool:
         """Single use, not one second past `valid_until`, compared in constant time."""
-        now = timezone.now()
+        now = clock.now()
         token = str(token or "")
         if self.token and now < self.valid_until and hmac.compare_digest(sealing.digest(token), self.token):
             self.token = None
@@ -134,6 +137,17 @@ class EmailOtpDevice(EmailDevice):
             self.save()
             return True
         return False
+
+    def generate_is_allowed(self):
+        """django-otp's CooldownMixin rule, on the portal's clock (so the demo clock moves it)."""
+        last = self.last_generated_timestamp
+        cooldown = self.get_cooldown_duration()
+        if last and (clock.now() - last).total_seconds() <= cooldown:
+            return False, {
+                "reason": GenerateNotAllowed.COOLDOWN_DURATION_PENDING,
+                "next_generation_at": last + timezone.timedelta(seconds=cooldown),
+            }
+        return super(CooldownMixin, self).generate_is_allowed()  # the rules after the cooldown
 
     def get_cooldown_duration(self) -> int:
         return settings.OTP_EMAIL_COOLDOWN_DURATION

@@ -397,7 +397,8 @@ def test_reports_audit_trail_and_2fa_readiness(roster, maker_client):
     menu = text(maker_client.get("/dms/reports/"))
     assert "/dms/reports/requests/" in menu and "/dms/reports/2fa-readiness/" in menu
     trail = text(maker_client.get("/dms/reports/requests/"))
-    assert f"#{cr.pk}" in trail and roster.checker.user_id in trail and "Authorised" in trail
+    assert f'<a href="/dms/requests/{cr.pk}/">#{cr.pk}</a>' in trail
+    assert roster.checker.user_id in trail and "Authorised" in trail and "Surname: CHAN -&gt; LEE" in trail
     rows = list(csv.reader(io.StringIO(maker_client.get("/dms/reports/requests/", {"format": "csv"}).content.decode())))
     assert rows[1][2:6] == [roster.user.user_id, roster.maker.user_id, roster.checker.user_id, "Authorised"]
     assert "Surname=CHAN" in rows[1][9] and "Surname=LEE" in rows[1][10]
@@ -558,3 +559,17 @@ def test_sec27_no_code_or_secret_reaches_the_audit_trail(roster, maker_client):
     assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeRequest.Status.APPROVED
     for event in AuditEvent.objects.all():
         assert code not in str(event.data) and GOOD_PASSWORD not in str(event.data)
+
+
+@pytest.mark.django_db
+def test_profile_text_is_escaped_in_tables(roster, maker_client):
+    make_user(roster.maker.participant, "B0123402", surname="<script>alert(1)</script>")
+    from dms import services
+
+    services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id="B0123402",
+                             payload=change_payload(User.objects.get(user_id="B0123402"), other_names="<b>X</b>"))
+    for url in ("/dms/listings/user-profiles/", "/dms/reports/requests/", "/dms/profiles/B0123402/enquire/",
+                "/dms/requests/"):
+        body = text(maker_client.get(url))
+        assert "<script>alert(1)</script>" not in body and "<b>X</b>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text(maker_client.get("/dms/listings/user-profiles/"))

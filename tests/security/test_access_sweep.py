@@ -17,7 +17,7 @@ A, H, U, X, M, C, O = ROLES  # anonymous, half-logged-in, business user, DA of a
 EVERYONE = set(ROLES)
 
 PUBLIC = {
-    "terminal:landing", "sso", "dms:landing", "demo-outbox",
+    "terminal:landing", "sso", "dms:landing", "demo-outbox", "demo-clock",
     "terminal:login", "dms:login", "backoffice:login",
     "terminal:reset", "dms:reset", "backoffice:reset",
     "terminal:smartcard", "dms:smartcard", "backoffice:smartcard",
