@@ -1,0 +1,1 @@
+"""`make bench`: the logon benchmark of issue 7 (see docs/benchmarks.md)."""

@@ -1,0 +1,75 @@
+"""CPU per logon other than hashing, in one process, for the portal as it is and with the
+changes docs/benchmarks.md recommends (bench/whatif_settings.py). Needs a seeded database:
+
+    python -m bench.whatif SEED.json --offset I [--logons K]   (env: the portal's, REDIS_URL set)
+
+Each variant runs in its own process: K complete logons through django.test.Client (one
+client, cookies cleared per logon), CPU time (process_time) less K argon2id verifies
+timed in the same process just before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VARIANTS = ["", "no_health_checks", "quiet_logs", "cache_sessions", "cache_sessions,no_health_checks,quiet_logs"]
+
+
+def one(seed_path: str, offset: int, k: int) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import get_hasher
+
+    from bench import inproc
+    from bench.inproc import _client, portal_logon
+
+    inproc.CAPTURE = False
+
+    seed = json.loads(Path(seed_path).read_text())
+    people = seed["users"][offset : offset + k + 2]
+    hasher = get_hasher()
+    encoded = hasher.encode(seed["password"], hasher.salt())
+    for person in people[:2]:
+        portal_logon(_client(), person, seed["password"])  # warm
+    cpu = time.process_time()
+    for _ in range(10):
+        hasher.verify(seed["password"], encoded)
+    verify = (time.process_time() - cpu) / 10
+    cpu = time.process_time()
+    for person in people[2:]:
+        portal_logon(_client(), person, seed["password"])
+    per_logon = (time.process_time() - cpu) / k
+    return {"cpu_ms": per_logon * 1000, "verify_ms": verify * 1000, "non_hash_ms": (per_logon - verify) * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("seed")
+    parser.add_argument("--offset", type=int, default=0)
+    parser.add_argument("--logons", type=int, default=30)
+    parser.add_argument("--variant", default=None)
+    args = parser.parse_args()
+    if args.variant is not None:
+        print(json.dumps(one(args.seed, args.offset, args.logons)))
+        return
+    results = {}
+    for n, variant in enumerate(VARIANTS):
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.whatif_settings", "BENCH_WHATIF": variant}
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.whatif", args.seed, "--offset", str(args.offset + n * (args.logons + 2)),
+             "--logons", str(args.logons), "--variant", variant],
+            env=env, capture_output=True, text=True, check=True)
+        results[variant or "as is"] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"{variant or 'as is':45s} {results[variant or 'as is']}", file=sys.stderr)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
