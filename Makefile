@@ -25,6 +25,11 @@ $(STAMP): $(LOCK)
 system-deps:
 	bin/install-system-deps
 
+# The logon benchmark of issue 7 (about 4 minutes; appends a dated section to docs/benchmarks.md).
+.PHONY: bench
+bench: venv system-deps
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
 # Re-pin after editing requirements/*.in (needs network).
 lock:
 	$(VENV)/bin/python -m pip install -q pip-tools
