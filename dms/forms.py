@@ -93,15 +93,23 @@ class ProfileForm(forms.Form):
 
 
 class CreateProfileForm(ProfileForm):
-    user_id = UserIdField(label="User ID", help_text="Press Generate User ID for the next free one.")
+    user_id = UserIdField(
+        label="User ID", help_text="The two characters after the prefix, or press Generate User ID for the next free one."
+    )
     email = forms.EmailField(
         label="Email", max_length=254, help_text="Users created after the launch of 2FA receive OTPs here."
     )
 
     field_order = ["internal_external", "user_id", "status"]
 
+    def __init__(self, *args, participant: Participant, **kwargs):
+        super().__init__(*args, participant=participant, **kwargs)
+        self.prefix_id = participant.participant_id
+
     def clean_user_id(self):
-        return self.cleaned_data["user_id"].strip().upper()
+        """The whole User ID, or only the two characters after the participant's prefix shown beside the box."""
+        value = self.cleaned_data["user_id"].strip().upper()
+        return self.prefix_id + value if len(value) == 2 else value
 
 
 class ChangeProfileForm(ProfileForm):

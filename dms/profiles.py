@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from accounts.models import ClearingHouse, Participant, User
+from accounts.models import ClearingHouse, Participant, Role, User
 
 # "Selected User Groups" as the App. A confirmation screen lists them.
 USER_GROUPS = tuple(
@@ -107,6 +107,8 @@ def rows(data: dict) -> list[tuple[str, str]]:
             value = display_date(value)
         elif key == "user_groups":
             value = " ".join(value)
+        elif key == "role":
+            value = Role(value).label
         elif isinstance(value, bool):
             value = "Yes" if value else ""
         shown.append((label, "" if value is None else str(value)))
@@ -115,6 +117,7 @@ def rows(data: dict) -> list[tuple[str, str]]:
 
 def compare(before: dict, after: dict) -> list[tuple[str, str, str, bool]]:
     """(label, before, after, changed) for the request page and the audit trail."""
-    old, new = dict(rows(before)), dict(rows(after))
+    identity = {key: before[key] for key in ("user_id", "role") if key in before}
+    old, new = dict(rows(before)), dict(rows({**identity, **after}))
     labels = [label for label in LABELS.values() if label in old or label in new]
     return [(label, old.get(label, ""), new.get(label, ""), old.get(label, "") != new.get(label, "")) for label in labels]

@@ -537,3 +537,12 @@ def test_disable_after_is_enforced_at_logon(roster, client):
 
     response = client.post("/login/", {"user_id": roster.user.user_id, "password": GOOD_PASSWORD})
     assert response.status_code == 200 and "Unsuccessful logon" in response.content.decode()
+
+
+def test_compare_marks_only_what_changes():
+    before = {"user_id": "B0123401", "role": "USER", "email": "a@x.example", "surname": "CHAN"}
+    after = {"email": "b@x.example", "surname": "CHAN", "unlock_reset": True}
+    changed = {label: (old, new) for label, old, new, flag in profiles.compare(before, after) if flag}
+    assert changed == {"Email": ("a@x.example", "b@x.example"),
+                       "Unlock/Reset OTP Device Registration": ("", "Yes")}
+    assert ("Role", "Business user", "Business user", False) in profiles.compare(before, after)

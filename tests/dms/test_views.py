@@ -98,7 +98,7 @@ def test_create_with_generate_user_id_and_checker_on_the_same_page(roster, maker
     assert generated.status_code == 200 and 'value="B0123402"' in text(generated)
     assert 'value="WONG"' in text(generated)  # what was typed stays
     response = maker_client.post("/dms/profiles/create/", {
-        "action": "create", "internal_external": "EXTERNAL", "user_id": "B0123402", "status": "ENABLED",
+        "action": "create", "internal_external": "EXTERNAL", "user_id": "02", "status": "ENABLED",
         "surname": "wong", "other_names": "siu ming", "email": "wong@abc.example", "enable_from": "01/07/24",
         "disable_after": "", "clearing_house_options": "Cash", "access_channel": "C3T", "transaction_limit": "0",
     })
