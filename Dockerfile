@@ -6,7 +6,10 @@ WORKDIR /app
 COPY requirements/base.txt requirements/base.txt
 RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
 COPY . .
-RUN useradd --system --uid 10001 portal && mkdir -p var && chown -R portal var
+# Static files belong to the image: web containers do not share the release
+# container's filesystem, and whitenoise's manifest must be there when gunicorn starts.
+RUN DJANGO_SECRET_KEY=image-build-only-not-a-secret python manage.py collectstatic --noinput -v0 \
+ && useradd --system --uid 10001 portal && mkdir -p var && chown -R portal var
 USER portal
 EXPOSE 8000
 CMD ["bin/web"]
