@@ -437,3 +437,32 @@ def scan_qr(page) -> str:
     symbols = decode(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
     assert len(symbols) == 1, f"expected one QR code, found {len(symbols)}"
     return symbols[0].data.decode()
+
+
+def main() -> None:
+    """`python -m tests.native_stack`: the stack by hand, on a throwaway cluster and
+    redis-server, until Ctrl-C or SIGTERM (mail lands in the sink's folder)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    native = start_native_stack()  # its own PostgreSQL cluster and redis-server, whatever .env says
+    try:
+        print("Native stack (the compose services from bin/, on loopback):")
+        for web in native.webs:
+            print(f"  web (gunicorn)  {web.url}/   (DMS: {web.url}/dms/)")
+        print(f"  worker (Celery) pid {native.worker.pid}, broker {native.redis_url()}")
+        print(f"  database        {native.database_url}")
+        print(f"  mail            {native.sink.url}; each message is a file in {native.sink.workdir}/")
+        print(f"  logs            {native.workdir}/")
+        print("Ctrl-C stops everything.", flush=True)
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        native.close()
+
+
+if __name__ == "__main__":
+    main()
