@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell sha256sum $(LOCK) 2>/dev/null | cut -c1-16)
 demo: venv
 	bin/demo
 
-test: venv system-deps
+test: venv system-deps node_modules/.installed
 	$(VENV)/bin/python -m tests.run
 
 venv: $(STAMP)
@@ -24,6 +24,11 @@ $(STAMP): $(LOCK)
 
 system-deps:
 	bin/install-system-deps
+
+# Test-only browser tools (axe-core), pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The logon benchmark of issue 7 (about 4 minutes; appends a dated section to docs/benchmarks.md).
 .PHONY: bench

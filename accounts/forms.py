@@ -9,6 +9,7 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
 
 from .password_validation import MAX_PASSWORD_LENGTH
 
@@ -18,7 +19,7 @@ OTP_MAX_INPUT = 16
 
 class UserIdField(forms.CharField):
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", "User ID")
+        kwargs.setdefault("label", _("User ID"))
         kwargs.setdefault("max_length", MAX_USER_ID_INPUT)
         kwargs.setdefault(
             "widget",
@@ -28,11 +29,11 @@ class UserIdField(forms.CharField):
 
 
 class PasswordInputField(forms.CharField):
-    def __init__(self, label="Password", autocomplete="current-password", **kwargs):
+    def __init__(self, label=_("Password"), autocomplete="current-password", **kwargs):
         kwargs.setdefault("max_length", MAX_PASSWORD_LENGTH)
         kwargs.setdefault("strip", False)  # never alter a password
         super().__init__(
-            label=label,
+            label=label if label is not None else _("Password"),
             widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
             **kwargs,
         )
@@ -51,7 +52,7 @@ class UserIdForm(forms.Form):
 
 class OtpForm(forms.Form):
     otp = forms.CharField(
-        label="Enter OTP",
+        label=_("Enter OTP"),
         max_length=OTP_MAX_INPUT,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
@@ -66,15 +67,15 @@ class OtpForm(forms.Form):
         # NFKC turns full-width digits (typed with a Chinese input method) into ASCII ones.
         value = unicodedata.normalize("NFKC", self.cleaned_data["otp"]).replace(" ", "")
         if not re.fullmatch(rf"[0-9]{{{self.digits}}}", value):
-            raise forms.ValidationError(f"The OTP is {self.digits} digits.", code="otp_format")
+            raise forms.ValidationError(_("The OTP is %(digits)d digits."), code="otp_format", params={"digits": self.digits})
         return value
 
 
 class NewPasswordForm(forms.Form):
     """ "Reset Password": "Password", "Confirm password" (App. C step f)."""
 
-    new_password1 = PasswordInputField(label="Password", autocomplete="new-password")
-    new_password2 = PasswordInputField(label="Confirm password", autocomplete="new-password")
+    new_password1 = PasswordInputField(label=_("Password"), autocomplete="new-password")
+    new_password2 = PasswordInputField(label=_("Confirm password"), autocomplete="new-password")
 
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
@@ -85,7 +86,7 @@ class NewPasswordForm(forms.Form):
         p1 = self.cleaned_data.get("new_password1")
         p2 = self.cleaned_data.get("new_password2")
         if p1 and p2 and p1 != p2:
-            raise forms.ValidationError("The two passwords do not match.", code="password_mismatch")
+            raise forms.ValidationError(_("The two passwords do not match."), code="password_mismatch")
         return p2
 
     def _post_clean(self):
@@ -101,7 +102,7 @@ class NewPasswordForm(forms.Form):
 class ChangePasswordForm(NewPasswordForm):
     """ "Change Password": new password twice, then the current password, "Update" (App. D.a)."""
 
-    old_password = PasswordInputField(label="Current password")
+    old_password = PasswordInputField(label=_("Current password"))
 
     field_order = ["new_password1", "new_password2", "old_password"]
 
@@ -113,17 +114,17 @@ class ChangePasswordForm(NewPasswordForm):
 class ReauthenticateForm(forms.Form):
     """Authentication settings changes need the current password again."""
 
-    password = PasswordInputField(label="Current password")
+    password = PasswordInputField(label=_("Current password"))
 
 
 class OathSettingsForm(ReauthenticateForm):
-    oath_enabled = forms.BooleanField(label="Multi-factor authentication using OATH", required=False)
+    oath_enabled = forms.BooleanField(label=_("Multi-factor authentication using OATH"), required=False)
 
 
 class SmartcardForm(forms.Form):
-    srn = forms.CharField(label="SRN", max_length=16, widget=forms.TextInput(attrs={"spellcheck": "false"}))
+    srn = forms.CharField(label=_("SRN"), max_length=16, widget=forms.TextInput(attrs={"spellcheck": "false"}))
     smartcard_password = forms.CharField(
-        label="Smartcard Password",
+        label=_("Smartcard Password"),
         max_length=8,
         min_length=6,
         strip=False,
@@ -133,7 +134,7 @@ class SmartcardForm(forms.Form):
     def clean_smartcard_password(self):
         value = self.cleaned_data["smartcard_password"]
         if not value.isdigit():
-            raise forms.ValidationError("The smartcard password is 6-8 digits.", code="smartcard_format")
+            raise forms.ValidationError(_("The smartcard password is 6-8 digits."), code="smartcard_format")
         return value
 
     def clean_srn(self):

@@ -20,6 +20,7 @@ import django_otp
 from django.conf import settings
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
+from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
 from otp import services as otp_services
@@ -64,20 +65,20 @@ def _terminal_allows(user: User) -> bool:
 
 PORTALS = {
     "terminal": Portal(
-        "terminal", "WELCOME TO CCASS", _terminal_allows, "This User ID cannot use the CCASS/CCMS Terminal."
+        "terminal", _("WELCOME TO CCASS"), _terminal_allows, _("This User ID cannot use the CCASS/CCMS Terminal.")
     ),
     "dms": Portal(
         "dms",
-        "WELCOME TO CCASS SECURITY MANAGEMENT FUNCTIONS",
+        _("WELCOME TO CCASS SECURITY MANAGEMENT FUNCTIONS"),
         lambda u: u.participant_id is not None and u.is_delegated_administrator,
-        "Only Delegated Administrators can use the Security Management Functions.",
+        _("Only Delegated Administrators can use the Security Management Functions."),
     ),
     "backoffice": Portal(
-        "backoffice", "HKEX BACK-OFFICE", lambda u: u.is_operator, "Only HKEX operators can use the back-office."
+        "backoffice", _("HKEX BACK-OFFICE"), lambda u: u.is_operator, _("Only HKEX operators can use the back-office.")
     ),
 }
 
-GENERIC_FAILURE = (
+GENERIC_FAILURE = _(
     "Unsuccessful logon: the User ID or password is incorrect, or the account is locked or disabled. "
     "Access is locked after 5 consecutive unsuccessful attempts within 30 minutes; "
     "users ask their Delegated Administrator, and DAs ask HKEX, to unlock it."
@@ -245,7 +246,7 @@ class OtpResult:
     message: str = ""
 
 
-INVALID_OTP = "Invalid OTP. Please try again, or request a new one."
+INVALID_OTP = _("Invalid OTP. Please try again, or request a new one.")
 LOCKED_NOW = GENERIC_FAILURE
 
 

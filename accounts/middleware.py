@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from ccass_portal import clock
 
@@ -31,7 +32,7 @@ class SessionTimeoutMiddleware:
                     audit.Event.SESSION_EXPIRED, request=request, subject=request.user, reason="idle" if idle else "absolute"
                 )
                 logon.logout(request)
-                messages.info(request, "Your session has ended. Please log in again.")
+                messages.info(request, _("Your session has ended. Please log in again."))
                 if request.path.startswith("/dms/"):
                     return redirect("dms:landing")
                 if request.path.startswith(("/backoffice/", "/admin/")):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
 from otp import services as otp_services
@@ -24,11 +25,11 @@ from .models import OtpChannel, User
 
 RESET_KEY = "reset"
 
-REFUSAL = (
+REFUSAL = _(
     "Self-service password reset is not available for this User ID. It is available only to people "
     "who receive their OTP from the mobile application, or who are setting up 2FA for the first time "
     "with a registered e-mail address. If you receive your OTP by e-mail, or your account is locked, "
-    "ask your Delegated Administrator for \u201cUnlock/Reset OTP Device Registration\u201d "
+    "ask your Delegated Administrator for “Unlock/Reset OTP Device Registration” "
     "(Delegated Administrators: ask HKEX through eService DA3)."
 )
 

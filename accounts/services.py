@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
 from otp import services as otp_services
@@ -17,7 +18,7 @@ from .models import OtpChannel, User
 from .policies import smartcard_available
 from .reset import apply_new_password
 
-WRONG_CURRENT_PASSWORD = "The current password is incorrect."
+WRONG_CURRENT_PASSWORD = _("The current password is incorrect.")
 
 
 def _reauthenticate(request, user: User, password: str, *, reason: str) -> bool:
@@ -110,7 +111,7 @@ def reset_registration(user: User, *, actor=None, request=None) -> None:
 
 # -- smartcard (§4, §5): a simulated reader -------------------------------------------
 
-SMARTCARD_FAILURE = (
+SMARTCARD_FAILURE = _(
     "Unsuccessful smartcard logon: the SRN or smartcard password is incorrect, the certificate has expired, "
     "or the account is locked, disabled or can only use 2FA."
 )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from otp import services as otp_services
@@ -144,10 +145,10 @@ def _send_logon_otp(request, attempt: Attempt):
     try:
         result = logon.send_email_otp(request, user, attempt)
     except otp_services.DeliveryUnavailable:
-        messages.error(request, "The OTP could not be sent just now. Please press REQUEST OTP to try again.")
+        messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
     else:
         if not result.sent:
-            messages.info(request, f"An OTP was sent recently. You can request a new OTP in {result.wait_text()}.")
+            messages.info(request, _("An OTP was sent recently. You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})
     return redirect(url(request, "otp"))
 
 
@@ -261,7 +262,7 @@ def expired(request, attempt: Attempt):
             if services.change_expired_password(
                 request, attempt, current=form.cleaned_data["old_password"], new=form.cleaned_data["new_password1"]
             ):
-                messages.success(request, "Your password has been changed.")
+                messages.success(request, _("Your password has been changed."))
                 if attempt.step == Step.OTP_EMAIL:
                     return _send_logon_otp(request, attempt)
                 return redirect(_step_url(request, attempt.step))
@@ -332,10 +333,10 @@ def reset_otp(request):
         try:
             result = reset.send_reset_email_otp(request, state.user(), state)
         except otp_services.DeliveryUnavailable:
-            messages.error(request, "The OTP could not be sent just now. Please press REQUEST OTP to try again.")
+            messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
         else:
             if not result.sent:
-                messages.info(request, f"You can request a new OTP in {result.wait_text()}.")
+                messages.info(request, _("You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})
         return redirect(url(request, "reset-otp"))
     form = OtpForm(posted(request), digits=8 if by_email else 6)
     status = 200
@@ -383,7 +384,7 @@ def reset_done(request):
 @logon_page
 def smartcard(request):
     if not smartcard_available():
-        raise Http404("Smartcard logon was decommissioned.")
+        raise Http404(_("Smartcard logon was decommissioned."))
     form = SmartcardForm(posted(request))
     status = 200
     if request.method == "POST":
@@ -418,7 +419,7 @@ def change_password(request):
                 current=form.cleaned_data["old_password"],
                 new=form.cleaned_data["new_password1"],
             ):
-                messages.success(request, "Your password has been changed. Use the new password at your next login.")
+                messages.success(request, _("Your password has been changed. Use the new password at your next login."))
                 return redirect(url(request, "change-password"))
             if request.user.is_locked:
                 logon.logout(request)
@@ -444,7 +445,7 @@ def authentication_settings(request):
             if delete_form.is_valid():
                 if services.delete_app_device(request, user, password=delete_form.cleaned_data["password"]):
                     messages.success(
-                        request, "The registered device was deleted. Your next login will register a new device."
+                        request, _("The registered device was deleted. Your next login will register a new device.")
                     )
                     return redirect(url(request, "auth-settings"))
                 delete_form.add_error("password", services.WRONG_CURRENT_PASSWORD)
@@ -455,11 +456,13 @@ def authentication_settings(request):
                 if settings_form.cleaned_data["oath_enabled"]:
                     settings_form.add_error(
                         "oath_enabled",
-                        "To use the mobile application again, delete the registration; "
-                        "your next login registers a device.",
+                        _(
+                            "To use the mobile application again, delete the registration; "
+                            "your next login registers a device."
+                        ),
                     )
                 elif services.use_email_otp(request, user, password=settings_form.cleaned_data["password"]):
-                    messages.success(request, "Saved. Your next login will use an OTP sent by e-mail.")
+                    messages.success(request, _("Saved. Your next login will use an OTP sent by e-mail."))
                     return redirect(url(request, "auth-settings"))
                 else:
                     settings_form.add_error("password", services.WRONG_CURRENT_PASSWORD)

@@ -16,6 +16,7 @@ terminal_urlpatterns = [
 
 urlpatterns = [
     path("sso/", views.sso, name="sso"),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switch
     path("", include((terminal_urlpatterns, "terminal"))),
     path("dms/", include("dms.urls")),
     path("backoffice/", include("dms.backoffice_urls")),

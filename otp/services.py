@@ -22,6 +22,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from ccass_portal import clock
+
 from .models import AuthenticatorDevice, EmailOtpDevice
 
 log = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ class EmailOtpRequest:
 
     def wait_text(self) -> str:
         """'m:ss' until a new OTP may be requested."""
-        seconds = max(0, int((self.retry_at - timezone.now()).total_seconds() + 0.999)) if self.retry_at else 0
+        seconds = max(0, int((self.retry_at - clock.now()).total_seconds() + 0.999)) if self.retry_at else 0
         return f"{seconds // 60}:{seconds % 60:02d}"
 
 
