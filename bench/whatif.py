@@ -55,19 +55,26 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--logons", type=int, default=30)
     parser.add_argument("--variant", default=None)
+    parser.add_argument("--variants", default="|".join(VARIANTS), help="'|'-separated; '' is the portal as it is")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds, variants interleaved; the least CPU is kept")
     args = parser.parse_args()
     if args.variant is not None:
         print(json.dumps(one(args.seed, args.offset, args.logons)))
         return
-    results = {}
-    for n, variant in enumerate(VARIANTS):
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.whatif_settings", "BENCH_WHATIF": variant}
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.whatif", args.seed, "--offset", str(args.offset + n * (args.logons + 2)),
-             "--logons", str(args.logons), "--variant", variant],
-            env=env, capture_output=True, text=True, check=True)
-        results[variant or "as is"] = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"{variant or 'as is':45s} {results[variant or 'as is']}", file=sys.stderr)
+    results: dict[str, dict] = {}
+    offset = args.offset
+    for _ in range(args.repeat):
+        for variant in args.variants.split("|"):
+            env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.whatif_settings", "BENCH_WHATIF": variant}
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.whatif", args.seed, "--offset", str(offset), "--logons", str(args.logons),
+                 "--variant", variant], env=env, capture_output=True, text=True, check=True)
+            offset += args.logons + 2
+            got = json.loads(done.stdout.strip().splitlines()[-1])
+            name = variant or "as is"
+            if name not in results or got["non_hash_ms"] < results[name]["non_hash_ms"]:
+                results[name] = got
+            print(f"{name:45s} {got}", file=sys.stderr)
     print(json.dumps(results))
 
 
