@@ -73,13 +73,20 @@ def page(request, template: str, context: dict | None = None, status: int = 200)
 
 
 def _profile_or_404(participant, user_id: str):
+    if not user_ids.ANY_USER_ID.fullmatch(user_ids.normalise_user_id(user_id)):
+        raise Http404("Not a User ID.")  # also keeps NUL and other oddities away from the database
     user = selectors.profile_of(participant, user_id)
     if user is None:
         raise Http404("No such user profile in this participant.")
     return user
 
 
+MAX_ID = 2**63 - 1  # BigAutoField: the largest id SQLite and PostgreSQL store
+
+
 def _request_or_404(participant, request_id: int) -> ChangeRequest:
+    if request_id > MAX_ID:
+        raise Http404("No such request.")  # a database would refuse the number itself
     cr = selectors.request_trail(participant).filter(pk=request_id).first()
     if cr is None:
         raise Http404("No such request in this participant.")

@@ -588,3 +588,17 @@ def test_profile_text_is_escaped_in_tables(roster, maker_client):
         body = text(maker_client.get(url))
         assert "<script>alert(1)</script>" not in body and "<b>X</b>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text(maker_client.get("/dms/listings/user-profiles/"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("user_id", ["%00", "B01234%0001", "x" * 300, "..", "B0123401;DROP", "%E2%80%AE"])
+def test_odd_user_ids_in_the_path_answer_404(roster, maker_client, user_id):
+    for action in ("change", "enquire", "delete"):
+        assert maker_client.get(f"/dms/profiles/{user_id}/{action}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_huge_request_numbers_answer_404(maker_client):
+    for number in (2**63, 10**20, 10**40):
+        assert maker_client.get(f"/dms/requests/{number}/").status_code == 404
+        assert maker_client.post(f"/dms/requests/{number}/", {"action": "withdraw"}).status_code == 404
