@@ -57,9 +57,10 @@ def other_roster(other_participant) -> Roster:
 
 def log_in(client: Client, user: User, app: AuthenticatorApp, *, portal: str = "dms") -> Client:
     """The real logon: User ID and password, then the app's code."""
-    response = client.post(f"/{portal}/login/", {"user_id": user.user_id, "password": GOOD_PASSWORD})
+    prefix = "" if portal == "terminal" else f"/{portal}"
+    response = client.post(f"{prefix}/login/", {"user_id": user.user_id, "password": GOOD_PASSWORD})
     assert response.status_code == 302, response.content.decode()[:2000]
-    response = client.post(f"/{portal}/login/otp/", {"otp": app.code()})
+    response = client.post(f"{prefix}/login/otp/", {"otp": app.code()})
     assert response.status_code == 302 and response["Location"].endswith("/login/success/"), response
     return client
 

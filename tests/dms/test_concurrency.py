@@ -100,3 +100,19 @@ def test_concurrent_removals_cannot_break_the_roster(postgres, roster):
     approved = [o for o in outcomes if isinstance(o, ChangeRequest)]
     assert len(approved) == 1 and len([o for o in outcomes if isinstance(o, DmsRefusal)]) == 1, outcomes
     assert roster_of(roster.maker.participant).checkers == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_preparations_for_one_profile_keep_one_pending_request(postgres, roster):
+    outcomes = _race(
+        lambda: services.prepare_request(
+            maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id=roster.user.user_id,
+            payload=change_payload(roster.user, surname="LEE"),
+        ),
+        THREADS,
+    )
+    assert len([o for o in outcomes if isinstance(o, ChangeRequest)]) == 1, outcomes
+    assert all("already awaiting authorisation" in o.message for o in outcomes if isinstance(o, DmsRefusal))
+    assert ChangeRequest.objects.filter(subject_user_id=roster.user.user_id, status="PENDING").count() == 1
+    assert AuditEvent.objects.filter(kind=DmsEvent.REQUEST_PREPARED).count() == 1

@@ -602,3 +602,21 @@ def test_huge_request_numbers_answer_404(maker_client):
     for number in (2**63, 10**20, 10**40):
         assert maker_client.get(f"/dms/requests/{number}/").status_code == 404
         assert maker_client.post(f"/dms/requests/{number}/", {"action": "withdraw"}).status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["disable", "delete"])
+def test_sec18_disabling_or_deleting_a_user_ends_their_sessions(roster, maker_client, logged_in_client, how):
+    from dms import services
+
+    person, app = make_person(roster.maker.participant, "B0123402")
+    terminal = logged_in_client(person, app, portal="terminal")
+    assert terminal.get("/terminal/").status_code == 200
+    if how == "disable":
+        cr = services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id=person.user_id,
+                                      payload=change_payload(person, status="DISABLED"))
+    else:
+        cr = services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.DELETE, subject_user_id=person.user_id)
+    services.authorise_request(cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id,
+                               code=roster.checker_app.code())
+    assert terminal.get("/terminal/")["Location"].startswith("/login/")
