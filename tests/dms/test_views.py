@@ -620,3 +620,39 @@ def test_sec18_disabling_or_deleting_a_user_ends_their_sessions(roster, maker_cl
     services.authorise_request(cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id,
                                code=roster.checker_app.code())
     assert terminal.get("/terminal/")["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_smartcard_password_reset_on_the_change_page(roster, maker_client, settings):
+    from datetime import date
+
+    settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2099, 1, 1)
+    card_user = make_user(roster.maker.participant, "B0123402", srn="0101101200012AB2")
+    url = f"/dms/profiles/{card_user.user_id}/change/"
+    assert "Reset Smartcard Password" in text(maker_client.get(url))
+    assert "Reset Smartcard Password" not in text(maker_client.get(f"/dms/profiles/{roster.user.user_id}/change/"))
+    bad = maker_client.post(url, form_data(card_user, smartcard_password="12ab56"))
+    assert bad.status_code == 400 and "6-8 digits" in field_error(text(bad), "smartcard_password")
+    response = maker_client.post(url, form_data(card_user, smartcard_password="13572468"))
+    assert "13572468" not in text(maker_client.get(response["Location"]))
+    maker_client.post(response["Location"], {"action": "confirm", "checker_id": roster.checker.user_id,
+                                              "authorisation_code": roster.checker_app.code()})
+    assert User.objects.get(pk=card_user.pk).check_smartcard_password("13572468")
+    settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2023, 9, 4)
+    assert "Reset Smartcard Password" not in text(maker_client.get(url))
+
+
+@pytest.mark.django_db
+def test_ccms_participants_offer_derivatives(logged_in_client):
+    from accounts.models import Participant
+
+    from .conftest import make_roster
+
+    firm = Participant.objects.create(participant_id="HKABC1", name="ABC FUTURES", clearing_house="HKCC",
+                                      customer_code="ABC", max_users=20)
+    firm_roster = make_roster(firm)
+    client = logged_in_client(firm_roster.maker, firm_roster.maker_app)
+    page = text(client.get("/dms/profiles/create/"))
+    assert '<option value="Derivatives"' in page and '<option value="Cash"' not in page
+    generated = text(client.post("/dms/profiles/create/", {"action": "generate"}))
+    assert 'value="HKABC102"' in generated
