@@ -214,7 +214,9 @@ def test_sec24_same_page_self_check_refusals(roster, maker_client):
 
 
 @pytest.mark.django_db
-def test_unlock_reset_of_a_locked_user_then_first_time_logon(roster, maker_client, client):
+def test_unlock_reset_of_a_locked_user_then_first_time_logon(
+    roster, maker_client, client, django_capture_on_commit_callbacks
+):
     User.objects.filter(pk=roster.user.pk).update(locked_at="2024-01-01T00:00:00Z")
     refused = client.post("/login/", {"user_id": roster.user.user_id, "password": GOOD_PASSWORD})
     assert "Unsuccessful logon" in text(refused)
@@ -227,9 +229,21 @@ def test_unlock_reset_of_a_locked_user_then_first_time_logon(roster, maker_clien
     })
     user = User.objects.get(pk=roster.user.pk)
     assert not user.is_locked and user.otp_channel == OtpChannel.NONE and not user.has_usable_password()
-    # The next logon is a first-time logon: "Forgot/Reset your password?" -> OTP by e-mail.
-    started = client.post("/reset/", {"user_id": roster.user.user_id})
+    # The next logon is a first-time logon (App. C): "Forgot/Reset your password?" -> e-mail OTP ->
+    # new password -> User Login -> set up the OTP channel.
+    from django.core import mail
+
+    from tests.conftest import NEW_PASSWORD
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post("/reset/", {"user_id": roster.user.user_id})
     assert started.status_code == 302 and started["Location"] == "/reset/otp/"
+    code = mail.outbox[-1].body.rsplit(" ", 1)[1]
+    assert client.post("/reset/otp/", {"otp": code})["Location"] == "/reset/password/"
+    done = client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert done["Location"] == "/reset/done/"
+    logon = client.post("/login/", {"user_id": roster.user.user_id, "password": NEW_PASSWORD})
+    assert logon["Location"] == "/login/setup/"  # "REGISTER DEVICE" or "SKIP THIS STEP"
 
 
 # -- Enquire and Delete ------------------------------------------------------------------------
