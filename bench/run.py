@@ -513,7 +513,7 @@ def render(r: dict, d: dict, command: str) -> str:
         "",
         f"- Machine: `nproc` = {m['nproc']}, {m['cpu']}, {m['mem_gib']:.1f} GiB, Python {m['python']}, "
         f"Linux {m['kernel']}",
-        f"- Command: `{command}` ({r['seconds']:.0f} s); database: {db}; gunicorn 2 sync workers; "
+        f"- Command: {command} ({r['seconds']:.0f} s); database: {db}; gunicorn 2 sync workers; "
         f"{r['args']['clients']} clients for {r['args']['duration']:.0f} s (saturated), 1 client for "
         f"{r['args']['unsaturated_seconds']:.0f} s (not saturated)",
         f"- argon2id m={r['hash']['params']['memory_cost_kib'] // 1024} MiB, t={r['hash']['params']['time_cost']}, "
@@ -633,7 +633,10 @@ def main() -> int:
     parser.add_argument("--json", default="", help="also write the raw results here")
     parser.add_argument("--render", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    command = os.environ.get("BENCH_COMMAND") or shlex.join([".venv/bin/python", "-m", "bench.run", *sys.argv[1:]])
+    command = f"`{shlex.join(['.venv/bin/python', '-m', 'bench.run', *sys.argv[1:]])}`"
+    if os.environ.get("MAKELEVEL"):  # started by `make bench` (BENCH_ARGS passes options)
+        extra = os.environ.get("BENCH_ARGS", "")
+        command = f"`make bench{' BENCH_ARGS=' + shlex.quote(extra) if extra else ''}` (runs {command})"
     if args.render:  # re-render a saved run (--json) without running anything
         r = json.loads(Path(args.render).read_text())["results"]
         print(render(r, derive(r), command))
