@@ -507,6 +507,10 @@ def render(r: dict, d: dict, command: str) -> str:
     m = r["machine"]
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "accounts", "otp", "ccass_portal", "dms", "templates",
+                            "static", "bin"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if dirty:  # the run measured the work tree, not only the commit
+        rev += f" + uncommitted changes in {len(dirty.splitlines())} product files"
     db = "SQLite (embedded)" if r["embedded"] else f"{r.get('postgres', 'PostgreSQL')} + Redis on loopback"
     lines = [
         f"## {when} — commit {rev}",
