@@ -13,6 +13,7 @@ from . import audit, logon
 from .service_hours import HOURS_BY_PORTAL
 
 SEEN_AT_KEY = "seen_at"
+SEEN_AT_RESOLUTION = 10  # seconds; the idle timeout is 15 minutes
 log = logging.getLogger("portal.service_hours")
 
 
@@ -38,7 +39,8 @@ class SessionTimeoutMiddleware:
                 if request.path.startswith(("/backoffice/", "/admin/")):
                     return redirect("backoffice:login")
                 return redirect("terminal:landing")
-            request.session[SEEN_AT_KEY] = now
+            if now - seen >= SEEN_AT_RESOLUTION:
+                request.session[SEEN_AT_KEY] = now  # not on every request: a session write each time costs
         return self.get_response(request)
 
 

@@ -1,6 +1,8 @@
 """Pages that belong to no app: the terminal landing page, Overnight Report Download,
 /sso/, and the demo's outbox and clock."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.contrib import messages
 from django.db import connection
@@ -68,15 +70,22 @@ def _database_answers() -> bool:
         return False
 
 
+@lru_cache(maxsize=4)
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
 def _redis_answers() -> bool | None:
-    """None when no Redis is configured (embedded mode)."""
+    """None when no Redis is configured (embedded mode). One client per process:
+    a load balancer asks often, and a new connection each time costs more than the ping."""
     if not settings.REDIS_URL:
         return None
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-        return bool(client.ping())
+        return bool(_redis_client(settings.REDIS_URL).ping())
     except redis.RedisError:
         return False
 
