@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from accounts.models import AuditEvent, OtpChannel, Role, User
+from accounts.models import AuditEvent, OtpChannel, Participant, Role, User
 from dms import backoffice
 from dms.models import EServiceRecord
 from dms.services import DmsRefusal
@@ -69,9 +69,7 @@ def test_add_da_gets_the_next_da_format_id_and_is_audited(roster, operator_clien
 
 @pytest.mark.django_db
 def test_add_da_refused_without_a_spare_account(roster, operator_client):
-    User.objects.get(pk=roster.maker.pk).participant.__class__.objects.filter(participant_id="B01234").update(
-        max_users=4
-    )
+    Participant.objects.filter(participant_id="B01234").update(max_users=4)
     response = operator_client.post("/backoffice/da3/add-da/", {
         "participant": "B01234", "role": Role.DA_MAKER, "surname": "NG", "email": "ng@abc.example",
     })
@@ -173,7 +171,7 @@ def test_assign_da_role_to_a_user_with_business_groups_only_after_decommissionin
 
 
 @pytest.mark.django_db
-def test_da4_grants_accounts_and_records_the_fee(roster, operator_client, maker_listing=None):
+def test_da4_grants_accounts_and_records_the_fee(roster, operator_client):
     response = operator_client.post("/backoffice/da4/", {"participant": "B01234", "accounts": "3"})
     assert response["Location"] == "/backoffice/processed/"
     roster.maker.participant.refresh_from_db()

@@ -529,7 +529,9 @@ def test_no_email_code_is_sent_to_the_maker_or_an_app_checker(roster):
 
 @pytest.mark.django_db
 def test_disable_after_is_enforced_at_logon(roster, client):
-    yesterday = date.today() - timedelta(days=2)
+    from ccass_portal import clock
+
+    yesterday = clock.today() - timedelta(days=1)
     cr = prepare_change(roster, roster.user, enable_from=(yesterday - timedelta(days=9)).isoformat(),
                         disable_after=yesterday.isoformat())
     authorise(roster, cr)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import user_ids
-from accounts.models import AuditEvent, OtpChannel, Role, User
+from accounts.models import AuditEvent, OtpChannel, Participant, Role, User
 from dms.models import ChangeRequest
 from dms.services import DmsEvent
 from tests.conftest import GOOD_PASSWORD, make_user
@@ -117,7 +117,7 @@ def test_create_with_generate_user_id_and_checker_on_the_same_page(roster, maker
 
 @pytest.mark.django_db
 def test_generate_user_id_says_when_no_account_is_left(roster, maker_client):
-    User.objects.filter(pk=roster.maker.pk).first().participant.__class__.objects.update(max_users=4)
+    Participant.objects.filter(pk=roster.maker.participant_id).update(max_users=4)
     response = maker_client.post("/dms/profiles/create/", {"action": "generate"})
     assert response.status_code == 400
     assert "no spare user account" in field_error(text(response), "user_id")
@@ -658,8 +658,6 @@ def test_smartcard_password_reset_on_the_change_page(roster, maker_client, setti
 
 @pytest.mark.django_db
 def test_ccms_participants_offer_derivatives(logged_in_client):
-    from accounts.models import Participant
-
     from .conftest import make_roster
 
     firm = Participant.objects.create(participant_id="HKABC1", name="ABC FUTURES", clearing_house="HKCC",
