@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -150,7 +151,33 @@ def _profile_changes(before: dict, payload: dict) -> list[str]:
     return changed
 
 
+def _check_shape(payload: dict) -> None:
+    """What the forms already ensure, checked again for any other caller of the services."""
+    missing = [field for field in profiles.PROFILE_FIELDS if field not in payload]
+    if missing:
+        raise DmsRefusal(f"The profile is incomplete: {', '.join(missing)}.")
+    choices = {
+        "status": User.Status.values,
+        "internal_external": User.InternalExternal.values,
+        "access_channel": profiles.ACCESS_CHANNELS,
+    }
+    for field, allowed in choices.items():
+        if payload[field] not in allowed:
+            raise DmsRefusal(f"{profiles.LABELS[field]}: not a valid choice.", field=field)
+    if not str(payload["surname"] or "").strip():
+        raise DmsRefusal("Enter the surname.", field="surname")
+    try:
+        for field in ("enable_from", "disable_after", "transaction_limit"):
+            profiles.from_json(field, payload[field])
+        limit = profiles.from_json("transaction_limit", payload["transaction_limit"])
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise DmsRefusal("A date or the transaction limit is not valid.") from exc
+    if not Decimal("0") <= limit <= profiles.MAX_TRANSACTION_LIMIT:
+        raise DmsRefusal("The transaction limit is out of range.", field="transaction_limit")
+
+
 def _check_payload(participant: Participant, payload: dict, *, role: str) -> None:
+    _check_shape(payload)
     enable_from, disable_after = payload.get("enable_from"), payload.get("disable_after")
     if enable_from and disable_after and disable_after < enable_from:
         raise DmsRefusal("Disable After must not be before Enable From.", field="disable_after")
@@ -225,6 +252,8 @@ def prepare_request(
     (as `profiles.snapshot` keeps them) and, for a change, the actions
     `unlock_reset` and `smartcard_password_reset`."""
     _require_maker(maker)
+    if kind not in Kind.values:
+        raise DmsRefusal("Unknown kind of request.")
     participant = maker.participant
     subject_user_id = user_ids.normalise_user_id(subject_user_id)
     subject = None

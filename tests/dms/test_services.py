@@ -548,3 +548,24 @@ def test_compare_marks_only_what_changes():
     assert changed == {"Email": ("a@x.example", "b@x.example"),
                        "Unlock/Reset OTP Device Registration": ("", "Yes")}
     assert ("Role", "Business user", "Business user", False) in profiles.compare(before, after)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("changes, message", [
+    ({"email": None, "status": "GONE"}, "not a valid choice"),
+    ({"transaction_limit": "abc"}, "not valid"),
+    ({"transaction_limit": "-5"}, "out of range"),
+    ({"enable_from": "31/12/24"}, "not valid"),
+    ({"surname": " "}, "surname"),
+])
+def test_the_services_check_the_payloads_shape_too(roster, changes, message):
+    with pytest.raises(DmsRefusal, match=message):
+        prepare_change(roster, roster.user, **changes)
+    incomplete = change_payload(roster.user, surname="LEE")
+    del incomplete["email"]
+    with pytest.raises(DmsRefusal, match="incomplete: email"):
+        services.prepare_request(maker=roster.maker, kind=Kind.CHANGE, subject_user_id=roster.user.user_id,
+                                 payload=incomplete)
+    with pytest.raises(DmsRefusal, match="Unknown kind"):
+        services.prepare_request(maker=roster.maker, kind="MERGE", subject_user_id=roster.user.user_id)
+    assert not ChangeRequest.objects.exists()
