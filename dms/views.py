@@ -292,91 +292,101 @@ def _binding(request, cr: ChangeRequest, checker_id: str) -> str:
     return bindings[key]
 
 
+def _confirm(request, cr: ChangeRequest):
+    """ "Checker ID", "Authorisation Code", "Confirm"."""
+    form = AuthoriseForm(request.POST)
+    if form.is_valid():
+        checker_id = form.cleaned_data["checker_id"]
+        try:
+            services.authorise_request(
+                cr.pk,
+                participant_id=cr.participant_id,
+                checker_id=checker_id,
+                code=form.cleaned_data["authorisation_code"],
+                otp_binding=_binding(request, cr, checker_id),
+                request=request,
+            )
+        except DmsRefusal as refusal:
+            _refused(form, refusal)
+        else:
+            return redirect("dms:request", cr.pk)
+    return {"authorise_form": form}
+
+
+def _send_code(request, cr: ChangeRequest):
+    """An e-mail Authorisation Code for a checker on e-mail OTP."""
+    form = AuthoriseForm(request.POST, code_required=False)
+    if form.is_valid():
+        checker_id = form.cleaned_data["checker_id"]
+        try:
+            result = services.request_authorisation_code(
+                cr.pk,
+                participant_id=cr.participant_id,
+                checker_id=checker_id,
+                otp_binding=_binding(request, cr, checker_id),
+                request=request,
+            )
+        except DmsRefusal as refusal:
+            _refused(form, refusal)
+        except otp_services.DeliveryUnavailable:
+            form.add_error(None, "The Authorisation Code could not be sent just now. Please try again.")
+        else:
+            if result.sent:
+                messages.success(request, "An Authorisation Code was sent to the checker's registered e-mail.")
+            else:
+                messages.info(request, f"A code was sent recently. A new one can be sent in {result.wait_text()}.")
+            return redirect(reverse("dms:request", args=[cr.pk]) + f"?checker={checker_id}")
+    return {"authorise_form": form}
+
+
+def _reject(request, cr: ChangeRequest):
+    form = RejectForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reject_request(cr.pk, checker=request.user, reason=form.cleaned_data["reason"], request=request)
+        except DmsRefusal as refusal:
+            _refused(form, refusal)
+        else:
+            messages.success(request, "The request was rejected.")
+            return redirect("dms:requests")
+    return {"reject_form": form}
+
+
+def _withdraw(request, cr: ChangeRequest):
+    try:
+        services.withdraw_request(cr.pk, maker=request.user, request=request)
+    except DmsRefusal as refusal:
+        messages.error(request, refusal.message)
+        return {}
+    messages.success(request, "The request was withdrawn.")
+    return redirect("dms:requests")
+
+
+REQUEST_ACTIONS = {"confirm": _confirm, "send-code": _send_code, "reject": _reject, "withdraw": _withdraw}
+
+
 @da_page
 def change_request(request, participant, request_id):
+    """A request's confirmation page. Each action answers with a redirect, or with its
+    form (errors next to the fields) and status 400."""
     cr = _request_or_404(participant, request_id)
-    initial_checker = request.user.user_id if request.user.role == Role.DA_CHECKER else ""
-    authorise_form = AuthoriseForm(initial={"checker_id": initial_checker})
-    reject_form = RejectForm()
+    checker_id = request.GET.get("checker", "")[:16] or (
+        request.user.user_id if request.user.role == Role.DA_CHECKER else ""
+    )
+    forms = {"authorise_form": AuthoriseForm(initial={"checker_id": checker_id}), "reject_form": RejectForm()}
     status = 200
-    action = request.POST.get("action") if request.method == "POST" else None
-    if action == "confirm":
-        authorise_form = AuthoriseForm(request.POST)
-        if authorise_form.is_valid():
-            checker_id = authorise_form.cleaned_data["checker_id"]
-            try:
-                services.authorise_request(
-                    cr.pk,
-                    participant_id=participant.pk,
-                    checker_id=checker_id,
-                    code=authorise_form.cleaned_data["authorisation_code"],
-                    otp_binding=_binding(request, cr, checker_id),
-                    request=request,
-                )
-            except DmsRefusal as refusal:
-                _refused(authorise_form, refusal)
-            else:
-                return redirect("dms:request", cr.pk)
+    if request.method == "POST":
+        action = REQUEST_ACTIONS.get(request.POST.get("action"))
+        outcome = action(request, cr) if action is not None else {}
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        forms.update(outcome)
         status = 400
-    elif action == "send-code":
-        authorise_form = AuthoriseForm(request.POST, code_required=False)
-        if authorise_form.is_valid():
-            checker_id = authorise_form.cleaned_data["checker_id"]
-            try:
-                result = services.request_authorisation_code(
-                    cr.pk,
-                    participant_id=participant.pk,
-                    checker_id=checker_id,
-                    otp_binding=_binding(request, cr, checker_id),
-                    request=request,
-                )
-            except DmsRefusal as refusal:
-                _refused(authorise_form, refusal)
-            except otp_services.DeliveryUnavailable:
-                authorise_form.add_error(None, "The Authorisation Code could not be sent just now. Please try again.")
-            else:
-                if result.sent:
-                    messages.success(request, "An Authorisation Code was sent to the checker's registered e-mail.")
-                else:
-                    messages.info(request, f"A code was sent recently. A new one can be sent in {result.wait_text()}.")
-                return redirect(reverse("dms:request", args=[cr.pk]) + f"?checker={checker_id}")
-        status = 400
-    elif action == "reject":
-        reject_form = RejectForm(request.POST)
-        if reject_form.is_valid():
-            try:
-                services.reject_request(
-                    cr.pk, checker=request.user, reason=reject_form.cleaned_data["reason"], request=request
-                )
-            except DmsRefusal as refusal:
-                _refused(reject_form, refusal)
-            else:
-                messages.success(request, "The request was rejected.")
-                return redirect("dms:requests")
-        status = 400
-    elif action == "withdraw":
-        try:
-            services.withdraw_request(cr.pk, maker=request.user, request=request)
-        except DmsRefusal as refusal:
-            messages.error(request, refusal.message)
-            status = 400
-        else:
-            messages.success(request, "The request was withdrawn.")
-            return redirect("dms:requests")
-    elif action is not None:
-        status = 400
-    if request.method == "GET" and request.GET.get("checker"):
-        authorise_form = AuthoriseForm(initial={"checker_id": request.GET["checker"][:16]})
     cr.refresh_from_db()
     return page(
         request,
         "dms/request.html",
-        {
-            "cr": cr,
-            "comparison": profiles.compare(cr.before, cr.payload),
-            "authorise_form": authorise_form,
-            "reject_form": reject_form,
-        },
+        {"cr": cr, "comparison": profiles.compare(cr.before, cr.payload), **forms},
         status=status,
     )
 
