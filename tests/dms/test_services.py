@@ -20,6 +20,9 @@ from tests.conftest import make_user
 
 from .conftest import make_person
 
+# The maker-checker rules also run in the SQLite (embedded, one-command demo) pass of `make test`.
+pytestmark = pytest.mark.embedded
+
 Kind = ChangeRequest.Kind
 PAST = date(2023, 9, 4)  # decommissioning already happened
 FUTURE = date(2099, 1, 1)  # decommissioning still to come
