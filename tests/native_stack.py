@@ -121,7 +121,7 @@ class NativeStack:
     def start_web(self, name: str, *, wait: bool = True, **overrides: str) -> Web:
         port = stack.free_port()
         service = self._own(
-            stack.run_script("web", self.env(BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2", **overrides),
+            stack.run_script("web", self.env(**{"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", **overrides}),
                              log=str(self.log_path(name)))
         )
         service.port, service.name = port, name

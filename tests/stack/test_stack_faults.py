@@ -55,6 +55,11 @@ def delivery(native, user_id: str) -> str:
     return native.email_otp(user_id).get("delivery", "")
 
 
+def answer_with(page: Page, button_name: str, message: str) -> None:
+    button(page, button_name).click()
+    expect(page.get_by_text(message, exact=True)).to_be_visible()
+
+
 def timed(action) -> float:
     started = time.monotonic()
     action()
@@ -64,22 +69,20 @@ def timed(action) -> float:
 @pytest.mark.browser
 def test_sec30_broker_down_answers_within_2s_and_uses_up_nothing(page: Page, native_stack):
     user_id, email = "HKABC101", "hkabc101@abc-futures.example"
-    down = native_stack.start_web("web-broker-down", REDIS_URL=f"redis://127.0.0.1:{dead_port()}/0")
+    # One gunicorn worker: the pages opened before the timed steps are served by the same process.
+    down = native_stack.start_web("web-broker-down", REDIS_URL=f"redis://127.0.0.1:{dead_port()}/0", WEB_CONCURRENCY="1")
     try:
         before = account_state(native_stack, user_id)
         open_login(page, down.url)
 
-        def log_on():
-            log_in(page, user_id, GOOD_PASSWORD)
-            expect(page.get_by_text(NOT_SENT, exact=True)).to_be_visible()
-
-        def request_otp():
-            button(page, "REQUEST OTP").click()
-            expect(page.get_by_text(NOT_SENT, exact=True)).to_be_visible()
-
-        assert timed(log_on) < 2.0
+        page.get_by_label("User ID", exact=True).fill(user_id)
+        page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
+        # From pressing the button to the message on screen: the password step, the
+        # failed publish (bounded retries), the redirect and the OTP page.
+        log_on = timed(lambda: answer_with(page, "LOG IN", NOT_SENT))
         expect(heading(page, OTP_HEADING)).to_be_visible()
-        assert timed(request_otp) < 2.0
+        request_otp = timed(lambda: answer_with(page, "REQUEST OTP", NOT_SENT))
+        assert log_on < 2.0 and request_otp < 2.0, (log_on, request_otp)
         assert no_code(native_stack.email_otp(user_id))
         assert account_state(native_stack, user_id) == before  # no audit row, no count, no change
         assert native_stack.mails(to=email) == []
