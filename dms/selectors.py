@@ -16,6 +16,7 @@ from .models import ChangeRequest
 from .roster import Roster, roster_of
 
 DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
+ROLE_LABELS = dict(Role.choices)
 LISTING_COLUMNS = ("User ID", "User Name", "Email", "Role", "User Status")
 
 
@@ -64,7 +65,7 @@ def profile_listing(participant: Participant) -> tuple[list[tuple], ListingFoote
         .values_list("user_id", "surname", "other_names", "email", "role", "status")
     )
     listing = [
-        (user_id, f"{surname} {other}".strip(), email, Role(role).label, status)
+        (user_id, f"{surname} {other}".strip(), email, ROLE_LABELS[role], status)
         for user_id, surname, other, email, role, status in rows
     ]
     das = sum(1 for row in rows if row[4] in DA_ROLES)
@@ -126,7 +127,7 @@ def twofa_readiness(participant: Participant) -> tuple[Readiness, list[tuple]]:
     rows = [
         (
             user_id,
-            Role(role).label,
+            ROLE_LABELS[role],
             email or "(none)",
             "Yes" if set_up else "No",
             OtpChannel(channel).label if set_up else "",

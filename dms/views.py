@@ -419,15 +419,25 @@ def csv_response(filename: str, header, rows, footer=()) -> HttpResponse:
     return response
 
 
+CELL_BREAK = "\x00"  # cannot occur in a profile: the forms refuse NUL and PostgreSQL cannot store it
+
+
 def table_rows(rows):
     """The <tr> rows of a report, every cell escaped. Built here rather than by a template
-    loop or format_html: a listing of 10,000 profiles renders in tens of milliseconds."""
-    def cell(value) -> str:
-        return value if isinstance(value, SafeString) else html.escape(str(value))
+    loop: a listing of 10,000 profiles renders in tens of milliseconds. A row of plain text
+    is escaped in one call; a row holding safe HTML (a link) cell by cell."""
 
-    body = "\n".join("<tr>" + "".join(f"<td>{cell(value)}</td>" for value in row) + "</tr>" for row in rows)
+    def row_html(row) -> str:
+        if any(isinstance(value, SafeString) for value in row):
+            cells = "</td><td>".join(
+                value if isinstance(value, SafeString) else html.escape(str(value)) for value in row
+            )
+        else:
+            cells = html.escape(CELL_BREAK.join(map(str, row))).replace(CELL_BREAK, "</td><td>")
+        return f"<tr><td>{cells}</td></tr>"
+
     # Every cell was escaped just above, or is already safe HTML (format_html).
-    return mark_safe(body)  # nosec B308 B703
+    return mark_safe("\n".join(map(row_html, rows)))  # nosec B308 B703
 
 
 def table_or_csv(request, template: str, *, filename: str, columns, rows, footer=(), **context):
