@@ -8,10 +8,13 @@ beside the browser (tests.settings sets DJANGO_ALLOW_ASYNC_UNSAFE).
 
 from __future__ import annotations
 
+import atexit
 import base64
 import io
 import os
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -24,7 +27,16 @@ from pyzbar.pyzbar import decode
 
 from tests.conftest import AuthenticatorApp
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The committed screenshots are refreshed only on request (UPDATE_SCREENSHOTS=1), so an
+# ordinary run does not rewrite tracked files in the shared worktree; otherwise they go
+# to a temporary folder (still taken, so a page that cannot render fails the test).
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / f"portal-browser-screenshots-{os.getpid()}"
+)
+if not os.environ.get("UPDATE_SCREENSHOTS") == "1":
+    atexit.register(shutil.rmtree, SCREENSHOTS, ignore_errors=True)
 DEFAULT_TIMEOUT_MS = 10_000
 OTP_BODY = re.compile(r"^One Time Password \(OTP\) for CCASS: (\d{8})$")
 
@@ -57,7 +69,7 @@ def page(page: Page) -> Page:
 
 
 def shot(page: Page, name: str) -> None:
-    """A full-page screenshot of a main screen, for docs/screenshots/."""
+    """A full-page screenshot of a main screen, for docs/screenshots/ (see SCREENSHOTS)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
