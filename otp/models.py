@@ -120,6 +120,17 @@ class EmailOtpDevice(EmailDevice):
         """False once the code was used, replaced (checked by the caller's id) or expired."""
         return bool(self.token and self.sealed_token) and clock.now() < self.valid_until
 
+    def code_valid_until(self):
+        """When the current code stops being accepted, or None without a live code."""
+        return self.valid_until if self.token and clock.now() < self.valid_until else None
+
+    def next_request_at(self):
+        """When a new code may be asked for, or None if it may be asked for now."""
+        if self.last_generated_timestamp is None:
+            return None
+        at = self.last_generated_timestamp + timezone.timedelta(seconds=self.get_cooldown_duration())
+        return at if clock.now() < at else None
+
     def delivery_code(self) -> str:
         return sealing.unseal(self.sealed_token).decode()
 

@@ -3,6 +3,8 @@
 import uuid
 from datetime import timedelta
 
+import re
+
 import pytest
 import time_machine
 from django.core import mail
@@ -251,3 +253,16 @@ def test_sec14_twenty_concurrent_send_otp_requests_queue_one_mail(postgres, part
     assert len(mail.outbox) == 1
     assert AuditEvent.objects.filter(subject=user, kind="otp_sent").count() == 1
     assert EmailOtpDevice.objects.filter(user=user).count() == 1
+
+
+def test_otp_page_shows_both_countdowns_without_javascript(client, email_user, django_capture_on_commit_callbacks):
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        password_step(client, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
+        traveller.shift(timedelta(seconds=75))
+        page = client.get("/login/otp/").content.decode()
+        assert re.search(r'id="otp-valid">The OTP is valid until 09:05:00\.\s+Time left: <strong[^>]*>3:45<', page)
+        assert re.search(r'id="otp-next-request">You can request a new OTP at 09:05:00\.\s+Wait: <strong[^>]*>3:45<', page)
+        assert "js/countdown.js" in page  # the live tick is an enhancement on top
+        traveller.shift(timedelta(seconds=226))
+        page = client.get("/login/otp/").content.decode()
+        assert 'id="otp-valid"' not in page and "You can request a new OTP now." in page
