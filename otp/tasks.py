@@ -32,12 +32,23 @@ def send_email_otp(self, challenge_id: str) -> str:
     return outcome
 
 
+# The web publishes on a connection of its own with short socket timeouts: a broker that
+# refuses, and one that accepts and never answers (hung, or a half-open connection), must
+# both answer the person within 2 s (SECURITY.md 30). Workers keep the broker's timeouts.
+PUBLISH_SOCKET_TIMEOUT = 0.4
+
+
 def enqueue_email_otp(challenge_id, *, expires: datetime) -> None:
-    """Publish the delivery task; a dead broker fails fast (bounded retries)."""
+    """Publish the delivery task; a dead or hung broker fails fast (bounded retries)."""
     remaining = max(1, int((expires - timezone.now()).total_seconds()))
-    send_email_otp.apply_async(
-        args=[str(challenge_id)],
-        expires=remaining,
-        retry=True,
-        retry_policy=settings.PORTAL_TASK_PUBLISH_RETRY_POLICY,
-    )
+    timeouts = {"socket_connect_timeout": PUBLISH_SOCKET_TIMEOUT, "socket_timeout": PUBLISH_SOCKET_TIMEOUT}
+    with send_email_otp.app.connection_for_write(
+        connect_timeout=PUBLISH_SOCKET_TIMEOUT, transport_options=timeouts
+    ) as connection:
+        send_email_otp.apply_async(
+            args=[str(challenge_id)],
+            expires=remaining,
+            retry=True,
+            retry_policy=settings.PORTAL_TASK_PUBLISH_RETRY_POLICY,
+            connection=connection,
+        )
