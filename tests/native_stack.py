@@ -24,10 +24,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -60,6 +63,28 @@ class Web:
 def dead_port() -> int:
     """A loopback port nothing listens on (a broker or mail server that is down)."""
     return stack.free_port()
+
+
+@contextmanager
+def hung_port():
+    """A loopback port that accepts connections and never answers (a hung broker)."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=64)
+    held: list[socket.socket] = []
+
+    def hold() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:  # closed
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
 
 
 def _with_database(url: str, name: str) -> str:

@@ -19,6 +19,7 @@ from tests.native_stack import (
     dead_port,
     enter_otp,
     heading,
+    hung_port,
     log_in,
     open_login,
     wait_until,
@@ -67,34 +68,38 @@ def timed(action) -> float:
 
 
 @pytest.mark.browser
-def test_sec30_broker_down_answers_within_2s_and_uses_up_nothing(page: Page, native_stack):
+@pytest.mark.parametrize("fault", ["refused", "hung"])
+def test_sec30_broker_down_answers_within_2s_and_uses_up_nothing(page: Page, native_stack, fault):
+    """`refused`: nothing listens at REDIS_URL; `hung`: it accepts and never answers."""
     user_id, email = "HKABC101", "hkabc101@abc-futures.example"
-    # One gunicorn worker: the pages opened before the timed steps are served by the same process.
-    down = native_stack.start_web("web-broker-down", REDIS_URL=f"redis://127.0.0.1:{dead_port()}/0", WEB_CONCURRENCY="1")
-    try:
-        before = account_state(native_stack, user_id)
-        open_login(page, down.url)
-
-        page.get_by_label("User ID", exact=True).fill(user_id)
-        page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
-        # From pressing the button to the message on screen: the password step, the
-        # failed publish (bounded retries), the redirect and the OTP page.
-        log_on = timed(lambda: answer_with(page, "LOG IN", NOT_SENT))
-        expect(heading(page, OTP_HEADING)).to_be_visible()
-        request_otp = timed(lambda: answer_with(page, "REQUEST OTP", NOT_SENT))
-        assert log_on < 2.0 and request_otp < 2.0, (log_on, request_otp)
-        assert no_code(native_stack.email_otp(user_id))
-        assert account_state(native_stack, user_id) == before  # no audit row, no count, no change
-        assert native_stack.mails(to=email) == []
-    finally:
-        native_stack.stop(down.service)
+    mails_before = len(native_stack.mails(to=email))
+    with hung_port() as hung:
+        broker = f"redis://127.0.0.1:{dead_port() if fault == 'refused' else hung}/0"
+        # One gunicorn worker: the pages opened before the timed steps are served by the same process.
+        down = native_stack.start_web(f"web-broker-{fault}", REDIS_URL=broker, WEB_CONCURRENCY="1")
+        try:
+            before = account_state(native_stack, user_id)
+            open_login(page, down.url)
+            page.get_by_label("User ID", exact=True).fill(user_id)
+            page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
+            # From pressing the button to the message on screen: the password step, the
+            # failed publish (bounded retries), the redirect and the OTP page.
+            log_on = timed(lambda: answer_with(page, "LOG IN", NOT_SENT))
+            expect(heading(page, OTP_HEADING)).to_be_visible()
+            request_otp = timed(lambda: answer_with(page, "REQUEST OTP", NOT_SENT))
+            assert log_on < 2.0 and request_otp < 2.0, (log_on, request_otp)
+            assert no_code(native_stack.email_otp(user_id))
+            assert account_state(native_stack, user_id) == before  # no audit row, no count, no change
+            assert len(native_stack.mails(to=email)) == mails_before
+        finally:
+            native_stack.stop(down.service)
 
     # The cooldown was not used up: the same attempt asks again through a web whose broker
     # is up, and the code is sent at once.
     page.goto(f"{native_stack.webs[1].url}/login/otp/")
     button(page, "REQUEST OTP").click()
     expect(page.get_by_text(COOLDOWN)).to_have_count(0)
-    enter_otp(page, native_stack.wait_for_otp(email))
+    enter_otp(page, native_stack.wait_for_otp(email, mails_before + 1))
     expect(heading(page, "Logon Success")).to_be_visible()
 
 
