@@ -6,9 +6,11 @@ WORKDIR /app
 COPY requirements/base.txt requirements/base.txt
 RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
 COPY . .
-# Static files belong to the image: web containers do not share the release
-# container's filesystem, and whitenoise's manifest must be there when gunicorn starts.
-RUN DJANGO_SECRET_KEY=image-build-only-not-a-secret python manage.py collectstatic --noinput -v0 \
+# Compiled translations and static files belong to the image: web and worker containers
+# do not share the release container's filesystem (.mo files are not committed, and
+# whitenoise's manifest must be there when gunicorn starts).
+RUN python -m ccass_portal.translations \
+ && DJANGO_SECRET_KEY=image-build-only-not-a-secret python manage.py collectstatic --noinput -v0 \
  && useradd --system --uid 10001 portal && mkdir -p var && chown -R portal var
 USER portal
 EXPOSE 8000
