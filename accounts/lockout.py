@@ -102,16 +102,11 @@ def record_otp_failure(user: User, *, request=None, replay: bool = False) -> boo
 
 def record_logon_success(user: User) -> bool:
     """A complete logon resets both counts. Returns False (and changes nothing)
-    if the account was locked meanwhile: then the logon must not go on."""
-    with transaction.atomic():
-        row = _locked_row(user)
-        if row.is_locked:
-            return False
-        if row.logon_failures or row.otp_failures:
-            row.logon_failures = []
-            row.otp_failures = 0
-            row.save(update_fields=["logon_failures", "otp_failures"])
-    return True
+    if the account was locked meanwhile: then the logon must not go on.
+    One conditional UPDATE: atomic against a concurrent lock without a row lock."""
+    return bool(
+        User.all_objects.filter(pk=user.pk, locked_at__isnull=True).update(logon_failures=[], otp_failures=0)
+    )
 
 
 def is_locked(user: User) -> bool:

@@ -258,6 +258,15 @@ def send_email_otp(request, user: User, attempt: Attempt) -> otp_services.EmailO
     return result
 
 
+def _unlocked_user(request, attempt: Attempt) -> User | None:
+    """The attempt's person, freshly read; None (and the attempt ends) if locked or gone."""
+    user = attempt.user()
+    if user is None or user.is_locked:
+        abandon_attempt(request)
+        return None
+    return user
+
+
 def _otp_failed(request, user: User, *, replay: bool = False) -> OtpResult:
     locked = lockout.record_otp_failure(user, request=request, replay=replay)
     if locked:
@@ -267,9 +276,8 @@ def _otp_failed(request, user: User, *, replay: bool = False) -> OtpResult:
 
 
 def verify_app_step(request, attempt: Attempt, code: str) -> OtpResult:
-    user = attempt.user()
-    if user is None or lockout.is_locked(user):
-        abandon_attempt(request)
+    user = _unlocked_user(request, attempt)
+    if user is None:
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
     check = otp_services.verify_app_code(user, code)
     if not check.ok:
@@ -279,9 +287,8 @@ def verify_app_step(request, attempt: Attempt, code: str) -> OtpResult:
 
 def verify_registration_step(request, attempt: Attempt, code: str) -> OtpResult:
     """The first code from a newly registered app both confirms it and completes the logon."""
-    user = attempt.user()
-    if user is None or lockout.is_locked(user):
-        abandon_attempt(request)
+    user = _unlocked_user(request, attempt)
+    if user is None:
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
     check = otp_services.confirm_registration(user, code)
     if not check.ok:
@@ -294,9 +301,8 @@ def verify_registration_step(request, attempt: Attempt, code: str) -> OtpResult:
 
 
 def verify_email_step(request, attempt: Attempt, code: str) -> OtpResult:
-    user = attempt.user()
-    if user is None or lockout.is_locked(user):
-        abandon_attempt(request)
+    user = _unlocked_user(request, attempt)
+    if user is None:
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
     if not otp_services.verify_email_otp(user, code, attempt=attempt.attempt_id):
         return _otp_failed(request, user)
@@ -327,7 +333,8 @@ def complete_logon(request, user: User, *, device, method: str, service: str) ->
     request.session[AUTH_AT_KEY] = now.timestamp()
     request.session["service"] = service
     request.session[PREVIOUS_ACCESS_KEY] = previous.isoformat() if previous else None
-    User.objects.filter(pk=user.pk).update(last_access_at=now)
+    # One UPDATE for both stamps (Django's own last_login receiver is disconnected in AccountsConfig).
+    User.objects.filter(pk=user.pk).update(last_access_at=now, last_login=now)
     audit.record(
         Event.SMARTCARD_LOGON_SUCCESS if method == "smartcard" else Event.LOGON_SUCCESS,
         request=request,

@@ -75,6 +75,22 @@ class AuthenticatorDevice(TOTPDevice):
         # The portal's lockout (3 wrong OTPs = 1 failed logon, 5 = locked) governs.
         return 0
 
+    # What django-otp's verify_token changes; saving only these spares an UPDATE of
+    # the encrypted secret's table on every logon.
+    _VERIFY_FIELDS = ["last_t", "drift", "throttling_failure_timestamp", "throttling_failure_count", "last_used_at"]
+
+    def verify_token(self, token) -> bool:
+        self._verifying = True
+        try:
+            return super().verify_token(token)
+        finally:
+            self._verifying = False
+
+    def save(self, *args, **kwargs):
+        if getattr(self, "_verifying", False) and not self._state.adding:
+            kwargs.setdefault("update_fields", self._VERIFY_FIELDS)
+        super().save(*args, **kwargs)
+
 
 class EmailOtpDevice(EmailDevice):
     """Sends "CCASS: One Time Password" to the registered e-mail address."""

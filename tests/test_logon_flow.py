@@ -213,3 +213,14 @@ def test_login_bad_input_is_a_400_with_a_message_and_changes_nothing(client, app
     assert AuditEvent.objects.count() == before
     user.refresh_from_db()
     assert user.logon_failures == []
+
+
+def test_logon_steps_stay_cheap_in_queries(client, app_user, django_assert_max_num_queries):
+    """The hot path of the 10:30 rush: a regression guard on each step's queries (docs/benchmarks.md)."""
+    user, app = app_user
+    with django_assert_max_num_queries(9):
+        password_step(client, user.user_id, GOOD_PASSWORD)
+    with django_assert_max_num_queries(18):
+        assert client.post("/login/otp/", {"otp": app.code()})["Location"] == "/login/success/"
+    user.refresh_from_db()
+    assert user.last_login == user.last_access_at
