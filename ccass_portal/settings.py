@@ -284,6 +284,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A task not acknowledged within this time is redelivered; longer than
     # any send, shorter than a code's 5-minute life.
     "visibility_timeout": env.int("PORTAL_CELERY_VISIBILITY_TIMEOUT", default=120),
+    # Look for tasks of vanished workers every ~10 s (kombu's default is ~100 s),
+    # so a redelivered OTP mail still arrives well inside the code's 5 minutes.
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
 }
