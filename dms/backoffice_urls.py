@@ -5,6 +5,7 @@ from django.urls import path
 from accounts.urls import logon_urlpatterns
 
 from . import backoffice_views as views
+from . import dashboard_views
 
 app_name = "backoffice"
 
@@ -16,5 +17,6 @@ urlpatterns = [
     path("da3/assign-role/", views.assign_role, name="da3-assign"),
     path("da4/", views.grant_accounts, name="da4"),
     path("processed/", views.processed, name="processed"),
+    path("migration-readiness/", dashboard_views.all_firms_dashboard, name="dashboard"),
     *logon_urlpatterns,
 ]

@@ -4,7 +4,7 @@ from django.urls import path
 
 from accounts.urls import logon_urlpatterns
 
-from . import views
+from . import dashboard_views, views
 
 app_name = "dms"
 
@@ -27,5 +27,6 @@ urlpatterns = [
     path("reports/", views.reports, name="reports"),
     path("reports/requests/", views.audit_report, name="audit-report"),
     path("reports/2fa-readiness/", views.readiness_report, name="readiness-report"),
+    path("reports/migration-readiness/", dashboard_views.firm_dashboard, name="dashboard"),
     *logon_urlpatterns,
 ]

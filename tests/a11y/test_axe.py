@@ -98,7 +98,14 @@ def test_every_page_has_no_serious_accessibility_violation(page: Page, live_serv
     for url in ["/dms/home/", "/dms/profiles/create/", "/dms/profiles/change/", "/dms/profiles/enquire/",
                 "/dms/profiles/delete/", "/dms/profiles/B0123401/change/", "/dms/profiles/B0123401/enquire/",
                 "/dms/requests/", "/dms/listings/user-profiles/", "/dms/reports/", "/dms/reports/requests/",
-                "/dms/reports/2fa-readiness/"]:
+                "/dms/reports/2fa-readiness/", "/dms/reports/migration-readiness/"]:
+        page.goto(base + url)
+        check(url)
+    page.locator("form.inline button").click()  # Logout
+    # back-office pages of an HKEX operator
+    operator, operator_app = enrolled(None, "HKEXOP01", is_staff=True)
+    log_in(page, base, "/backoffice", operator, operator_app, offset=2)
+    for url in ["/backoffice/home/", "/backoffice/migration-readiness/"]:
         page.goto(base + url)
         check(url)
     failures = {label: found for label, found in report.items() if found}

@@ -29,11 +29,11 @@ TERMINAL_OBJECT_PAGES = {"terminal:report-download"}  # the sweep's firms have n
 ANY_PORTAL_PAGES = {"success", "change-password", "auth-settings"}
 DMS_FIRM_PAGES = {
     "dms:home", "dms:create", "dms:change-prompt", "dms:enquire-prompt", "dms:delete-prompt", "dms:requests",
-    "dms:listing", "dms:reports", "dms:audit-report", "dms:readiness-report",
+    "dms:listing", "dms:reports", "dms:audit-report", "dms:readiness-report", "dms:dashboard",
 }
 DMS_OBJECT_PAGES = {"dms:change", "dms:enquire", "dms:delete", "dms:request"}
 BACKOFFICE_PAGES = {"backoffice:home", "backoffice:da3-add", "backoffice:da3-action", "backoffice:da3-assign",
-                    "backoffice:da4", "backoffice:processed"}
+                    "backoffice:da4", "backoffice:processed", "backoffice:dashboard"}
 
 
 def expected(name: str, role: str) -> int:
