@@ -104,7 +104,7 @@ def test_every_page_has_no_serious_accessibility_violation(page: Page, live_serv
     page.locator("form.inline button").click()  # Logout
     # back-office pages of an HKEX operator
     operator, operator_app = enrolled(None, "HKEXOP01", is_staff=True)
-    log_in(page, base, "/backoffice", operator, operator_app, offset=2)
+    log_in(page, base, "/backoffice", operator, operator_app)
     for url in ["/backoffice/home/", "/backoffice/migration-readiness/"]:
         page.goto(base + url)
         check(url)
