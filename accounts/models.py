@@ -259,8 +259,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.smartcard_password = make_password(raw) if raw else ""
 
     def check_smartcard_password(self, raw: str) -> bool:
-        # An empty stored value still runs a hash (no timing difference), then fails.
-        return check_password(raw, self.smartcard_password or None)
+        # No card password: "!" is Django's unusable marker, which still runs one hash
+        # (no timing difference) and fails. None would crash identify_hasher.
+        return check_password(raw, self.smartcard_password or "!")
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError

@@ -199,6 +199,14 @@ def test_smartcard_session_ends_at_decommissioning(client, card_user, settings):
     assert not is_logged_in(client)
 
 
+def test_unknown_srn_or_a_profile_without_a_card_is_refused_not_an_error(client, card_user, participant):
+    response = smartcard(client, srn="NO-SUCH-CARD")
+    assert response.status_code == 200 and b"Unsuccessful smartcard logon" in response.content
+    no_card = make_user(participant, "B0123409", srn="0101NOPASSWORD00")  # a card with no password set
+    response = smartcard(client, srn=no_card.srn)
+    assert response.status_code == 200 and b"Unsuccessful smartcard logon" in response.content
+
+
 @pytest.mark.parametrize("pin", ["12345", "123456789", "12a456", ""])
 def test_smartcard_password_must_be_6_to_8_digits(client, card_user, pin):
     response = smartcard(client, pin=pin)
