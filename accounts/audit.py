@@ -41,9 +41,16 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def record(kind: str, *, request=None, actor=None, subject=None, actor_label: str = "", **data) -> AuditEvent:
+def record(
+    kind: str, *, request=None, actor=None, subject=None, actor_label: str = "", participant=None, **data
+) -> AuditEvent:
+    """`participant` names the firm when the subject is not one of its people (e.g. DA4)."""
     subject = subject if subject is not None else actor
-    participant_id = getattr(subject, "participant_id", None) or getattr(actor, "participant_id", None)
+    participant_id = (
+        getattr(participant, "pk", None)
+        or getattr(subject, "participant_id", None)
+        or getattr(actor, "participant_id", None)
+    )
     event = AuditEvent.objects.create(
         kind=kind,
         actor=actor if getattr(actor, "pk", None) else None,

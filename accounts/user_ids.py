@@ -114,8 +114,11 @@ def validate_user_id(value: str, *, participant: Participant, delegated_administ
             raise ValidationError("%(value)s is not a valid User ID.", code="invalid_user_id", params={"value": value})
 
 
-def next_free_user_id(participant: Participant, *, delegated_administrator: bool = False) -> str:
-    """The User ID "Generate User ID" proposes: the first never-issued one, within quota."""
+def next_free_user_id(
+    participant: Participant, *, delegated_administrator: bool = False, reserved: frozenset[str] = frozenset()
+) -> str:
+    """The User ID "Generate User ID" proposes: the first never-issued one, within quota,
+    skipping `reserved` IDs (those that pending requests already hold)."""
     from .models import User
 
     if participant.spare_accounts() <= 0:
@@ -123,7 +126,7 @@ def next_free_user_id(participant: Participant, *, delegated_administrator: bool
             f"{participant.participant_id} has no spare user account "
             f"(MAX. NO. OF USERS: {participant.max_users}). Ask HKEX for more (eService DA4)."
         )
-    taken = set(
+    taken = set(reserved) | set(
         User.all_objects.filter(user_id__startswith=participant.participant_id).values_list("user_id", flat=True)
     )
     suffixes = DA_SUFFIXES if delegated_administrator else USER_SUFFIXES

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from accounts import audit, lockout, policies, user_ids
 from accounts import services as account_services
-from accounts.models import AuditEvent, Participant, Role, User
+from accounts.models import Participant, Role, User
 from ccass_portal import clock
 
 from .models import EServiceRecord
@@ -45,18 +45,17 @@ def _record(
         accounts_granted=details.get("accounts", 0),
         fee_hkd=fee,
     )
-    event = audit.record(
+    audit.record(
         BackofficeEvent.DA4_PROCESSED if service == EServiceRecord.Service.DA4 else BackofficeEvent.DA3_PROCESSED,
         request=request,
         actor=operator,
         subject=subject if subject is not None else operator,
+        participant=participant,
         reference=record.reference,
         action=action,
-        participant=participant.participant_id,
+        participant_id=participant.participant_id,
         **details,
     )
-    if event.participant_id != participant.pk:
-        AuditEvent.objects.filter(pk=event.pk).update(participant=participant)
     return record
 
 

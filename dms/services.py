@@ -125,18 +125,9 @@ def propose_user_id(participant: Participant) -> str:
 
     Raises QuotaExhausted when no spare account is left (counting pending creations).
     """
-    candidate = user_ids.next_free_user_id(participant)
     reserved = _pending_create_ids(participant)
     _check_quota(participant, reserved=len(reserved))
-    if candidate not in reserved:
-        return candidate
-    taken = reserved | set(
-        User.all_objects.filter(user_id__startswith=participant.participant_id).values_list("user_id", flat=True)
-    )
-    for suffix in user_ids.USER_SUFFIXES:
-        if participant.participant_id + suffix not in taken:
-            return participant.participant_id + suffix
-    raise user_ids.QuotaExhausted(f"Every User ID of {participant.participant_id} has been issued.")
+    return user_ids.next_free_user_id(participant, reserved=frozenset(reserved))
 
 
 # -- the rules --------------------------------------------------------------------------
