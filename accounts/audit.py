@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from django.utils.functional import Promise
+
 from .models import AuditEvent
 
 log = logging.getLogger("portal.audit")
@@ -46,6 +48,7 @@ def record(
 ) -> AuditEvent:
     """`participant` names the firm when the subject is not one of its people (e.g. DA4)."""
     subject = subject if subject is not None else actor
+    data = {key: str(value) if isinstance(value, Promise) else value for key, value in data.items()}
     participant_id = (
         getattr(participant, "pk", None)
         or getattr(subject, "participant_id", None)

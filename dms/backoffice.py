@@ -12,6 +12,7 @@ Each action locks the participant row, keeps the roster rule, keeps an
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, lockout, policies, user_ids
 from accounts import services as account_services
@@ -76,7 +77,7 @@ def add_da(
 ) -> tuple[User, EServiceRecord]:
     """DA3 "add DA": the next free DA-format User ID (B01234X1), within the firm's quota."""
     if role not in DA_ROLES:
-        raise DmsRefusal("Choose DA maker or DA checker.", field="role")
+        raise DmsRefusal(_("Choose DA maker or DA checker."), field="role")
     with transaction.atomic():
         participant = _lock(participant)
         try:
@@ -131,7 +132,7 @@ def act_on_da(*, operator: User, participant: Participant, user_id: str, action:
                 da.rotate_security_stamp()
                 da.save(update_fields=["deleted_at", "is_active", "security_stamp"])
             else:
-                raise DmsRefusal("Choose an action.", field="action")
+                raise DmsRefusal(_("Choose an action."), field="action")
         except RosterBreach as exc:
             raise DmsRefusal(str(exc), field="action") from exc
         return _record(
@@ -147,7 +148,7 @@ def act_on_da(*, operator: User, participant: Participant, user_id: str, action:
 def assign_da_role(*, operator: User, participant: Participant, user_id: str, role: str, request=None) -> EServiceRecord:
     """DA3: make an existing user (or DA) a DA maker or a DA checker; the User ID stays."""
     if role not in DA_ROLES:
-        raise DmsRefusal("Choose DA maker or DA checker.", field="role")
+        raise DmsRefusal(_("Choose DA maker or DA checker."), field="role")
     user_id = user_ids.normalise_user_id(user_id)
     with transaction.atomic():
         participant = _lock(participant)
@@ -184,7 +185,7 @@ def assign_da_role(*, operator: User, participant: Participant, user_id: str, ro
 def grant_accounts(*, operator: User, participant: Participant, accounts: int, request=None) -> EServiceRecord:
     """DA4: raise MAX. NO. OF USERS by `accounts`; a one-off fee of HKD 250 each."""
     if not 1 <= accounts <= 1000:
-        raise DmsRefusal("Grant between 1 and 1000 additional user accounts.", field="accounts")
+        raise DmsRefusal(_("Grant between 1 and 1000 additional user accounts."), field="accounts")
     with transaction.atomic():
         participant = _lock(participant)
         previous = participant.max_users

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts import policies
 from accounts.forms import OTP_MAX_INPUT, UserIdField
@@ -36,25 +37,25 @@ class DmsDateField(forms.DateField):
 class ProfileForm(forms.Form):
     """The fields of "Create User Profile - Detail" and "Change User Profile - Detail"."""
 
-    internal_external = forms.ChoiceField(label="Internal/External", choices=User.InternalExternal.choices)
-    status = forms.ChoiceField(label="User Status", choices=User.Status.choices, widget=forms.RadioSelect)
-    surname = forms.CharField(label="Surname", max_length=60)
-    other_names = forms.CharField(label="Other Names", max_length=60, required=False)
-    email = forms.EmailField(label="Email", max_length=254, required=False)
-    enable_from = DmsDateField(label="Enable From")
-    disable_after = DmsDateField(label="Disable After")
-    clearing_house_options = forms.ChoiceField(label="Clearing House Options")
+    internal_external = forms.ChoiceField(label=_("Internal/External"), choices=User.InternalExternal.choices)
+    status = forms.ChoiceField(label=_("User Status"), choices=User.Status.choices, widget=forms.RadioSelect)
+    surname = forms.CharField(label=_("Surname"), max_length=60)
+    other_names = forms.CharField(label=_("Other Names"), max_length=60, required=False)
+    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
+    enable_from = DmsDateField(label=_("Enable From"))
+    disable_after = DmsDateField(label=_("Disable After"))
+    clearing_house_options = forms.ChoiceField(label=_("Clearing House Options"))
     access_channel = forms.ChoiceField(
-        label="Access Channel", choices=[(channel, channel) for channel in profiles.ACCESS_CHANNELS]
+        label=_("Access Channel"), choices=[(channel, channel) for channel in profiles.ACCESS_CHANNELS]
     )
     user_groups = forms.MultipleChoiceField(
-        label="Selected User Groups",
+        label=_("Selected User Groups"),
         choices=[(group, group) for group in profiles.USER_GROUPS],
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "user-groups"}),
     )
     transaction_limit = forms.DecimalField(
-        label="Transaction limit (HKD)",
+        label=_("Transaction limit (HKD)"),
         min_value=Decimal("0"),
         max_value=profiles.MAX_TRANSACTION_LIMIT,
         max_digits=12,
@@ -71,7 +72,7 @@ class ProfileForm(forms.Form):
     def clean_surname(self):
         value = self.cleaned_data["surname"].strip().upper()
         if not value:
-            raise forms.ValidationError("Enter the surname.", code="required")
+            raise forms.ValidationError(_("Enter the surname."), code="required")
         return value
 
     def clean_other_names(self):
@@ -94,10 +95,10 @@ class ProfileForm(forms.Form):
 
 class CreateProfileForm(ProfileForm):
     user_id = UserIdField(
-        label="User ID", help_text="The two characters after the prefix, or press Generate User ID for the next free one."
+        label=_("User ID"), help_text=_("The two characters after the prefix, or press Generate User ID for the next free one.")
     )
     email = forms.EmailField(
-        label="Email", max_length=254, help_text="Users created after the launch of 2FA receive OTPs here."
+        label=_("Email"), max_length=254, help_text=_("Users created after the launch of 2FA receive OTPs here.")
     )
 
     field_order = ["internal_external", "user_id", "status"]
@@ -113,14 +114,14 @@ class CreateProfileForm(ProfileForm):
 
 
 class ChangeProfileForm(ProfileForm):
-    unlock_reset = forms.BooleanField(label="Unlock/Reset OTP Device Registration", required=False)
+    unlock_reset = forms.BooleanField(label=_("Unlock/Reset OTP Device Registration"), required=False)
     smartcard_password = forms.CharField(
-        label="Reset Smartcard Password",
+        label=_("Reset Smartcard Password"),
         required=False,
         min_length=6,
         max_length=8,
         strip=False,
-        help_text="A new 6-8 digit smartcard password (only before smartcards are decommissioned).",
+        help_text=_("A new 6-8 digit smartcard password (only before smartcards are decommissioned)."),
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
     )
 
@@ -139,7 +140,7 @@ class ChangeProfileForm(ProfileForm):
     def clean_smartcard_password(self):
         value = self.cleaned_data.get("smartcard_password", "")
         if value and not value.isdigit():
-            raise forms.ValidationError("The smartcard password is 6-8 digits.", code="smartcard_format")
+            raise forms.ValidationError(_("The smartcard password is 6-8 digits."), code="smartcard_format")
         return value
 
     def payload(self) -> dict:
@@ -151,21 +152,21 @@ class ChangeProfileForm(ProfileForm):
 class PromptForm(forms.Form):
     """ "Change User Profile - Prompt": "User ID", "Submit"; "Search by" User ID or User Name, "List"."""
 
-    user_id = UserIdField(label="User ID", required=False)
+    user_id = UserIdField(label=_("User ID"), required=False)
     search_by = forms.ChoiceField(
-        label="Search by",
+        label=_("Search by"),
         choices=[("user_id", "User ID"), ("name", "User Name")],
         initial="user_id",
         widget=forms.RadioSelect,
         required=False,
     )
-    search_filter = forms.CharField(label="Search Filter", max_length=60, required=False)
+    search_filter = forms.CharField(label=_("Search Filter"), max_length=60, required=False)
 
 
 class AuthoriseForm(forms.Form):
-    checker_id = UserIdField(label="Checker ID")
+    checker_id = UserIdField(label=_("Checker ID"))
     authorisation_code = forms.CharField(
-        label="Authorisation Code",
+        label=_("Authorisation Code"),
         max_length=OTP_MAX_INPUT,
         widget=forms.PasswordInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
@@ -187,7 +188,7 @@ class AuthoriseForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(label="Reason", max_length=200)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
 # -- back-office ---------------------------------------------------------------------
@@ -197,7 +198,7 @@ DA_ROLE_CHOICES = [(Role.DA_MAKER, Role.DA_MAKER.label), (Role.DA_CHECKER, Role.
 
 class ParticipantField(forms.ModelChoiceField):
     def __init__(self, **kwargs):
-        super().__init__(queryset=Participant.objects.all(), label="Participant", to_field_name="participant_id", **kwargs)
+        super().__init__(queryset=Participant.objects.all(), label=_("Participant"), to_field_name="participant_id", **kwargs)
 
     def label_from_instance(self, obj):
         return f"{obj.participant_id} {obj.name}"
@@ -205,10 +206,10 @@ class ParticipantField(forms.ModelChoiceField):
 
 class AddDaForm(forms.Form):
     participant = ParticipantField()
-    role = forms.ChoiceField(label="Role", choices=DA_ROLE_CHOICES)
-    surname = forms.CharField(label="Surname", max_length=60)
-    other_names = forms.CharField(label="Other Names", max_length=60, required=False)
-    email = forms.EmailField(label="Email", max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=DA_ROLE_CHOICES)
+    surname = forms.CharField(label=_("Surname"), max_length=60)
+    other_names = forms.CharField(label=_("Other Names"), max_length=60, required=False)
+    email = forms.EmailField(label=_("Email"), max_length=254)
 
 
 DA_ACTIONS = [
@@ -225,16 +226,16 @@ DA_ACTIONS = [
 
 class DaActionForm(forms.Form):
     participant = ParticipantField()
-    user_id = UserIdField(label="DA User ID")
-    action = forms.ChoiceField(label="Action", choices=DA_ACTIONS)
+    user_id = UserIdField(label=_("DA User ID"))
+    action = forms.ChoiceField(label=_("Action"), choices=DA_ACTIONS)
 
 
 class AssignRoleForm(forms.Form):
     participant = ParticipantField()
-    user_id = UserIdField(label="User ID")
-    role = forms.ChoiceField(label="Role", choices=DA_ROLE_CHOICES)
+    user_id = UserIdField(label=_("User ID"))
+    role = forms.ChoiceField(label=_("Role"), choices=DA_ROLE_CHOICES)
 
 
 class GrantAccountsForm(forms.Form):
     participant = ParticipantField()
-    accounts = forms.IntegerField(label="Additional user accounts", min_value=1, max_value=1000)
+    accounts = forms.IntegerField(label=_("Additional user accounts"), min_value=1, max_value=1000)

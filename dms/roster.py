@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from accounts.models import Participant, Role, User
 
@@ -36,10 +37,10 @@ class Roster:
     def warning(self) -> str:
         if self.compliant:
             return ""
-        return (
+        return _(
             "Each participant should assign at least one DA maker and two DA checkers "
-            f"(now: {self.makers} DA maker(s), {self.checkers} DA checker(s)). Ask HKEX to add DAs (eService DA3)."
-        )
+            "(now: %(makers)d DA maker(s), %(checkers)d DA checker(s)). Ask HKEX to add DAs (eService DA3)."
+        ) % {"makers": self.makers, "checkers": self.checkers}
 
 
 def roster_of(participant: Participant) -> Roster:
@@ -69,6 +70,9 @@ def check_roster(user: User, *, role: str | None = None, enabled: bool = True, d
     roster = roster_of(user.participant)
     if roster.count(user.role) - 1 < MINIMUM[user.role]:
         raise RosterBreach(
-            f"This would leave {user.participant.participant_id} with fewer than one DA maker and two DA checkers "
-            f"(now: {roster.makers} DA maker(s), {roster.checkers} DA checker(s))."
+            _(
+                "This would leave %(participant)s with fewer than one DA maker and two DA checkers "
+                "(now: %(makers)d DA maker(s), %(checkers)d DA checker(s))."
+            )
+            % {"participant": user.participant.participant_id, "makers": roster.makers, "checkers": roster.checkers}
         )

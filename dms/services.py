@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, lockout, logon, policies, user_ids
 from accounts import services as account_services
@@ -74,26 +75,26 @@ def _auditing_refusals(request):
         raise
 
 
-MAKER_ONLY = "Only a DA maker can prepare a change."
-CHECKER_ONLY = "Only a DA checker can authorise or reject a request."
-NOT_A_CHECKER = "This Checker ID is not an enabled DA checker of this participant."
-MAKER_AS_CHECKER = "The maker of a request cannot authorise it: another DA checker must."
-CHECKER_IS_SUBJECT = "A checker cannot authorise a request that concerns themselves: another DA checker must."
-CHECKER_LOCKED = "The checker's account is locked. HKEX must unlock it (eService DA3)."
+MAKER_ONLY = _("Only a DA maker can prepare a change.")
+CHECKER_ONLY = _("Only a DA checker can authorise or reject a request.")
+NOT_A_CHECKER = _("This Checker ID is not an enabled DA checker of this participant.")
+MAKER_AS_CHECKER = _("The maker of a request cannot authorise it: another DA checker must.")
+CHECKER_IS_SUBJECT = _("A checker cannot authorise a request that concerns themselves: another DA checker must.")
+CHECKER_LOCKED = _("The checker's account is locked. HKEX must unlock it (eService DA3).")
 CHECKER_NO_2FA = "The checker has not set up 2FA yet, so has no Authorisation Code."
-WRONG_CODE = "The Authorisation Code is incorrect."
-NOT_PENDING = "This request has already been authorised, rejected or withdrawn."
-STALE = "The user profile has changed since this request was prepared. Please prepare the change again."
-MAKER_GONE = "The maker of this request is no longer a DA maker of this participant."
-ALREADY_PENDING = "A request for %s is already awaiting authorisation (request #%s)."
-NOTHING_TO_CHANGE = "Nothing to change: the profile already has these values."
-NOT_FOUND = "There is no active user profile %s in this participant."
+WRONG_CODE = _("The Authorisation Code is incorrect.")
+NOT_PENDING = _("This request has already been authorised, rejected or withdrawn.")
+STALE = _("The user profile has changed since this request was prepared. Please prepare the change again.")
+MAKER_GONE = _("The maker of this request is no longer a DA maker of this participant.")
+ALREADY_PENDING = _("A request for %(user_id)s is already awaiting authorisation (request #%(number)s).")
+NOTHING_TO_CHANGE = _("Nothing to change: the profile already has these values.")
+NOT_FOUND = _("There is no active user profile %(user_id)s in this participant.")
 DA_GROUPS_BEFORE_DECOMMISSIONING = (
     "A Delegated Administrator can be given business user groups only after the decommissioning of smartcards."
 )
-DA_RESET_BY_HKEX = "A Delegated Administrator's lock and OTP registration are reset by HKEX (eService DA3)."
-NO_SMARTCARD = "This profile has no smartcard to reset, or smartcards have been decommissioned."
-REASON_REQUIRED = "Please give the reason for the rejection."
+DA_RESET_BY_HKEX = _("A Delegated Administrator's lock and OTP registration are reset by HKEX (eService DA3).")
+NO_SMARTCARD = _("This profile has no smartcard to reset, or smartcards have been decommissioned.")
+REASON_REQUIRED = _("Please give the reason for the rejection.")
 
 
 # -- reading --------------------------------------------------------------------------
@@ -146,7 +147,7 @@ def _check_shape(payload: dict) -> None:
     """What the forms already ensure, checked again for any other caller of the services."""
     missing = [field for field in profiles.PROFILE_FIELDS if field not in payload]
     if missing:
-        raise DmsRefusal(f"The profile is incomplete: {', '.join(missing)}.")
+        raise DmsRefusal(_("The profile is incomplete: %(fields)s.") % {"fields": ", ".join(missing)})
     choices = {
         "status": User.Status.values,
         "internal_external": User.InternalExternal.values,
@@ -156,26 +157,26 @@ def _check_shape(payload: dict) -> None:
         if payload[field] not in allowed:
             raise DmsRefusal(f"{profiles.LABELS[field]}: not a valid choice.", field=field)
     if not str(payload["surname"] or "").strip():
-        raise DmsRefusal("Enter the surname.", field="surname")
+        raise DmsRefusal(_("Enter the surname."), field="surname")
     try:
         for field in ("enable_from", "disable_after", "transaction_limit"):
             profiles.from_json(field, payload[field])
         limit = profiles.from_json("transaction_limit", payload["transaction_limit"])
     except (TypeError, ValueError, ArithmeticError) as exc:
-        raise DmsRefusal("A date or the transaction limit is not valid.") from exc
+        raise DmsRefusal(_("A date or the transaction limit is not valid.")) from exc
     if not Decimal("0") <= limit <= profiles.MAX_TRANSACTION_LIMIT:
-        raise DmsRefusal("The transaction limit is out of range.", field="transaction_limit")
+        raise DmsRefusal(_("The transaction limit is out of range."), field="transaction_limit")
 
 
 def _check_payload(participant: Participant, payload: dict, *, role: str) -> None:
     _check_shape(payload)
     enable_from, disable_after = payload.get("enable_from"), payload.get("disable_after")
     if enable_from and disable_after and disable_after < enable_from:
-        raise DmsRefusal("Disable After must not be before Enable From.", field="disable_after")
+        raise DmsRefusal(_("Disable After must not be before Enable From."), field="disable_after")
     if payload.get("clearing_house_options") not in profiles.clearing_house_options(participant):
-        raise DmsRefusal("Choose one of the Clearing House Options offered.", field="clearing_house_options")
+        raise DmsRefusal(_("Choose one of the Clearing House Options offered."), field="clearing_house_options")
     if not set(payload.get("user_groups", ())) <= set(profiles.USER_GROUPS):
-        raise DmsRefusal("Unknown user group.", field="user_groups")
+        raise DmsRefusal(_("Unknown user group."), field="user_groups")
     if role != Role.USER and payload.get("user_groups") and policies.smartcard_available():
         raise DmsRefusal(DA_GROUPS_BEFORE_DECOMMISSIONING, field="user_groups")
 
@@ -190,7 +191,7 @@ def _check_rules(cr: ChangeRequest, subject: User | None) -> None:
             raise DmsRefusal(" ".join(exc.messages), field="user_id") from exc
         if User.all_objects.filter(user_id=cr.subject_user_id).exists():
             raise DmsRefusal(
-                f"User ID {cr.subject_user_id} has already been issued. Press Generate User ID.", field="user_id"
+                _("User ID %(user_id)s has already been issued. Press Generate User ID.") % {"user_id": cr.subject_user_id}, field="user_id"
             )
         # At preparation pending creations hold accounts too; at authorisation only real profiles count.
         reserved = 0 if cr.pk else len(_pending_create_ids(participant))
@@ -201,7 +202,7 @@ def _check_rules(cr: ChangeRequest, subject: User | None) -> None:
         _check_payload(participant, cr.payload, role=Role.USER)
         return
     if subject is None:
-        raise DmsRefusal(NOT_FOUND % cr.subject_user_id)
+        raise DmsRefusal(NOT_FOUND % {"user_id": cr.subject_user_id})
     if profiles.snapshot(subject) != cr.before:
         raise DmsRefusal(STALE)
     try:
@@ -244,14 +245,14 @@ def prepare_request(
     `unlock_reset` and `smartcard_password_reset`."""
     _require_maker(maker)
     if kind not in Kind.values:
-        raise DmsRefusal("Unknown kind of request.")
+        raise DmsRefusal(_("Unknown kind of request."))
     participant = maker.participant
     subject_user_id = user_ids.normalise_user_id(subject_user_id)
     subject = None
     if kind != Kind.CREATE:
         subject = User.objects.filter(participant=participant, user_id=subject_user_id).first()
         if subject is None:
-            raise DmsRefusal(NOT_FOUND % subject_user_id, field="user_id")
+            raise DmsRefusal(NOT_FOUND % {"user_id": subject_user_id}, field="user_id")
     payload = dict(payload or {})
     if kind == Kind.CHANGE:
         payload["smartcard_password_reset"] = bool(smartcard_password)
@@ -273,7 +274,7 @@ def prepare_request(
         Participant.objects.select_for_update().get(pk=participant.pk)
         existing = pending_request_for(participant, subject_user_id)
         if existing is not None:
-            raise DmsRefusal(ALREADY_PENDING % (subject_user_id, existing.pk), field="user_id")
+            raise DmsRefusal(ALREADY_PENDING % {"user_id": subject_user_id, "number": existing.pk}, field="user_id")
         _check_rules(cr, subject)
         cr.save()
         audit.record(
@@ -294,7 +295,7 @@ def withdraw_request(request_id: int, *, maker: User, request=None) -> ChangeReq
     with transaction.atomic():
         cr = _locked_request(request_id, maker.participant_id)
         if cr.maker_id != maker.pk:
-            raise DmsRefusal("Only the maker of a request can withdraw it.")
+            raise DmsRefusal(_("Only the maker of a request can withdraw it."))
         _close(cr, Status.WITHDRAWN, by=maker, event=DmsEvent.REQUEST_WITHDRAWN, request=request)
     return cr
 
@@ -310,7 +311,7 @@ def _locked_request(request_id: int, participant_id) -> ChangeRequest:
         .first()
     )
     if cr is None:
-        raise DmsRefusal("There is no such request.")
+        raise DmsRefusal(_("There is no such request."))
     if not cr.is_pending:
         raise DmsRefusal(NOT_PENDING)
     return cr

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
 
 from accounts import policies, user_ids
 from accounts.logon import PORTALS
@@ -185,7 +186,7 @@ def _prompt(request, participant, purpose: str):
             user_id = user_ids.normalise_user_id(form.cleaned_data["user_id"])
             if selectors.profile_of(participant, user_id) is not None:
                 return redirect(detail_url, user_id)
-            form.add_error("user_id", services.NOT_FOUND % (user_id or "(blank)"))
+            form.add_error("user_id", services.NOT_FOUND % {"user_id": user_id or "(blank)"})
             status = 400
     elif request.GET:
         status = 400
@@ -332,9 +333,9 @@ def _send_code(request, cr: ChangeRequest):
             form.add_error(None, "The Authorisation Code could not be sent just now. Please try again.")
         else:
             if result.sent:
-                messages.success(request, "An Authorisation Code was sent to the checker's registered e-mail.")
+                messages.success(request, _("An Authorisation Code was sent to the checker's registered e-mail."))
             else:
-                messages.info(request, f"A code was sent recently. A new one can be sent in {result.wait_text()}.")
+                messages.info(request, _("A code was sent recently. A new one can be sent in %(wait)s.") % {"wait": result.wait_text()})
             return redirect(reverse("dms:request", args=[cr.pk]) + f"?checker={checker_id}")
     return {"authorise_form": form}
 
@@ -347,7 +348,7 @@ def _reject(request, cr: ChangeRequest):
         except DmsRefusal as refusal:
             _refused(form, refusal)
         else:
-            messages.success(request, "The request was rejected.")
+            messages.success(request, _("The request was rejected."))
             return redirect("dms:requests")
     return {"reject_form": form}
 
@@ -358,7 +359,7 @@ def _withdraw(request, cr: ChangeRequest):
     except DmsRefusal as refusal:
         messages.error(request, refusal.message)
         return {}
-    messages.success(request, "The request was withdrawn.")
+    messages.success(request, _("The request was withdrawn."))
     return redirect("dms:requests")
 
 
