@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import ClearingHouse, Participant, Role, User
 
 # "Selected User Groups" as the App. A confirmation screen lists them.
@@ -42,21 +44,21 @@ PROFILE_FIELDS = (
 )
 
 LABELS = {
-    "user_id": "User ID",
-    "role": "Role",
-    "internal_external": "Internal/External",
-    "status": "User Status",
-    "surname": "Surname",
-    "other_names": "Other Names",
-    "email": "Email",
-    "enable_from": "Enable From",
-    "disable_after": "Disable After",
-    "clearing_house_options": "Clearing House Options",
-    "access_channel": "Access Channel",
-    "user_groups": "Selected User Groups",
-    "transaction_limit": "Transaction limit (HKD)",
-    "unlock_reset": "Unlock/Reset OTP Device Registration",
-    "smartcard_password_reset": "Reset Smartcard Password",
+    "user_id": _("User ID"),
+    "role": _("Role"),
+    "internal_external": _("Internal/External"),
+    "status": _("User Status"),
+    "surname": _("Surname"),
+    "other_names": _("Other Names"),
+    "email": _("Email"),
+    "enable_from": _("Enable From"),
+    "disable_after": _("Disable After"),
+    "clearing_house_options": _("Clearing House Options"),
+    "access_channel": _("Access Channel"),
+    "user_groups": _("Selected User Groups"),
+    "transaction_limit": _("Transaction limit (HKD)"),
+    "unlock_reset": _("Unlock/Reset OTP Device Registration"),
+    "smartcard_password_reset": _("Reset Smartcard Password"),
 }
 
 
@@ -110,7 +112,7 @@ def rows(data: dict) -> list[tuple[str, str]]:
         elif key == "role":
             value = Role(value).label
         elif isinstance(value, bool):
-            value = "Yes" if value else ""
+            value = str(_("Yes")) if value else ""
         shown.append((label, "" if value is None else str(value)))
     return shown
 

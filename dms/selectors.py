@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import OtpChannel, Participant, Role, User
 
@@ -17,7 +18,7 @@ from .roster import Roster, roster_of
 
 DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
 ROLE_LABELS = dict(Role.choices)
-LISTING_COLUMNS = ("User ID", "User Name", "Email", "Role", "User Status")
+LISTING_COLUMNS = (_("User ID"), _("User Name"), _("Email"), _("Role"), _("User Status"))
 
 
 def profile_of(participant: Participant, user_id: str) -> User | None:
@@ -49,11 +50,11 @@ class ListingFooter:
     def lines(self) -> list[tuple[str, str]]:
         """The five footer lines, verbatim (§4.3.1)."""
         return [
-            ("MAX. NO. OF USERS", f": {self.max_users}"),
-            ("TOTAL NO. OF USERS", f": {self.total_users}"),
-            ("TOTAL NO. OF DELEGATED ADMINISTRATORS", f": {self.total_das}"),
-            ("TOTAL NO. OF USERS EXCEPT DELEGATED ADMINISTRATORS", f": {self.total_users - self.total_das}"),
-            ("*** END OF REPORT ***", ""),
+            (_("MAX. NO. OF USERS"), f": {self.max_users}"),
+            (_("TOTAL NO. OF USERS"), f": {self.total_users}"),
+            (_("TOTAL NO. OF DELEGATED ADMINISTRATORS"), f": {self.total_das}"),
+            (_("TOTAL NO. OF USERS EXCEPT DELEGATED ADMINISTRATORS"), f": {self.total_users - self.total_das}"),
+            (_("*** END OF REPORT ***"), ""),
         ]
 
 
@@ -98,15 +99,15 @@ class Readiness:
     @property
     def lines(self) -> list[tuple[str, str]]:
         return [
-            ("Profiles", str(self.total)),
-            ("Without a registered e-mail address", str(self.without_email)),
-            ("2FA not yet set up", str(self.not_set_up)),
-            ("OTP by mobile application", str(self.app)),
-            ("OTP by e-mail", str(self.email)),
-            ("Still smartcard only (SRN, no 2FA)", str(self.smartcard_only)),
-            ("Locked", str(self.locked)),
-            ("DA makers / DA checkers (enabled)", f"{self.roster.makers} / {self.roster.checkers}"),
-            ("At least one DA maker and two DA checkers", "Yes" if self.roster.compliant else "No"),
+            (_("Profiles"), str(self.total)),
+            (_("Without a registered e-mail address"), str(self.without_email)),
+            (_("2FA not yet set up"), str(self.not_set_up)),
+            (_("OTP by mobile application"), str(self.app)),
+            (_("OTP by e-mail"), str(self.email)),
+            (_("Still smartcard only (SRN, no 2FA)"), str(self.smartcard_only)),
+            (_("Locked"), str(self.locked)),
+            (_("DA makers / DA checkers (enabled)"), f"{self.roster.makers} / {self.roster.checkers}"),
+            (_("At least one DA maker and two DA checkers"), str(_("Yes")) if self.roster.compliant else str(_("No"))),
         ]
 
 
@@ -128,11 +129,11 @@ def twofa_readiness(participant: Participant) -> tuple[Readiness, list[tuple]]:
         (
             user_id,
             ROLE_LABELS[role],
-            email or "(none)",
-            "Yes" if set_up else "No",
+            email or str(_("(none)")),
+            str(_("Yes")) if set_up else str(_("No")),
             OtpChannel(channel).label if set_up else "",
-            "Yes" if srn and not set_up else "",
-            "Yes" if locked_at else "",
+            str(_("Yes")) if srn and not set_up else "",
+            str(_("Yes")) if locked_at else "",
         )
         for user_id, role, email, set_up, channel, srn, locked_at in users.order_by("user_id").values_list(
             "user_id", "role", "email", "twofa_set_up_at", "otp_channel", "srn", "locked_at"
@@ -141,4 +142,4 @@ def twofa_readiness(participant: Participant) -> tuple[Readiness, list[tuple]]:
     return readiness, rows
 
 
-READINESS_COLUMNS = ("User ID", "Role", "Email", "2FA set up", "OTP channel", "Smartcard only", "Locked")
+READINESS_COLUMNS = (_("User ID"), _("Role"), _("Email"), _("2FA set up"), _("OTP channel"), _("Smartcard only"), _("Locked"))

@@ -387,7 +387,7 @@ def change_request(request, participant, request_id):
     return page(
         request,
         "dms/request.html",
-        {"cr": cr, "comparison": profiles.compare(cr.before, cr.payload), **forms},
+        {"cr": cr, "comparison": profiles.compare(cr.before, cr.payload), "unlock_label": profiles.LABELS["unlock_reset"], **forms},
         status=status,
     )
 
