@@ -57,36 +57,32 @@ def change_expired_password(request, attempt: logon.Attempt, *, current: str, ne
     return True
 
 
-def _after_device_removal(request, user: User) -> None:
-    """Save the new channel and end every other session; this one stays verified."""
-    user.rotate_security_stamp()
-    user.save(update_fields=["security_stamp", "otp_channel"])
-    update_session_auth_hash(request, user)
-    request.session[logon.DEVICE_REMOVED_KEY] = True
+def _remove_app_device(request, user: User, *, password: str, channel: str, event: str) -> bool:
+    """Re-authenticate, remove the app registration and set the next OTP channel; every
+    other session of the person ends, this one stays verified (it just proved the password)."""
+    if not _reauthenticate(request, user, password, reason="authentication_settings"):
+        return False
+    with transaction.atomic():
+        otp_services.remove_app_devices(user)
+        user.otp_channel = channel
+        user.rotate_security_stamp()
+        user.save(update_fields=["security_stamp", "otp_channel"])
+        update_session_auth_hash(request, user)
+        request.session[logon.DEVICE_REMOVED_KEY] = True
+        audit.record(event, request=request, subject=user)
+    return True
 
 
 def delete_app_device(request, user: User, *, password: str) -> bool:
     """AUTHENTICATION SETTINGS, Delete: the next logon registers a new device (App. D.d)."""
-    if not _reauthenticate(request, user, password, reason="authentication_settings"):
-        return False
-    with transaction.atomic():
-        otp_services.remove_app_devices(user)
-        user.otp_channel = OtpChannel.NONE
-        _after_device_removal(request, user)
-        audit.record(Event.DEVICE_DELETED, request=request, subject=user)
-    return True
+    return _remove_app_device(request, user, password=password, channel=OtpChannel.NONE, event=Event.DEVICE_DELETED)
 
 
 def use_email_otp(request, user: User, *, password: str) -> bool:
     """AUTHENTICATION SETTINGS, Settings: "Multi-factor authentication using OATH" off."""
-    if not _reauthenticate(request, user, password, reason="authentication_settings"):
-        return False
-    with transaction.atomic():
-        otp_services.remove_app_devices(user)
-        user.otp_channel = OtpChannel.EMAIL
-        _after_device_removal(request, user)
-        audit.record(Event.OTP_CHANNEL_EMAIL, request=request, subject=user)
-    return True
+    return _remove_app_device(
+        request, user, password=password, channel=OtpChannel.EMAIL, event=Event.OTP_CHANNEL_EMAIL
+    )
 
 
 def reset_registration(user: User, *, actor=None, request=None) -> None:

@@ -155,6 +155,21 @@ def _send_logon_otp(request, attempt: Attempt):
 # -- OTP ------------------------------------------------------------------------------
 
 
+def _code_step(request, form, attempt: Attempt, verify):
+    """POST of a code: (redirect, None) when it decides the step, else (None, status)."""
+    if request.method != "POST":
+        return None, 200
+    if form.is_valid():
+        result = verify(request, attempt, form.cleaned_data["otp"])
+        if result.ok:
+            return redirect(url(request, "success")), None
+        if result.locked:
+            messages.error(request, result.message)
+            return redirect(url(request, "login")), None
+        form.add_error("otp", result.message)
+    return None, 400
+
+
 @logon_page
 @at_step(Step.OTP_APP, Step.OTP_EMAIL)
 def otp(request, attempt: Attempt):
@@ -164,18 +179,9 @@ def otp(request, attempt: Attempt):
             raise Http404
         return _send_logon_otp(request, attempt)
     form = OtpForm(posted(request), digits=8 if by_email else 6)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            verify = logon.verify_email_step if by_email else logon.verify_app_step
-            result = verify(request, attempt, form.cleaned_data["otp"])
-            if result.ok:
-                return redirect(url(request, "success"))
-            if result.locked:
-                messages.error(request, result.message)
-                return redirect(url(request, "login"))
-            form.add_error("otp", result.message)
-        status = 400
+    answer, status = _code_step(request, form, attempt, logon.verify_email_step if by_email else logon.verify_app_step)
+    if answer is not None:
+        return answer
     user = attempt.user()
     return render_portal(
         request,
@@ -209,17 +215,9 @@ def register(request, attempt: Attempt):
     user = attempt.user()
     device = otp_services.pending_registration(user) or otp_services.start_registration(user)
     form = OtpForm(posted(request), digits=device.digits)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            result = logon.verify_registration_step(request, attempt, form.cleaned_data["otp"])
-            if result.ok:
-                return redirect(url(request, "success"))
-            if result.locked:
-                messages.error(request, result.message)
-                return redirect(url(request, "login"))
-            form.add_error("otp", result.message)
-        status = 400
+    answer, status = _code_step(request, form, attempt, logon.verify_registration_step)
+    if answer is not None:
+        return answer
     qr = segno.make(device.config_url, error="m")
     key = device.base32_key
     # never_cache (logon_page) marks this page no-store: the secret is on it (SECURITY.md 12).
