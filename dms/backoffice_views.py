@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from accounts.views import render_portal, strong_session_required
+from accounts.views import posted, render_portal, strong_session_required
 
 from . import backoffice
 from .forms import AddDaForm, AssignRoleForm, DaActionForm, GrantAccountsForm
@@ -34,7 +34,7 @@ def home(request):
 
 def _eservice_form(request, form_class, title: str, process):
     """One eService form: on a valid POST `process(form)` returns (message) or raises DmsRefusal."""
-    form = form_class(request.POST or None)
+    form = form_class(posted(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():

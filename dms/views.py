@@ -99,6 +99,17 @@ def _refused(form, refusal: DmsRefusal) -> None:
     form.add_error(field, refusal.message)
 
 
+def _prepare(request, form, **request_fields):
+    """The maker's request from a valid profile form: the request page, or None with the
+    refusal shown next to its field."""
+    try:
+        cr = services.prepare_request(maker=request.user, payload=form.payload(), request=request, **request_fields)
+    except DmsRefusal as refusal:
+        _refused(form, refusal)
+        return None
+    return redirect("dms:request", cr.pk)
+
+
 # -- menu -----------------------------------------------------------------------------
 
 
@@ -140,18 +151,11 @@ def create(request, participant):
     elif request.method == "POST":
         form = CreateProfileForm(request.POST, participant=participant)
         if form.is_valid():
-            try:
-                cr = services.prepare_request(
-                    maker=request.user,
-                    kind=ChangeRequest.Kind.CREATE,
-                    subject_user_id=form.cleaned_data["user_id"],
-                    payload=form.payload(),
-                    request=request,
-                )
-            except DmsRefusal as refusal:
-                _refused(form, refusal)
-            else:
-                return redirect("dms:request", cr.pk)
+            prepared = _prepare(
+                request, form, kind=ChangeRequest.Kind.CREATE, subject_user_id=form.cleaned_data["user_id"]
+            )
+            if prepared is not None:
+                return prepared
         status = 400
     else:
         form = CreateProfileForm(participant=participant, initial=_create_initial(participant))
@@ -229,19 +233,15 @@ def change(request, participant, user_id):
     if request.method == "POST":
         form = ChangeProfileForm(request.POST, subject=subject, smartcard_reset=offered)
         if form.is_valid():
-            try:
-                cr = services.prepare_request(
-                    maker=request.user,
-                    kind=ChangeRequest.Kind.CHANGE,
-                    subject_user_id=subject.user_id,
-                    payload=form.payload(),
-                    smartcard_password=form.cleaned_data.get("smartcard_password", ""),
-                    request=request,
-                )
-            except DmsRefusal as refusal:
-                _refused(form, refusal)
-            else:
-                return redirect("dms:request", cr.pk)
+            prepared = _prepare(
+                request,
+                form,
+                kind=ChangeRequest.Kind.CHANGE,
+                subject_user_id=subject.user_id,
+                smartcard_password=form.cleaned_data.get("smartcard_password", ""),
+            )
+            if prepared is not None:
+                return prepared
         status = 400
     else:
         initial = {field: profiles.from_json(field, before[field]) for field in profiles.PROFILE_FIELDS}

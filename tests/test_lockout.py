@@ -10,6 +10,7 @@ from django.test import Client
 from accounts import lockout
 from accounts.logon import GENERIC_FAILURE
 from accounts.models import AuditEvent, User
+from ccass_portal import clock
 from tests.concurrency import run_concurrently
 from tests.conftest import GOOD_PASSWORD, make_user
 from tests.logon_helpers import app_logon, is_logged_in, password_step
@@ -148,7 +149,7 @@ def test_lift_lock_lets_the_person_in_again(client, app_user):
 
 
 def test_sec05_lock_holds_on_every_path(client, app_user, participant, settings):
-    """SECURITY.md 5: password, smartcard, self-service reset, expired change, DMS (admin: test_sessions)."""
+    """SECURITY.md 5: password, smartcard, self-service reset, DMS (the checker's code: tests/dms)."""
     from datetime import date
 
     user, app = app_user
@@ -164,6 +165,43 @@ def test_sec05_lock_holds_on_every_path(client, app_user, participant, settings)
     assert b"not available for this User ID" in response.content
     assert password_step(client, user.user_id, GOOD_PASSWORD, prefix="/dms").status_code == 200
     assert client.get("/dms/home/").status_code == 302
+
+
+def test_sec05_lock_holds_on_the_expired_password_change(client, app_user):
+    user, _ = app_user
+    user.password_changed_at = clock.now() - timedelta(days=91)
+    user.save()
+    assert password_step(client, user.user_id, GOOD_PASSWORD)["Location"] == "/login/expired/"
+    for _ in range(5):  # meanwhile someone elsewhere locks the account
+        fail_password(Client())
+    response = client.post(
+        "/login/expired/",
+        {"new_password1": "Another#Strong7passphrase", "new_password2": "Another#Strong7passphrase",
+         "old_password": GOOD_PASSWORD},
+    )
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    user.refresh_from_db()
+    assert user.check_password(GOOD_PASSWORD) and not is_logged_in(client)
+
+
+def test_sec05_lock_holds_on_the_backoffice_and_django_admin(participant):
+    from otp.models import AuthenticatorDevice
+    from tests.logon_helpers import strong_login
+
+    operator = make_user(None, "HKEXOPS9", password=GOOD_PASSWORD, channel="APP", is_staff=True, is_superuser=True)
+    device = AuthenticatorDevice.new_for(operator)
+    device.confirmed = True
+    device.save()
+    session = strong_login(Client(), operator, device)
+    assert session.get("/admin/").status_code == 200
+    for _ in range(5):
+        password_step(Client(), operator.user_id, "Wrong(Password)123x", prefix="/backoffice")
+    operator.refresh_from_db()
+    assert operator.is_locked
+    assert session.get("/admin/").status_code == 302  # the open session loses the admin at once
+    assert session.get("/backoffice/home/").status_code == 302
+    response = password_step(Client(), operator.user_id, GOOD_PASSWORD, prefix="/backoffice")
+    assert response.status_code == 200 and GENERIC_FAILURE.encode() in response.content
 
 
 def _hammer(url_data, n):

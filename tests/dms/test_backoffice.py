@@ -206,3 +206,9 @@ def test_operators_see_dms_records_read_only_in_the_admin(roster, operator_clien
     assert operator_client.get("/admin/dms/changerequest/add/").status_code == 403
     detail = operator_client.get(f"/admin/dms/changerequest/{cr.pk}/change/")
     assert detail.status_code == 200 and "secret_hash" not in detail.content.decode()
+
+
+def test_an_empty_eservice_post_gets_messages_next_to_the_fields(operator_client):
+    response = operator_client.post("/backoffice/da4/", {})
+    assert response.status_code == 400
+    assert b"field-error" in response.content
