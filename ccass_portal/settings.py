@@ -159,6 +159,8 @@ STORAGES = {
 }
 
 # --- Sessions and cookies --------------------------------------------------------
+# Django's database sessions, written in fewer statements (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

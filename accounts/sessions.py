@@ -1,0 +1,95 @@
+"""Database sessions, written in fewer round trips (SESSION_ENGINE; docs/benchmarks.md).
+
+Django's database store spends ten statements on a logon's key rotation: a SELECT to check that a
+random key is free, BEGIN/INSERT/COMMIT under the new key at once, BEGIN/UPDATE/COMMIT of the same row
+when the response is saved, and a SELECT then a DELETE of the old row. This store keeps its behaviour
+and writes the same rows with two:
+
+- a new key is INSERTed straight away: the primary key refuses a duplicate, which is all the SELECT
+  ever guarded against (a collision of 32 random characters is retried with another key);
+- cycle_key() takes the new key at once, so the rest of the request and the cookie see it, and the
+  row is written once, when the response is saved: INSERT under the new key, DELETE the old row;
+- a single statement in autocommit is atomic already, so it gets no BEGIN/COMMIT; inside an outer
+  transaction it runs in a savepoint as before.
+
+A response that is not saved (a 500) leaves the old session as it was, as if the request never came.
+"""
+
+from contextlib import nullcontext
+
+from django.contrib.sessions.backends import db
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.utils.crypto import get_random_string
+
+
+class SessionStore(db.SessionStore):
+    def __init__(self, session_key=None):
+        super().__init__(session_key)
+        self._retired_key = None  # the key cycle_key() replaced; its row goes when the new one is written
+        self._unwritten = False  # the current key has no row yet
+
+    def _get_new_session_key(self):
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    def cycle_key(self):
+        data = self._session
+        if not self._unwritten:
+            self._retired_key = self.session_key
+        self._session_key = self._get_new_session_key()
+        self._session_cache = data
+        self._unwritten = True
+        self.modified = True
+
+    def save(self, must_create=False):
+        if self.session_key is None:
+            return self.create()
+        if self._unwritten:
+            self._write_new_key()
+            return
+        self._write(must_create)
+
+    def _write_new_key(self):
+        while True:
+            try:
+                self._write(must_create=True)
+                break
+            except CreateError:
+                self._session_key = self._get_new_session_key()
+        self._unwritten = False
+        if self._retired_key:
+            self._delete_rows([self._retired_key])
+            self._retired_key = None
+
+    def _write(self, must_create):
+        data = self._get_session(no_load=must_create)
+        obj = self.create_model_instance(data)
+        using = router.db_for_write(self.model, instance=obj)
+        # A savepoint only where a failed INSERT would otherwise spoil an outer transaction.
+        scope = transaction.atomic(using=using) if connections[using].in_atomic_block else nullcontext()
+        try:
+            with scope:
+                obj.save(force_insert=must_create, force_update=not must_create, using=using)
+        except IntegrityError:
+            if must_create:
+                raise CreateError
+            raise
+        except DatabaseError:
+            if not must_create:
+                raise UpdateError
+            raise
+
+    def delete(self, session_key=None):
+        if session_key is not None:
+            self._delete_rows([session_key])
+            return
+        keys = [self._retired_key] + ([] if self._unwritten else [self.session_key])
+        self._retired_key, self._unwritten = None, False
+        self._delete_rows([key for key in keys if key])
+
+    def _delete_rows(self, keys):
+        # One DELETE, no transaction: Django's store reads the row first, and QuerySet.delete()
+        # wraps even a single fast delete in BEGIN/COMMIT. No signals or relations hang on sessions.
+        if keys:
+            query = self.model.objects.filter(session_key__in=keys)
+            query._raw_delete(using=router.db_for_write(self.model))

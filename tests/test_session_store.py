@@ -1,0 +1,120 @@
+"""accounts.sessions: Django's database sessions in fewer statements, with the same guarantees
+(SECURITY.md 16: a rotated key is dead at once; nothing is lost or left behind)."""
+
+import pytest
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.models import Session
+from django.db import transaction
+
+from accounts import sessions
+from accounts.sessions import SessionStore
+from tests.conftest import GOOD_PASSWORD
+from tests.logon_helpers import password_step
+
+# Without the test-case transaction: statements are counted as they run in production (autocommit).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]  # PostgreSQL and SQLite
+
+
+def saved(data: dict) -> SessionStore:
+    store = SessionStore()
+    store.update(data)
+    store.save()
+    return store
+
+
+def keys() -> set[str]:
+    return set(Session.objects.values_list("session_key", flat=True))
+
+
+def test_a_new_session_is_one_insert(django_assert_num_queries):
+    store = SessionStore()
+    store["a"] = 1
+    with django_assert_num_queries(1):
+        store.save()
+    assert SessionStore(store.session_key).load() == {"a": 1}
+
+
+def test_an_update_is_one_statement_and_a_vanished_row_is_reported(django_assert_num_queries):
+    store = saved({"a": 1})
+    again = SessionStore(store.session_key)
+    again["b"] = 2
+    with django_assert_num_queries(1):
+        again.save()
+    assert SessionStore(store.session_key).load() == {"a": 1, "b": 2}
+    Session.objects.all().delete()  # e.g. logged out in another tab meanwhile
+    again["c"] = 3
+    with pytest.raises(UpdateError):
+        again.save()
+    assert keys() == set()  # not silently recreated
+
+
+def test_cycle_key_writes_the_data_under_the_new_key_and_kills_the_old_one(django_assert_num_queries):
+    store = saved({"user": "B0000101"})
+    old = store.session_key
+    live = SessionStore(old)
+    live.load()
+    live.cycle_key()
+    new = live.session_key
+    assert new != old and keys() == {old}  # nothing written before the response is saved
+    live["step"] = "otp"
+    with django_assert_num_queries(2):  # INSERT new, DELETE old
+        live.save()
+    assert keys() == {new}
+    assert SessionStore(new).load() == {"user": "B0000101", "step": "otp"}
+    assert SessionStore(old).load() == {}  # the old cookie is worth nothing
+
+
+def test_two_rotations_in_one_request_leave_one_row():
+    store = saved({"a": 1})
+    old = store.session_key
+    live = SessionStore(old)
+    live.cycle_key()
+    middle = live.session_key
+    live.cycle_key()
+    live.save()
+    assert middle != live.session_key and keys() == {live.session_key}
+
+
+def test_flush_after_a_rotation_deletes_the_old_row_too():
+    store = saved({"a": 1})
+    live = SessionStore(store.session_key)
+    live.cycle_key()
+    live.flush()
+    assert keys() == set() and live.session_key is None
+
+
+def test_a_key_collision_is_retried_with_another_key(monkeypatch):
+    taken = saved({"someone": "else"}).session_key
+    fresh = "f" * 32
+    draws = iter([taken, fresh])
+    monkeypatch.setattr(sessions, "get_random_string", lambda *args: next(draws))
+    store = SessionStore()
+    store["mine"] = 1
+    store.save()
+    assert store.session_key == fresh
+    assert SessionStore(taken).load() == {"someone": "else"}  # not overwritten
+    assert SessionStore(fresh).load() == {"mine": 1}
+
+
+def test_a_collision_inside_an_outer_transaction_does_not_spoil_it(monkeypatch):
+    taken = saved({"someone": "else"}).session_key
+    draws = iter([taken, "g" * 32])
+    monkeypatch.setattr(sessions, "get_random_string", lambda *args: next(draws))
+    with transaction.atomic():
+        store = SessionStore()
+        store["mine"] = 1
+        store.save()
+        assert Session.objects.filter(session_key="g" * 32).exists()  # the transaction is still usable
+
+
+def test_the_logon_rotation_leaves_only_the_new_session(client, app_user):
+    user, app = app_user
+    client.get("/login/")
+    password_step(client, user.user_id, GOOD_PASSWORD)
+    between = client.session.session_key
+    assert keys() == {between}
+    client.post("/login/otp/", {"otp": app.code()})
+    after = client.session.session_key
+    assert after != between and keys() == {after}
+    client.cookies["sessionid"] = between  # replaying the half-logged-in cookie
+    assert client.get("/login/otp/").status_code == 302
