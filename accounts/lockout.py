@@ -100,12 +100,14 @@ def record_otp_failure(user: User, *, request=None, replay: bool = False) -> boo
     return locked
 
 
-def record_logon_success(user: User) -> bool:
-    """A complete logon resets both counts. Returns False (and changes nothing)
-    if the account was locked meanwhile: then the logon must not go on.
-    One conditional UPDATE: atomic against a concurrent lock without a row lock."""
+def record_logon_success(user: User, *, at) -> bool:
+    """A complete logon resets both counts and stamps the access (last_login, last_access_at).
+    Returns False (and changes nothing) if the account was locked meanwhile: then the logon must
+    not go on. One conditional UPDATE: atomic against a concurrent lock without a row lock."""
     return bool(
-        User.all_objects.filter(pk=user.pk, locked_at__isnull=True).update(logon_failures=[], otp_failures=0)
+        User.all_objects.filter(pk=user.pk, locked_at__isnull=True).update(
+            logon_failures=[], otp_failures=0, last_login=at, last_access_at=at
+        )
     )
 
 

@@ -314,33 +314,35 @@ def verify_email_step(request, attempt: Attempt, code: str) -> OtpResult:
 
 
 def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:
-    if not lockout.record_logon_success(user):
-        abandon_attempt(request)
+    if not complete_logon(request, user, device=device, method="2fa", service=attempt.service):
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
-    complete_logon(request, user, device=device, method="2fa", service=attempt.service)
     return OtpResult(ok=True)
 
 
-def complete_logon(request, user: User, *, device, method: str, service: str) -> None:
-    """The only place a person is logged in. Rotates the session key (SECURITY.md 16)."""
+def complete_logon(request, user: User, *, device, method: str, service: str) -> bool:
+    """The only place a person is logged in. Rotates the session key (SECURITY.md 16).
+    False, and nothing done but the attempt dropped, if the account was locked meanwhile."""
     previous = user.last_access_at
+    now = clock.now()
     abandon_attempt(request)
+    # Counts cleared and both stamps written in one UPDATE (Django's own last_login receiver is
+    # disconnected in AccountsConfig).
+    if not lockout.record_logon_success(user, at=now):
+        return False
     django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if device is not None:
         django_otp.login(request, device)
-    now = clock.now()
     request.session[AUTH_METHOD_KEY] = method
     request.session[AUTH_AT_KEY] = now.timestamp()
     request.session["service"] = service
     request.session[PREVIOUS_ACCESS_KEY] = previous.isoformat() if previous else None
-    # One UPDATE for both stamps (Django's own last_login receiver is disconnected in AccountsConfig).
-    User.objects.filter(pk=user.pk).update(last_access_at=now, last_login=now)
     audit.record(
         Event.SMARTCARD_LOGON_SUCCESS if method == "smartcard" else Event.LOGON_SUCCESS,
         request=request,
         subject=user,
         service=service,
     )
+    return True
 
 
 def logout(request) -> None:

@@ -131,7 +131,6 @@ def smartcard_logon(request, *, srn: str, pin: str, portal: str) -> tuple[bool, 
     if expired or not logon.profile_active(user) or not logon.PORTALS[portal].allows(user):
         audit.record(Event.SMARTCARD_LOGON_FAILURE, request=request, subject=user, reason="profile")
         return False, SMARTCARD_FAILURE
-    if not lockout.record_logon_success(user):
+    if not logon.complete_logon(request, user, device=None, method="smartcard", service="smartcard"):
         return False, SMARTCARD_FAILURE
-    logon.complete_logon(request, user, device=None, method="smartcard", service="smartcard")
     return True, ""

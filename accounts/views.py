@@ -182,11 +182,10 @@ def otp(request, attempt: Attempt):
     answer, status = _code_step(request, form, attempt, logon.verify_email_step if by_email else logon.verify_app_step)
     if answer is not None:
         return answer
-    user = attempt.user()
     return render_portal(
         request,
         "accounts/otp_email.html" if by_email else "accounts/otp_app.html",
-        {"form": form, "email_status": otp_services.email_otp_status(user) if by_email else None},
+        {"form": form, "email_status": otp_services.email_otp_status(attempt.user()) if by_email else None},
         status=status,
     )
 

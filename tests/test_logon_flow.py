@@ -215,13 +215,23 @@ def test_login_bad_input_is_a_400_with_a_message_and_changes_nothing(client, app
     assert user.logon_failures == []
 
 
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production: no test savepoints
 def test_logon_steps_stay_cheap_in_queries(client, app_user, django_assert_max_num_queries, settings):
     """The hot path of the 10:30 rush: a regression guard on each step's queries (docs/benchmarks.md)."""
     settings.PORTAL_DEMO = False  # as in production: no demo clock to read (it adds a query each second)
     user, app = app_user
-    with django_assert_max_num_queries(9):
+    assert_queries = django_assert_max_num_queries
+    with assert_queries(0):
+        assert client.get("/login/").status_code == 200
+    with assert_queries(3):  # the person, the app, the new session
         password_step(client, user.user_id, GOOD_PASSWORD)
-    with django_assert_max_num_queries(18):
+    with assert_queries(1):  # the session
+        assert client.get("/login/otp/").status_code == 200
+    # Session, person, app (BEGIN, row lock, UPDATE, COMMIT), counts and stamps in one UPDATE,
+    # audit row, session under its new key, old session deleted.
+    with assert_queries(10):
         assert client.post("/login/otp/", {"otp": app.code()})["Location"] == "/login/success/"
+    with assert_queries(3):  # session, person, the verified device (django-otp)
+        assert client.get("/login/success/").status_code == 200
     user.refresh_from_db()
     assert user.last_login == user.last_access_at
