@@ -64,3 +64,26 @@ def test_logs_are_json_lines_on_stdout():
     assert record["level"] == "INFO" and record["logger"] == "portal.audit"
     assert record["event"] == "logon_failure" and record["subject"] == "B0123401"
     assert record["time"][10] == "T" and record["time"].endswith("+0800")
+
+
+def test_a_web_worker_warms_up_at_start_in_its_own_process():
+    """ccass_portal.wsgi compiles every template and loads argon2's bindings and the cipher before
+    the first request (first-logon latency, peak RSS per worker: docs/benchmarks.md)."""
+    probe = (
+        "import sys\n"
+        "import ccass_portal.wsgi\n"
+        "from django.template import engines\n"
+        "from ccass_portal.warmup import template_names\n"
+        "loader = engines['django'].engine.template_loaders[0]\n"
+        "cached = set(loader.get_template_cache)  # keyed by template name\n"
+        "names = template_names()\n"
+        "assert {'base.html', 'accounts/login.html', 'accounts/otp_app.html', 'dms/listing.html'} <= set(names)\n"
+        "missing = [n for n in names if n not in cached]\n"
+        "assert not missing, missing\n"
+        "assert '_argon2_cffi_bindings' in sys.modules\n"
+        "print('warm', len(names))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=production_env(), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("warm ")

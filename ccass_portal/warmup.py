@@ -1,0 +1,33 @@
+"""Work a web worker does once at start instead of on its first requests.
+
+Without it the first logon a worker serves also compiles the logon templates and imports argon2's
+bindings (Django's hashers import their library on first use): a slower first logon after every
+restart, and memory that shows up as growth during a hash (peak RSS, docs/benchmarks.md). The same
+goes for OpenSSL's cipher set-up on the first app code checked (the secret is sealed at rest)."""
+
+from pathlib import Path
+
+from django.contrib.auth.hashers import get_hashers
+from django.template import engines
+from django.template.loader import get_template
+
+from otp import sealing
+
+
+def template_names() -> list[str]:
+    """Every template of the project and of its apps (the cached loader keeps each compiled)."""
+    names = set()
+    for engine in engines.all():
+        for directory in engine.template_dirs:
+            root = Path(directory)
+            names.update(str(p.relative_to(root)) for p in root.rglob("*.html") if p.is_file())
+    return sorted(names)
+
+
+def warm_up() -> None:
+    for hasher in get_hashers():
+        if getattr(hasher, "library", None):
+            hasher._load_library()
+    for name in template_names():
+        get_template(name)
+    sealing.unseal(sealing.seal(b"warm-up"))
