@@ -240,10 +240,24 @@ class Bench:
         ]
         self.wait(seeds[0], "seed-portal")
         self.wait(seeds[1], "seed-peer")
+        self.settle_databases()
         log("hash timing (machine quiet)")
         self.call([PY, "-m", "bench.seed", "hashtime", str(self.workdir / "hash.json"), "--rounds", "20"],
                   "portal", "hashtime")
         self.results["hash"] = json.loads((self.workdir / "hash.json").read_text())
+
+    def settle_databases(self) -> None:
+        """The seeds bulk-load ~12,000 rows; without this, autovacuum and the checkpoint that follow
+        run during the first site's measurements (the portal's) and not during the peer's."""
+        if self.args.embedded:
+            return
+        import psycopg
+
+        log("VACUUM ANALYZE and CHECKPOINT after seeding")
+        for url in self.db_urls.values():
+            with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")
+                conn.execute("CHECKPOINT")
 
     def pages(self, base: str, workers: list[int], paths, seconds: float | None = None) -> dict:
         """Each path alone for a few seconds from several clients: req/s and worker CPU per request."""
