@@ -396,7 +396,6 @@ class Bench:
         self.call([PY, "-m", "bench.inproc", "portal", str(self.workdir / "portal.json"),
                    str(self.workdir / "inproc-portal.json"), "--offset", str(offset),
                    "--profile-logons", str(a.profile_logons),
-                   "--verify-cpu-ms", str(self.results["hash"]["verify_cpu_ms"]),
                    "--profile-out", str(self.workdir / "profile-portal.txt")], "portal", "inproc-portal", timeout=300)
         self.results["portal_inproc"] = json.loads((self.workdir / "inproc-portal.json").read_text())
         if not a.no_peer:
@@ -408,8 +407,7 @@ class Bench:
             self.call([PY, "-m", "bench.inproc", "peer", str(self.workdir / "peer.json"),
                        str(self.workdir / "inproc-peer.json"), "--offset", str(peer["people_used"]),
                        "--profile-logons", str(a.profile_logons),
-                       "--verify-cpu-ms", str(self.results["hash"]["verify_cpu_ms"]),
-                       "--profile-out", str(self.workdir / "profile-peer.txt")], "peer", "inproc-peer", timeout=300)
+                           "--profile-out", str(self.workdir / "profile-peer.txt")], "peer", "inproc-peer", timeout=300)
             self.results["peer_inproc"] = json.loads((self.workdir / "inproc-peer.json").read_text())
         log("floor: gunicorn serving a WSGI app that does nothing")
         self.results["floor"] = self.floor()
