@@ -17,6 +17,7 @@ A response that is not saved (a 500) leaves the old session as it was, as if the
 
 from contextlib import nullcontext
 
+from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
@@ -93,3 +94,14 @@ class SessionStore(db.SessionStore):
         if keys:
             query = self.model.objects.filter(session_key__in=keys)
             query._raw_delete(using=router.db_for_write(self.model))
+
+    # The async API (unused by this WSGI app) goes through the same code, so a key cycled by one
+    # is written by the other.
+    async def acycle_key(self):
+        await sync_to_async(self.cycle_key)()
+
+    async def asave(self, must_create=False):
+        await sync_to_async(self.save)(must_create)
+
+    async def adelete(self, session_key=None):
+        await sync_to_async(self.delete)(session_key)

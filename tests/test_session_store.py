@@ -2,6 +2,7 @@
 (SECURITY.md 16: a rotated key is dead at once; nothing is lost or left behind)."""
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -62,6 +63,19 @@ def test_cycle_key_writes_the_data_under_the_new_key_and_kills_the_old_one(djang
     assert keys() == {new}
     assert SessionStore(new).load() == {"user": "B0000101", "step": "otp"}
     assert SessionStore(old).load() == {}  # the old cookie is worth nothing
+
+
+def test_the_async_api_keeps_the_same_bookkeeping():
+    store = saved({"a": 1})
+    old = store.session_key
+    live = SessionStore(old)
+    live.cycle_key()
+    async_to_sync(live.asave)()  # a key cycled by the sync API, written by the async one
+    assert keys() == {live.session_key} != {old}
+    async_to_sync(live.acycle_key)()
+    live.save()
+    async_to_sync(live.adelete)()
+    assert keys() == set()
 
 
 def test_two_rotations_in_one_request_leave_one_row():
