@@ -230,3 +230,24 @@ def test_sec01_concurrent_wrong_passwords_on_sqlite_immediate_transactions(parti
     assert user.is_locked
     assert AuditEvent.objects.filter(subject=user, kind="logon_failure").exclude(data__reason="locked").count() == 5
     assert AuditEvent.objects.filter(subject=user, kind="account_locked").count() == 1
+
+
+def test_sec05_a_lock_that_lands_just_before_the_logon_completes_wins(app_user, rf):
+    """complete_logon() clears the counts only on an unlocked row, in the same UPDATE that stamps
+    the access: a lock taken after the OTP step read the person (a concurrent attacker's fifth
+    failure) still stops the logon, and nothing of the logon is written."""
+    from django.contrib.auth import SESSION_KEY
+
+    from accounts import logon
+    from accounts.sessions import SessionStore
+
+    user, _ = app_user  # the in-memory row, as the OTP step read it: not locked
+    User.objects.filter(pk=user.pk).update(locked_at=clock.now(), logon_failures=["x"] * 5)
+    request = rf.post("/login/otp/")
+    request.session = SessionStore()
+    assert logon.complete_logon(request, user, device=None, method="2fa", service="online") is False
+    assert SESSION_KEY not in request.session
+    user.refresh_from_db()
+    assert user.is_locked and user.last_login is None and user.last_access_at is None
+    assert len(user.logon_failures) == 5
+    assert not AuditEvent.objects.filter(subject=user, kind="logon_success").exists()
