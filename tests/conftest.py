@@ -69,6 +69,13 @@ def hashed(password: str) -> str:
     return _HASHES[password]
 
 
+@pytest.fixture
+def no_demo_clock(settings):
+    """As in production: no demo clock. Query-count guards need it, because in demo mode the clock
+    reads its offset from the database once a second, so a count would depend on the moment."""
+    settings.PORTAL_DEMO = False
+
+
 def make_user(participant, user_id, *, role=Role.USER, password=None, channel=OtpChannel.NONE, **extra) -> User:
     extra.setdefault("email", f"{user_id.lower()}@abc-securities.example")
     extra.setdefault("surname", "CHAN")

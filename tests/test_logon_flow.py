@@ -216,9 +216,9 @@ def test_login_bad_input_is_a_400_with_a_message_and_changes_nothing(client, app
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit, as in production: no test savepoints
-def test_logon_steps_stay_cheap_in_queries(client, app_user, django_assert_max_num_queries, settings):
+@pytest.mark.usefixtures("no_demo_clock")
+def test_logon_steps_stay_cheap_in_queries(client, app_user, django_assert_max_num_queries):
     """The hot path of the 10:30 rush: a regression guard on each step's queries (docs/benchmarks.md)."""
-    settings.PORTAL_DEMO = False  # as in production: no demo clock to read (it adds a query each second)
     user, app = app_user
     assert_queries = django_assert_max_num_queries
     with assert_queries(0):

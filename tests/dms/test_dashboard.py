@@ -218,6 +218,7 @@ def page_queries(django_assert_max_num_queries, client, url, limit):
         assert client.get(url).status_code == 200
 
 
+@pytest.mark.usefixtures("no_demo_clock")
 @pytest.mark.parametrize("profiles", [10, 300])
 def test_query_count_does_not_grow_with_profiles(seeded, django_assert_max_num_queries, profiles):
     firm = Participant.objects.create(participant_id="C99999", name="BIG FIRM", clearing_house="HKSCC",

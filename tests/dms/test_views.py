@@ -402,6 +402,7 @@ def test_listing_query_count_does_not_grow_with_the_number_of_profiles(roster, m
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("no_demo_clock")
 def test_listing_and_readiness_read_a_firm_in_a_fixed_number_of_queries(roster, django_assert_num_queries):
     from dms import selectors
 
