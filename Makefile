@@ -35,11 +35,15 @@ node_modules/.installed: package.json package-lock.json
 bench: venv system-deps
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
-# Re-pin after editing requirements/*.in (needs network).
+# Re-pin after editing requirements/*.in (needs network). pip-tools lives in its own venv under
+# var/, not in the project's lock; the lock names no index, so it installs from PyPI anywhere.
+LOCK_VENV := var/lock-venv
+PIP_COMPILE := ../$(LOCK_VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links
 lock:
-	$(VENV)/bin/python -m pip install -q pip-tools
-	cd requirements && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe -o base.txt base.in
-	cd requirements && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe -o dev.txt dev.in
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install -q pip-tools; }
+	cd requirements && $(PIP_COMPILE) -o base.txt base.in
+	cd requirements && $(PIP_COMPILE) -o dev.txt dev.in
+	$(VENV)/bin/python -m tests.lock_guard requirements/base.txt requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) var/staticfiles
