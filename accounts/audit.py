@@ -9,6 +9,7 @@ import logging
 
 from django.utils.functional import Promise
 
+from .client import client_address
 from .models import AuditEvent
 
 log = logging.getLogger("portal.audit")
@@ -40,7 +41,7 @@ class Event:
 def client_ip(request) -> str | None:
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)  # REMOTE_ADDR, or the client named by a trusted proxy
 
 
 def record(

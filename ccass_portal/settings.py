@@ -220,6 +220,9 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^sso/$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The reverse proxies (nginx: deploy/nginx/) whose X-Forwarded-For names the client; addresses
+# or networks. Empty: REMOTE_ADDR is the client, whatever the headers say (accounts/client.py).
+PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
 
 # Content Security Policy (django-csp): only our own files, no framing, no inline script.
 CONTENT_SECURITY_POLICY = {
