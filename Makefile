@@ -5,7 +5,7 @@ VENV := .venv
 LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell sha256sum $(LOCK) 2>/dev/null | cut -c1-16)
 
-.PHONY: demo test venv system-deps lock clean
+.PHONY: demo test static venv system-deps lock clean fresh-check
 
 demo: venv
 	bin/demo
@@ -13,17 +13,27 @@ demo: venv
 test: venv system-deps node_modules/.installed
 	$(VENV)/bin/python -m tests.run
 
+# The static part of `make test` alone (no services, no browser).
+static: venv
+	$(VENV)/bin/python -m tests.run --static-only
+
 venv: $(STAMP)
 
+# Debian's python3.11 makes no venv without python3-venv: bin/install-system-deps adds it.
 $(STAMP): $(LOCK)
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/python || { PYTHON=$(PYTHON) bin/install-system-deps demo && $(PYTHON) -m venv $(VENV); }
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q --require-hashes -r $(LOCK)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 system-deps:
-	bin/install-system-deps
+	PYTHON=$(PYTHON) bin/install-system-deps test
+
+# Issue 14, outside `make test` (minutes; podman, runc and debootstrap installed when missing):
+# `make demo`, a first-time logon and the static checks in a clean Debian 12 container.
+fresh-check:
+	bin/fresh-check
 
 # Test-only browser tools (axe-core), pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json
