@@ -9,7 +9,9 @@
   another's task;
 - an SMTP sink (tests/smtp_sink.py) standing in for Mailpit;
 - ``bin/release`` (migrations, ``seed_demo``, static files), then a Celery worker
-  (``bin/worker``) and two gunicorn instances (``bin/web``, 2 workers each).
+  (``bin/worker``) and two gunicorn instances (``bin/web``, 2 workers each);
+- nginx in front of both (Debian's nginx-light with deploy/nginx/, as compose's nginx
+  service): ``NativeStack.proxy`` is the address people use.
 
 Tests may start more webs, workers and sinks with other settings (a dead broker, a
 slow or dead mail server, short code lives); `NativeStack.close()` stops every
@@ -106,6 +108,7 @@ class NativeStack:
         self.sink: Service | None = None
         self.worker: Service | None = None
         self.webs: list[Web] = []
+        self.proxy: Web | None = None  # nginx in front of self.webs
         self.apps: dict = {}  # AuthenticatorApp of the prepared accounts, by User ID (tests/stack/conftest.py)
         self._redis_dbs: set[int] = set()
 
@@ -127,6 +130,7 @@ class NativeStack:
             DJANGO_SECURE_COOKIES="false",
             DJANGO_SECURE_SSL_REDIRECT="false",
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            PORTAL_TRUSTED_PROXIES="127.0.0.1",  # nginx (start_proxy) connects from loopback
             PYTHONUNBUFFERED="1",
         )
         env.update({k: str(v) for k, v in overrides.items()})
@@ -160,6 +164,24 @@ class NativeStack:
             stack.wait_for_port(web.service.port, timeout=timeout, proc=web.service.proc)
         except (RuntimeError, TimeoutError) as exc:
             raise StackError(f"{web.service.name} did not start: {exc}\n{self.tail(web.service.name)}") from exc
+
+    def start_proxy(self, webs: list[Web], name: str = "nginx") -> Web:
+        """nginx (deploy/nginx/proxy.conf, static.conf) in front of `webs`, on a loopback port."""
+        port = stack.free_port()
+        folder = self.workdir / name
+        folder.mkdir()
+        config = folder / "nginx.conf"
+        config.write_text(native_nginx_conf(folder, port, [w.service.port for w in webs]))
+        proc = subprocess.Popen(
+            [NGINX, "-p", str(folder), "-e", str(self.log_path(name)), "-c", str(config)],
+            stdout=subprocess.DEVNULL, stderr=open(self.log_path(name), "ab"), start_new_session=True,
+        )
+        service = self._own(Service(name, proc.pid, port, proc=proc))
+        try:
+            stack.wait_for_port(port, timeout=30, proc=proc)
+        except (RuntimeError, TimeoutError) as exc:
+            raise StackError(f"nginx did not start: {exc}\n{self.tail(name)}") from exc
+        return Web(service, f"http://127.0.0.1:{port}")
 
     def start_worker(self, name: str, *, wait: bool = True, **overrides: str) -> Service:
         service = self._own(stack.run_script("worker", self.env(**overrides), log=str(self.log_path(name))))
@@ -306,6 +328,31 @@ class NativeStack:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+NGINX = "/usr/sbin/nginx"  # Debian's nginx-light (bin/install-system-deps)
+
+
+def native_nginx_conf(folder: Path, port: int, upstream_ports: list[int]) -> str:
+    """The main context for an unprivileged nginx on loopback, around the repo's deploy/nginx/
+    files (the same ones compose's nginx service includes)."""
+    servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in upstream_ports)
+    temp = "".join(f"  {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root root;\n" if os.geteuid() == 0 else ""  # workers read the tree and write temp files here
+    return (
+        f"{user}worker_processes 1;\ndaemon off;\npid {folder}/nginx.pid;\n"
+        "events { worker_connections 512; }\n"
+        "http {\n"
+        "  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n"
+        f"  access_log {folder}/access.log;\n{temp}"
+        f"  upstream portal {{\n{servers}  }}\n"
+        "  server {\n"
+        f"    listen 127.0.0.1:{port};\n"
+        f"    set $portal_static_root {ROOT / 'var' / 'staticfiles'};\n"
+        f"    include {ROOT / 'deploy' / 'nginx' / 'static.conf'};\n"
+        f"    include {ROOT / 'deploy' / 'nginx' / 'proxy.conf'};\n"
+        "  }\n}\n"
+    )
+
+
 def wait_until(condition, timeout: float, why=lambda: "", interval: float = 0.05):
     """Poll `condition` until it returns something true (returned), for at most `timeout` s."""
     deadline = time.monotonic() + timeout
@@ -353,6 +400,7 @@ def start_native_stack(database_url: str = "", redis_url: str = "") -> NativeSta
         native.webs = [native.start_web(f"web-{n}", wait=False) for n in (1, 2)]
         for web in native.webs:
             native.wait_for_web(web)
+        native.proxy = native.start_proxy(native.webs)
         native.wait_for_worker(native.worker)
     except BaseException:
         native.close()
@@ -475,6 +523,7 @@ def main() -> None:
     native = start_native_stack()  # its own PostgreSQL cluster and redis-server, whatever .env says
     try:
         print("Native stack (the compose services from bin/, on loopback):")
+        print(f"  nginx (proxy)   {native.proxy.url}/   (in front of the webs below)")
         for web in native.webs:
             print(f"  web (gunicorn)  {web.url}/   (DMS: {web.url}/dms/)")
         print(f"  worker (Celery) pid {native.worker.pid}, broker {native.redis_url()}")

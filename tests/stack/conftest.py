@@ -58,7 +58,7 @@ def native_stack() -> NativeStack:
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args, native_stack):
     need(os.path.exists("/usr/bin/chromium"), "Debian's Chromium is required (apt-get install chromium)")
-    return {**browser_context_args, "base_url": native_stack.webs[0].url, "viewport": {"width": 1280, "height": 800}}
+    return {**browser_context_args, "base_url": native_stack.proxy.url, "viewport": {"width": 1280, "height": 800}}
 
 
 @pytest.fixture
