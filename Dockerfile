@@ -8,10 +8,11 @@ RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
 COPY . .
 # Compiled translations and static files belong to the image: web and worker containers
 # do not share the release container's filesystem (.mo files are not committed, and
-# whitenoise's manifest must be there when gunicorn starts).
+# whitenoise's manifest must be there when gunicorn starts). The user has a home: gunicorn keeps
+# its control socket in ~/.gunicorn (without it: "Control server error: Permission denied").
 RUN python -m ccass_portal.translations \
  && DJANGO_SECRET_KEY=image-build-only-not-a-secret python manage.py collectstatic --noinput -v0 \
- && useradd --system --uid 10001 portal && mkdir -p var && chown -R portal var
+ && useradd --uid 10001 --create-home --shell /usr/sbin/nologin portal && mkdir -p var && chown -R portal var
 USER portal
 EXPOSE 8000
 CMD ["bin/web"]

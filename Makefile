@@ -5,7 +5,7 @@ VENV := .venv
 LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell sha256sum $(LOCK) 2>/dev/null | cut -c1-16)
 
-.PHONY: demo test static venv system-deps lock clean fresh-check
+.PHONY: demo test static venv system-deps lock clean fresh-check compose-check
 
 demo: venv
 	bin/demo
@@ -30,10 +30,15 @@ $(STAMP): $(LOCK)
 system-deps:
 	PYTHON=$(PYTHON) bin/install-system-deps test
 
-# Issue 14, outside `make test` (minutes; podman, runc and debootstrap installed when missing):
-# `make demo`, a first-time logon and the static checks in a clean Debian 12 container.
+# Issue 14, outside `make test` (minutes each; podman, runc and debootstrap installed when
+# missing). fresh-check: `make demo`, a first-time logon and the static checks in a clean
+# Debian 12 container. compose-check: docker-compose.yml booted with podman-compose, a
+# first-time logon through nginx, then scaled to two webs and two workers, logon again.
 fresh-check:
 	bin/fresh-check
+
+compose-check:
+	bin/compose-check
 
 # Test-only browser tools (axe-core), pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json
