@@ -27,5 +27,6 @@ SURNAMES = ["CHAN", "WONG", "LEE", "CHEUNG", "LAU", "NG", "HO", "LAM", "YEUNG", 
 
 
 def srn_for(user_id: str) -> str:
-    """A made-up 16-character card serial number, stable per User ID."""
-    return ("0101" + user_id.encode().hex().upper())[:16]
+    """A made-up card serial number, stable per User ID and distinct for each: the User ID's
+    8 characters in hex (16 characters), so no two demo cards share an SRN (docs/security.md)."""
+    return user_id.encode("ascii").hex().upper()
