@@ -378,3 +378,33 @@ def test_an_existing_demo_database_gets_distinct_srns_on_migrate():
         "B0123401": "4230313233343031", "B0123402": "4230313233343032", "B01234X1": "4230313233345831",
         "B0123403": "", "B0123404": "", "B0123405": "OWNCARD",
     }
+
+
+def test_smartcard_refusals_are_one_page_and_one_hash_whatever_the_card(participant, settings):
+    # An attacker without the card learns nothing from the answer: unknown SRN, wrong PIN, or the right
+    # PIN of a card that may not log on (locked, 2FA-only, disabled, the wrong portal) all look alike.
+    settings.PASSWORD_HASHERS = ["tests.test_sessions_smartcard_audit.CountingHasher"]
+    settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2999, 1, 1)
+    expiry = clock.now() + timedelta(days=365)
+    cards = {
+        "B0123401": {}, "B0123402": {"locked_at": clock.now()}, "B0123403": {"created_after_launch": True},
+        "B0123404": {"status": User.Status.DISABLED},
+    }
+    for user_id, extra in cards.items():
+        user = make_user(participant, user_id, srn=f"CARD{user_id}", certificate_expiry=expiry, **extra)
+        user.set_smartcard_password("246810")
+        user.save()
+    for prefix, cases in {
+        "": {"unknown SRN": ("NO-SUCH-CARD", "246810"), "wrong PIN": ("CARDB0123401", "135790"),
+             "locked, right PIN": ("CARDB0123402", "246810"), "2FA only, right PIN": ("CARDB0123403", "246810"),
+             "disabled, right PIN": ("CARDB0123404", "246810")},
+        "/dms": {"unknown SRN": ("NO-SUCH-CARD", "246810"), "a user's card, right PIN": ("CARDB0123401", "246810")},
+    }.items():
+        answers = {}
+        for name, (srn, pin) in cases.items():
+            CountingHasher.calls = 0
+            response = Client().post(f"{prefix}/login/smartcard/", {"srn": srn, "smartcard_password": pin})
+            assert CountingHasher.calls == 1, f"{name}: {CountingHasher.calls} hashes"
+            answers[name] = (response.status_code, comparable_page(response.content.decode(), srn))
+        assert len(set(answers.values())) == 1, answers.keys()
+    assert not User.objects.get(pk="B0123401").is_locked  # one wrong PIN: one failure, no more
