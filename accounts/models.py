@@ -209,6 +209,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         ordering = ["user_id"]
         indexes = [models.Index(fields=["participant", "user_id"])]
+        constraints = [
+            # A card is one person's: the smartcard logon finds the person by the SRN alone.
+            models.UniqueConstraint(fields=["srn"], condition=~models.Q(srn=""), name="user_srn_one_person"),
+        ]
 
     def __str__(self) -> str:
         return self.user_id

@@ -113,10 +113,16 @@ SMARTCARD_FAILURE = _(
 )
 
 
+def card_holder(srn: str) -> User | None:
+    """The person whose card has exactly this SRN. An SRN is one person's (a database
+    constraint, `user_srn_one_person`), so the card never stands for anyone else."""
+    return User.objects.filter(srn=srn).first() if srn else None
+
+
 def smartcard_logon(request, *, srn: str, pin: str, portal: str) -> tuple[bool, str]:
     """Logon with the simulated card. Refused after decommissioning, for accounts
     created after the 2FA launch, locked accounts and expired certificates."""
-    user = User.objects.filter(srn=srn).first() if srn else None
+    user = card_holder(srn)
     ok = user.check_smartcard_password(pin) if user is not None else User().check_smartcard_password(pin)
     if user is None:
         audit.record(Event.SMARTCARD_LOGON_FAILURE, request=request, actor_label="(unknown SRN)")

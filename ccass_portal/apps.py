@@ -7,6 +7,9 @@ class PortalConfig(AppConfig):
     name = "ccass_portal"
     verbose_name = "Portal"
 
+    def ready(self):
+        from . import checks  # noqa: F401 - registers the portal's system checks
+
 
 class PortalAdminConfig(admin_apps.AdminConfig):
     default = False

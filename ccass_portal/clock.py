@@ -7,8 +7,13 @@ here, so tests move time in one place (time-machine) and the demo can too.
 In demo mode (settings.PORTAL_DEMO) the demo clock may run ahead of real
 time: `now()` is real time plus an offset kept in the database (one
 `DemoClock` row), so every web and worker process sees the same simulated
-time. Each process reads the offset at most once a second. Outside demo mode
-the offset is never read: `now()` is real time and costs no query.
+time. A request reads the offset once, at its first `now()`, and keeps it to
+its end (`demo_offset_scope`, opened by `DemoClockMiddleware`): a move made in
+any process takes effect in every process from the next request, and no
+request mixes two times (issue 12 finding 8; a per-process cache let two
+workers count failures on different times). Outside a request (a Celery task,
+a command) each `now()` reads the row. Outside demo mode the offset is never
+read: `now()` is real time and costs no query.
 
 Authenticator apps keep real time: TOTP codes come from the phone's clock,
 which the demo cannot move.
@@ -16,17 +21,16 @@ which the demo cannot move.
 
 from __future__ import annotations
 
-import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-OFFSET_CACHE_SECONDS = 1.0
-
-# (monotonic time read, offset in seconds); None until first read in this process.
-_cached_offset: tuple[float, int] | None = None
+# The offset this request read ([None] until its first `now()`); None outside a request.
+_request_offset: ContextVar[list[int | None] | None] = ContextVar("demo_clock_request_offset", default=None)
 
 
 def now() -> datetime:
@@ -45,14 +49,23 @@ def today() -> date:
 # -- the demo clock -------------------------------------------------------------------
 
 
+@contextmanager
+def demo_offset_scope():
+    """One request: the offset is read at most once inside, and forgotten at the end."""
+    token = _request_offset.set([None])
+    try:
+        yield
+    finally:
+        _request_offset.reset(token)
+
+
 def demo_offset() -> int:
     """Seconds the demo clock runs ahead of real time (0 outside demo mode)."""
-    global _cached_offset
     if not settings.PORTAL_DEMO:
         return 0
-    cached = _cached_offset
-    if cached is not None and time.monotonic() - cached[0] < OFFSET_CACHE_SECONDS:
-        return cached[1]
+    scope = _request_offset.get()
+    if scope is not None and scope[0] is not None:
+        return scope[0]
     from .models import DemoClock
 
     try:
@@ -61,22 +74,21 @@ def demo_offset() -> int:
         # No table yet (before `migrate`), or database access refused (tests without a
         # database): real time, and ask again next time.
         return 0
-    _remember(offset or 0)
+    if scope is not None:
+        scope[0] = offset or 0
     return offset or 0
 
 
 def remember_demo_offset(seconds: int) -> None:
-    """This process sees a new offset at once (others within a second). Called by
-    `ccass_portal.demo_clock` after it stored the offset."""
-    _remember(int(seconds))
+    """The request that moved the clock shows the new time at once (others from their next
+    request). Called by `ccass_portal.demo_clock` after it stored the offset."""
+    scope = _request_offset.get()
+    if scope is not None:
+        scope[0] = int(seconds)
 
 
 def forget_demo_offset() -> None:
-    """Drop this process's cached offset, so the next `now()` reads the database (tests)."""
-    global _cached_offset
-    _cached_offset = None
-
-
-def _remember(offset: int) -> None:
-    global _cached_offset
-    _cached_offset = (time.monotonic(), offset)
+    """Read the offset again at the next `now()`, even within this request (tests)."""
+    scope = _request_offset.get()
+    if scope is not None:
+        scope[0] = None

@@ -3,6 +3,7 @@ from django.conf import settings
 from accounts import policies
 
 from . import clock
+from .demo_access import may_use_demo_controls
 from .demo_clock import describe_offset
 
 
@@ -12,4 +13,5 @@ def portal(request):
         "smartcard_available": policies.smartcard_available(),
         "portal_now": clock.now(),
         "demo_clock_ahead": describe_offset(clock.demo_offset()),  # "" unless the demo clock was moved
+        "demo_controls": may_use_demo_controls(request),  # links to the clock and outbox for the operator only
     }

@@ -18,6 +18,7 @@ from accounts.logon import PORTALS
 from accounts.views import strong_session_required
 
 from . import clock, demo_clock
+from .demo_access import may_use_demo_controls
 from . import overnight_reports as overnight_reports_service
 from .forms import DemoClockForm
 from .models import DemoMail
@@ -98,11 +99,24 @@ def sso(request):
     return render(request, "portal/sso.html", {"checks": checks, "healthy": healthy}, status=200 if healthy else 503)
 
 
-@never_cache
-def demo_outbox(request):
-    """Mail the demo kept instead of sending (PORTAL_DEMO on, no EMAIL_URL)."""
+def _demo_controls_refused(request):
+    """403 for anyone beyond the demo operator (ccass_portal.demo_access); 404 outside demo mode."""
     if not settings.PORTAL_DEMO:
         raise Http404
+    if may_use_demo_controls(request):
+        return None
+    message = _(
+        "The demo clock and the demo outbox work only on the demo operator's own machine, "
+        "or for an HKEX operator signed in to the back-office."
+    )
+    return render(request, "demo/refused.html", {"message": message}, status=403)
+
+
+@never_cache
+def demo_outbox(request):
+    """Mail the demo kept instead of sending (PORTAL_DEMO on, no EMAIL_URL): the operator's only."""
+    if refused := _demo_controls_refused(request):
+        return refused
     return render(request, "portal/demo_outbox.html", {"messages_kept": DemoMail.objects.all()[:100]})
 
 
@@ -111,9 +125,9 @@ def demo_outbox(request):
 @require_http_methods(["GET", "POST"])
 def demo_clock_page(request):
     """The demo clock (PORTAL_DEMO only): move simulated time forward, or reset it.
-    Open to anyone in demo mode (no real accounts; docs/decisions.md)."""
-    if not settings.PORTAL_DEMO:
-        raise Http404
+    The demo operator's only: moving it ages out failed logons (docs/decisions.md "Demo mode")."""
+    if refused := _demo_controls_refused(request):
+        return refused
     form = DemoClockForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":

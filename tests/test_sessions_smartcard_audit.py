@@ -215,6 +215,80 @@ def test_smartcard_password_must_be_6_to_8_digits(client, card_user, pin):
     assert card_user.logon_failures == []
 
 
+# -- one card, one person (issue 12 finding 3; docs/security.md "Smartcard") ---------------------
+
+
+@pytest.fixture
+def seeded_cards(settings):
+    """The demo firms as seed_demo makes them: every account of a firm holds a card."""
+    import io
+
+    from django.core.management import call_command
+
+    settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2999, 1, 1)
+    call_command("seed_demo", stdout=io.StringIO())
+    return {user.user_id: user.srn for user in User.objects.exclude(srn="")}
+
+
+def logged_on_as(client) -> str | None:
+    return client.session.get("_auth_user_id")
+
+
+def test_demo_cards_have_distinct_srns(seeded_cards):
+    from accounts.demo_data import srn_for
+
+    assert len(seeded_cards) == 23 and len(set(seeded_cards.values())) == len(seeded_cards)
+    assert all(len(srn) <= 16 and srn == srn_for(user_id) for user_id, srn in seeded_cards.items())
+    readme = (ROOT / "README.md").read_text()  # "Demo accounts" lists each card
+    assert all(f"`{user_id}` | `{srn}`" in readme for user_id, srn in seeded_cards.items())
+
+
+def test_an_srn_belongs_to_one_person(participant):
+    from django.db import IntegrityError, transaction
+
+    make_user(participant, "B0123401", srn="4230313233343031")
+    make_user(participant, "B0123402")  # no card: any number of profiles may have none
+    make_user(participant, "B0123403")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_user(participant, "B0123404", srn="4230313233343031")
+
+
+def test_each_card_logs_on_only_its_own_person(seeded_cards):
+    # Two actors of one firm: the attacker holds card B0123405, the victim B0123401 holds their own.
+    attacker, victim = Client(), Client()
+    response = attacker.post("/login/smartcard/", {"srn": seeded_cards["B0123405"], "smartcard_password": "246810"})
+    assert response["Location"] == "/login/success/" and logged_on_as(attacker) == "B0123405"
+    victim.post("/login/smartcard/", {"srn": seeded_cards["B0123401"], "smartcard_password": "246810"})
+    assert logged_on_as(victim) == "B0123401"
+    for user_id in ("B0123402", "BNK99901", "HKABC101", "HKABC201"):
+        other = Client()
+        other.post("/login/smartcard/", {"srn": seeded_cards[user_id], "smartcard_password": "246810"})
+        assert logged_on_as(other) == user_id
+
+
+def test_wrong_pins_count_against_the_cards_own_person_only(seeded_cards):
+    attacker, victim = Client(), Client()
+    for _ in range(5):
+        attacker.post("/login/smartcard/", {"srn": seeded_cards["B0123405"], "smartcard_password": "135790"})
+    assert User.objects.get(pk="B0123405").is_locked
+    others = User.objects.filter(participant__participant_id="B01234").exclude(pk="B0123405")
+    assert all(not u.is_locked and u.logon_failures == [] for u in others)
+    victim.post("/login/smartcard/", {"srn": seeded_cards["B0123401"], "smartcard_password": "246810"})
+    assert logged_on_as(victim) == "B0123401"
+
+
+def test_a_da_logs_on_to_dms_by_smartcard(seeded_cards):
+    # App. A: a DA's e-mail registration starts from a smartcard logon to DMS.
+    da, user = Client(), Client()
+    response = da.post("/dms/login/smartcard/", {"srn": seeded_cards["B01234X1"], "smartcard_password": "246810"})
+    assert response["Location"] == "/dms/login/success/" and logged_on_as(da) == "B01234X1"
+    assert is_logged_in(da, "/dms")
+    # A business user's card still opens no DMS session, and a DA's card no one else's.
+    response = user.post("/dms/login/smartcard/", {"srn": seeded_cards["B0123401"], "smartcard_password": "246810"})
+    assert response.status_code == 200 and logged_on_as(user) is None
+    assert AuditEvent.objects.filter(kind="smartcard_logon_success").values_list("subject_label", flat=True).get() == "B01234X1"
+
+
 # -- SEC 7: the same answer, and one hash, for unknown, disabled, locked and wrong password --------
 
 
@@ -279,3 +353,58 @@ def test_sec15_sec27_audit_rows_and_logs_hold_no_secret(client, app_user, email_
         assert secret not in rows and secret not in logs
     for event in AuditEvent.objects.exclude(kind__in=["otp_sent"]):
         assert event.source_ip == "127.0.0.1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_existing_demo_database_gets_distinct_srns_on_migrate():
+    # A demo database seeded before the fix holds one SRN per firm: migrate gives each demo card its
+    # own, and clears an SRN that several other profiles share (it identifies none of them).
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("accounts", "0001_initial")], [("accounts", "0003_srn_one_person")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("accounts", "User")
+    for user_id in ("B0123401", "B0123402", "B01234X1"):
+        old.objects.create(user_id=user_id, surname="CHAN", srn=("0101" + user_id.encode().hex().upper())[:16])
+    for user_id in ("B0123403", "B0123404"):
+        old.objects.create(user_id=user_id, surname="CHAN", srn="SHAREDCARD")
+    old.objects.create(user_id="B0123405", surname="CHAN", srn="OWNCARD")
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    srns = dict(User.all_objects.values_list("user_id", "srn"))
+    assert srns == {
+        "B0123401": "4230313233343031", "B0123402": "4230313233343032", "B01234X1": "4230313233345831",
+        "B0123403": "", "B0123404": "", "B0123405": "OWNCARD",
+    }
+
+
+def test_smartcard_refusals_are_one_page_and_one_hash_whatever_the_card(participant, settings):
+    # An attacker without the card learns nothing from the answer: unknown SRN, wrong PIN, or the right
+    # PIN of a card that may not log on (locked, 2FA-only, disabled, the wrong portal) all look alike.
+    settings.PASSWORD_HASHERS = ["tests.test_sessions_smartcard_audit.CountingHasher"]
+    settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2999, 1, 1)
+    expiry = clock.now() + timedelta(days=365)
+    cards = {
+        "B0123401": {}, "B0123402": {"locked_at": clock.now()}, "B0123403": {"created_after_launch": True},
+        "B0123404": {"status": User.Status.DISABLED},
+    }
+    for user_id, extra in cards.items():
+        user = make_user(participant, user_id, srn=f"CARD{user_id}", certificate_expiry=expiry, **extra)
+        user.set_smartcard_password("246810")
+        user.save()
+    for prefix, cases in {
+        "": {"unknown SRN": ("NO-SUCH-CARD", "246810"), "wrong PIN": ("CARDB0123401", "135790"),
+             "locked, right PIN": ("CARDB0123402", "246810"), "2FA only, right PIN": ("CARDB0123403", "246810"),
+             "disabled, right PIN": ("CARDB0123404", "246810")},
+        "/dms": {"unknown SRN": ("NO-SUCH-CARD", "246810"), "a user's card, right PIN": ("CARDB0123401", "246810")},
+    }.items():
+        answers = {}
+        for name, (srn, pin) in cases.items():
+            CountingHasher.calls = 0
+            response = Client().post(f"{prefix}/login/smartcard/", {"srn": srn, "smartcard_password": pin})
+            assert CountingHasher.calls == 1, f"{name}: {CountingHasher.calls} hashes"
+            answers[name] = (response.status_code, comparable_page(response.content.decode(), srn))
+        assert len(set(answers.values())) == 1, answers.keys()
+    assert not User.objects.get(pk="B0123401").is_locked  # one wrong PIN: one failure, no more
