@@ -92,7 +92,7 @@ def test_lockout_after_five_wrong_passwords_even_the_right_one_is_refused(page: 
         expect(page.get_by_text("Unsuccessful logon", exact=False)).to_be_visible()
     log_in(page, user_id, GOOD_PASSWORD)
     expect(heading(page, "User Login")).to_be_visible()
-    expect(page.get_by_text("Unsuccessful logon", exact=False)).to_be_visible()
+    expect(page.get_by_text("This account is locked.", exact=False)).to_be_visible()  # issue 12, finding 5
     [(locked_at,)] = native_stack.sql("SELECT locked_at FROM accounts_user WHERE user_id = %s", [user_id])
     assert locked_at is not None
     kinds = native_stack.sql(
