@@ -39,9 +39,7 @@ class Event:
 
 
 def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    return client_address(request)  # REMOTE_ADDR, or the client named by a trusted proxy
+    return client_address(request)  # one place decides the address (accounts.client)
 
 
 def record(

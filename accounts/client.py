@@ -32,6 +32,8 @@ def is_trusted_proxy(address, networks) -> bool:
 
 
 def client_address(request) -> str | None:
+    if request is None:
+        return None
     remote = request.META.get("REMOTE_ADDR") or None
     networks = _networks(tuple(settings.PORTAL_TRUSTED_PROXIES))
     if not networks or not is_trusted_proxy(_address(remote or ""), networks):

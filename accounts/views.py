@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from otp import services as otp_services
 
-from . import logon, reset, services
+from . import logon, reset, services, step_up
 from .forms import (
     ChangePasswordForm,
     LoginForm,
@@ -30,6 +30,7 @@ from .forms import (
     OathSettingsForm,
     OtpForm,
     ReauthenticateForm,
+    ResetCodeForm,
     SmartcardForm,
     UserIdForm,
 )
@@ -252,22 +253,21 @@ def skip(request, attempt: Attempt):
 @at_step(Step.EXPIRED)
 def expired(request, attempt: Attempt):
     user = attempt.user()
-    form = ChangePasswordForm(posted(request), user=user)
+    form = ChangePasswordForm(
+        posted(request), request=request, user=user, with_code=False, reason="expired_password_change"
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            if services.change_expired_password(
-                request, attempt, current=form.cleaned_data["old_password"], new=form.cleaned_data["new_password1"]
-            ):
-                messages.success(request, _("Your password has been changed."))
-                if attempt.step == Step.OTP_EMAIL:
-                    return _send_logon_otp(request, attempt)
-                return redirect(_step_url(request, attempt.step))
-            form.add_error("old_password", services.WRONG_CURRENT_PASSWORD)
-            if user.is_locked or not Attempt.load(request, portal_of(request)):
-                logon.abandon_attempt(request)
-                messages.error(request, logon.GENERIC_FAILURE)
-                return redirect(url(request, "login"))
+            services.change_expired_password(request, attempt, new=form.cleaned_data["new_password1"])
+            messages.success(request, _("Your password has been changed."))
+            if attempt.step == Step.OTP_EMAIL:
+                return _send_logon_otp(request, attempt)
+            return redirect(_step_url(request, attempt.step))
+        if form.locked or not Attempt.load(request, portal_of(request)):
+            logon.abandon_attempt(request)
+            messages.error(request, logon.GENERIC_FAILURE)
+            return redirect(url(request, "login"))
         status = 400
     return render_portal(request, "accounts/expired.html", {"form": form}, status=status)
 
@@ -307,9 +307,10 @@ def reset_start(request):
     form = UserIdForm(posted(request))
     if request.method == "POST":
         if form.is_valid():
-            step = reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request))
-            if step == ResetStep.REFUSED:
-                return render_portal(request, "accounts/reset_refused.html", {"message": reset.REFUSAL})
+            if reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request)) == ResetStep.THROTTLED:
+                form.add_error(None, reset.TOO_MANY_REQUESTS)
+                return render_portal(request, "accounts/reset_start.html", {"form": form}, status=429)
+            # The same redirect whoever the ID names (docs/decisions.md, "Self-service reset answers alike").
             return redirect(url(request, "reset-otp"))
         return render_portal(request, "accounts/reset_start.html", {"form": form}, status=400)
     return render_portal(request, "accounts/reset_start.html", {"form": form})
@@ -322,35 +323,26 @@ def _reset_state(request, *steps):
 
 @logon_page
 def reset_otp(request):
-    state = _reset_state(request, ResetStep.EMAIL_OTP, ResetStep.APP_OTP)
+    """One code page for everyone: the app's 6 digits or the e-mailed 8 (reset.provable_factor)."""
+    state = _reset_state(request, ResetStep.CODE)
     if state is None:
         return redirect(url(request, "reset"))
-    by_email = state.step == ResetStep.EMAIL_OTP
-    if request.method == "POST" and request.POST.get("action") == "request" and by_email:
-        try:
-            result = reset.send_reset_email_otp(request, state.user(), state)
-        except otp_services.DeliveryUnavailable:
-            messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
-        else:
-            if not result.sent:
-                messages.info(request, _("You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})
+    if request.method == "POST" and request.POST.get("action") == "request":
+        reset.send_reset_email_otp(request, state.user(), state)
+        messages.info(request, reset.EMAIL_OTP_ANSWER)
         return redirect(url(request, "reset-otp"))
-    form = OtpForm(posted(request), digits=8 if by_email else 6)
+    form = ResetCodeForm(posted(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():
             result = reset.verify_reset_code(request, state, form.cleaned_data["otp"])
             if result.ok:
                 return redirect(url(request, "reset-password"))
-            if result.locked:
-                return render_portal(request, "accounts/reset_refused.html", {"message": reset.REFUSAL})
             form.add_error("otp", logon.INVALID_OTP)
         status = 400
-    template = "accounts/otp_email.html" if by_email else "accounts/otp_app.html"
-    context = {"form": form, "reset": True}
-    if by_email:
-        context["email_status"] = otp_services.email_otp_status(state.user())
-    return render_portal(request, template, context, status=status)
+    return render_portal(
+        request, "accounts/reset_code.html", {"form": form, "who_can_reset": reset.WHO_CAN_RESET}, status=status
+    )
 
 
 @logon_page
@@ -401,30 +393,49 @@ def smartcard(request):
 
 
 # -- Change Password and AUTHENTICATION SETTINGS (App. D.a, D.d) ------------------------
+# Each change proves the current password first, then a code of the current second
+# factor (accounts.step_up); e-mail OTP users press REQUEST OTP on the page for theirs.
+
+
+def _request_step_up_code(request, user, name: str):
+    try:
+        result = step_up.request_code(request, user)
+    except otp_services.DeliveryUnavailable:
+        messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
+    else:
+        if result.sent:
+            messages.info(request, _("An OTP has been sent to your registered e-mail address. It is valid for 5 minutes."))
+        else:
+            messages.info(request, _("You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})
+    return redirect(url(request, name))
+
+
+def _locked_out(request):
+    """The lock landed on this request: the session ends (SECURITY.md 18)."""
+    logon.logout(request)
+    messages.error(request, logon.GENERIC_FAILURE)
+    return redirect(url(request, "login"))
 
 
 @logon_page
 @strong_session_required
 def change_password(request):
-    form = ChangePasswordForm(posted(request), user=request.user)
+    user = request.user
+    if request.method == "POST" and request.POST.get("action") == "request":
+        return _request_step_up_code(request, user, "change-password")
+    form = ChangePasswordForm(posted(request), request=request, user=user)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            if services.change_password(
-                request,
-                request.user,
-                current=form.cleaned_data["old_password"],
-                new=form.cleaned_data["new_password1"],
-            ):
-                messages.success(request, _("Your password has been changed. Use the new password at your next login."))
-                return redirect(url(request, "change-password"))
-            if request.user.is_locked:
-                logon.logout(request)
-                messages.error(request, logon.GENERIC_FAILURE)
-                return redirect(url(request, "login"))
-            form.add_error("old_password", services.WRONG_CURRENT_PASSWORD)
+            services.change_password(request, user, new=form.cleaned_data["new_password1"])
+            messages.success(request, _("Your password has been changed. Use the new password at your next login."))
+            return redirect(url(request, "change-password"))
+        if form.locked:
+            return _locked_out(request)
         status = 400
-    return render_portal(request, "accounts/change_password.html", {"form": form}, status=status)
+    return render_portal(
+        request, "accounts/change_password.html", {"form": form, "by_email": step_up.second_factor(user) == "email"}, status=status
+    )
 
 
 @logon_page
@@ -432,23 +443,26 @@ def change_password(request):
 def authentication_settings(request):
     user = request.user
     device = otp_services.confirmed_app_device(user)
-    delete_form = ReauthenticateForm(prefix="delete")
-    settings_form = OathSettingsForm(prefix="settings", initial={"oath_enabled": user.otp_channel == OtpChannel.APP})
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "request":
+        return _request_step_up_code(request, user, "auth-settings")
+    delete_form = ReauthenticateForm(prefix="delete", request=request, user=user)
+    settings_form = OathSettingsForm(
+        prefix="settings", request=request, user=user, initial={"oath_enabled": user.otp_channel == OtpChannel.APP}
+    )
     status = 200
     if request.method == "POST":
-        action = request.POST.get("action")
+        status = 400
         if action == "delete" and device is not None:
-            delete_form = ReauthenticateForm(request.POST, prefix="delete")
+            delete_form = ReauthenticateForm(request.POST, prefix="delete", request=request, user=user)
             if delete_form.is_valid():
-                if services.delete_app_device(request, user, password=delete_form.cleaned_data["password"]):
-                    messages.success(
-                        request, _("The registered device was deleted. Your next login will register a new device.")
-                    )
-                    return redirect(url(request, "auth-settings"))
-                delete_form.add_error("password", services.WRONG_CURRENT_PASSWORD)
-            status = 400
+                services.delete_app_device(request, user)
+                messages.success(
+                    request, _("The registered device was deleted. Your next login will register a new device.")
+                )
+                return redirect(url(request, "auth-settings"))
         elif action == "settings":
-            settings_form = OathSettingsForm(request.POST, prefix="settings")
+            settings_form = OathSettingsForm(request.POST, prefix="settings", request=request, user=user)
             if settings_form.is_valid():
                 if settings_form.cleaned_data["oath_enabled"]:
                     settings_form.add_error(
@@ -458,22 +472,20 @@ def authentication_settings(request):
                             "your next login registers a device."
                         ),
                     )
-                elif services.use_email_otp(request, user, password=settings_form.cleaned_data["password"]):
+                else:
+                    services.use_email_otp(request, user)
                     messages.success(request, _("Saved. Your next login will use an OTP sent by e-mail."))
                     return redirect(url(request, "auth-settings"))
-                else:
-                    settings_form.add_error("password", services.WRONG_CURRENT_PASSWORD)
-            status = 400
-        else:
-            status = 400
-        if user.is_locked:
-            logon.logout(request)
-            messages.error(request, logon.GENERIC_FAILURE)
-            return redirect(url(request, "login"))
+        if delete_form.locked or settings_form.locked or user.is_locked:
+            return _locked_out(request)
     return render_portal(
         request,
         "accounts/authentication_settings.html",
-        {"device": device, "delete_form": delete_form, "settings_form": settings_form},
+        {
+            "device": device,
+            "delete_form": delete_form,
+            "settings_form": settings_form,
+            "by_email": step_up.second_factor(user) == "email",
+        },
         status=status,
     )
-

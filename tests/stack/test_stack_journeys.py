@@ -92,7 +92,7 @@ def test_lockout_after_five_wrong_passwords_even_the_right_one_is_refused(page: 
         expect(page.get_by_text("Unsuccessful logon", exact=False)).to_be_visible()
     log_in(page, user_id, GOOD_PASSWORD)
     expect(heading(page, "User Login")).to_be_visible()
-    expect(page.get_by_text("Unsuccessful logon", exact=False)).to_be_visible()
+    expect(page.get_by_text("This account is locked.", exact=False)).to_be_visible()  # issue 12, finding 5
     [(locked_at,)] = native_stack.sql("SELECT locked_at FROM accounts_user WHERE user_id = %s", [user_id])
     assert locked_at is not None
     kinds = native_stack.sql(
@@ -109,8 +109,8 @@ def test_self_service_reset_with_the_app_then_logon(page: Page, native_stack):
     page.get_by_role("link", name="Forgot/Reset your password? >").click()
     page.get_by_label("User ID", exact=True).fill(user_id)
     button(page, "SUBMIT").click()
-    expect(heading(page, "ForgeRock Authenticator (OATH)")).to_be_visible()
-    enter_otp(page, app.code(), submit="SUBMIT")
+    expect(heading(page, OTP_HEADING)).to_be_visible()  # one code page for everyone (issue 12, finding 6)
+    enter_otp(page, app.code())
     set_new_password(page, NEW_PASSWORD)
 
     log_in(page, user_id, GOOD_PASSWORD)  # the old password is gone
