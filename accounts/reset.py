@@ -101,7 +101,7 @@ def start_reset(request, typed_user_id: str, *, portal: str) -> str:
 
 
 def send_reset_email_otp(request, user: User, state: ResetState) -> otp_services.EmailOtpRequest:
-    result = otp_services.request_email_otp(user, attempt=state.attempt_id)
+    result = otp_services.request_email_otp(user, purpose=otp_services.Purpose.SIGN_IN)
     if result.sent:
         audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="reset")
     return result
@@ -122,7 +122,7 @@ def verify_reset_code(request, state: ResetState, code: str) -> CodeResult:
         check = otp_services.verify_app_code(user, code)
         ok, replay = check.ok, check.replay
     else:
-        ok, replay = otp_services.verify_email_otp(user, code, attempt=state.attempt_id), False
+        ok, replay = otp_services.verify_email_otp(user, code, purpose=otp_services.Purpose.SIGN_IN), False
     if not ok:
         if lockout.record_otp_failure(user, request=request, replay=replay):
             request.session.pop(RESET_KEY, None)

@@ -109,45 +109,54 @@ class EmailOtpRequest:
         return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _email_device(user, *, lock: bool) -> EmailOtpDevice:
-    if lock:
-        # Lock the person first: the device row may not exist yet, and two
-        # first requests must not create two devices.
-        get_user_model().all_objects.select_for_update().filter(pk=user.pk).first()
-    device, _ = EmailOtpDevice.objects.get_or_create(user=user, defaults={"name": "e-mail"})
-    if lock:
-        device = EmailOtpDevice.objects.select_for_update().get(pk=device.pk)
-    return device
+Purpose = EmailOtpDevice.Purpose
 
 
-def email_otp_status(user) -> EmailOtpDevice | None:
-    return EmailOtpDevice.objects.filter(user=user).first()
+def _purpose(purpose) -> str:
+    if purpose not in Purpose.values:
+        raise ValueError(f"unknown e-mail OTP purpose: {purpose!r}")
+    return str(purpose)
 
 
-def request_email_otp(user, *, attempt: str) -> EmailOtpRequest:
-    """Issue a new 8-digit code for `attempt` and queue its delivery on commit.
+def _email_device(user, purpose: str) -> EmailOtpDevice:
+    """The person's device for `purpose`, locked for this transaction. Two first
+    requests at once create one device: the unique slot makes the second wait for
+    the first and then read its row (get_or_create)."""
+    device, _ = EmailOtpDevice.objects.get_or_create(
+        slot=EmailOtpDevice.slot_for(user, purpose),
+        defaults={"user": user, "purpose": purpose, "name": f"e-mail ({purpose})"},
+    )
+    return EmailOtpDevice.objects.select_for_update().get(pk=device.pk)
 
-    One request per OTP_EMAIL_COOLDOWN_DURATION (300 s); a second request
-    inside it is refused with the time left. If the queue refuses the task,
-    the code and the cooldown are withdrawn and DeliveryUnavailable is raised
-    (SECURITY.md 30).
+
+def email_otp_status(user, *, purpose) -> EmailOtpDevice | None:
+    return EmailOtpDevice.objects.filter(slot=EmailOtpDevice.slot_for(user, _purpose(purpose))).first()
+
+
+def request_email_otp(user, *, purpose) -> EmailOtpRequest:
+    """Issue a new 8-digit code for the person and `purpose` and queue its delivery on commit.
+
+    At most one code per person and purpose every OTP_EMAIL_COOLDOWN_DURATION (300 s),
+    and never while the last one may still be used: a request inside that time is
+    refused with the time left and changes nothing, so the code already mailed keeps
+    working whoever asked (docs/security.md, "E-mail OTP per person and purpose").
+    If the queue refuses the task, the code and the cooldown are withdrawn and
+    DeliveryUnavailable is raised (SECURITY.md 30).
     """
+    purpose = _purpose(purpose)
     with transaction.atomic():
-        device = _email_device(user, lock=True)
+        device = _email_device(user, purpose)
         allowed, info = device.generate_is_allowed()
         if not allowed:
             return EmailOtpRequest(sent=False, retry_at=info["next_generation_at"])
         previous_generated = device.last_generated_timestamp
-        challenge_id = device.issue(attempt=attempt)
+        challenge_id = device.issue()
         device.save()
         transaction.on_commit(
             partial(_enqueue_or_withdraw, device.pk, challenge_id, device.valid_until, previous_generated),
             robust=False,
         )
-    return EmailOtpRequest(
-        sent=True,
-        retry_at=device.last_generated_timestamp + timedelta(seconds=settings.OTP_EMAIL_COOLDOWN_DURATION),
-    )
+    return EmailOtpRequest(sent=True, retry_at=device.next_request_at())
 
 
 def _enqueue_or_withdraw(device_pk, challenge_id, valid_until, previous_generated) -> None:
@@ -168,20 +177,22 @@ def _enqueue_or_withdraw(device_pk, challenge_id, valid_until, previous_generate
         raise DeliveryUnavailable from exc
 
 
-def verify_email_otp(user, token: str, *, attempt: str) -> bool:
-    """True once for the current code of `attempt`, within its 300 s."""
+def verify_email_otp(user, token: str, *, purpose) -> bool:
+    """True once for the person's current code of `purpose`, within its 300 s."""
+    purpose = _purpose(purpose)
     token = (token or "").strip()
     with transaction.atomic():
-        device = EmailOtpDevice.objects.select_for_update().filter(user=user).first()
-        if device is None or not attempt or device.attempt != attempt:
-            return False
-        if not re.fullmatch(rf"[0-9]{{{settings.OTP_EMAIL_TOKEN_LENGTH}}}", token):
+        device = (
+            EmailOtpDevice.objects.select_for_update().filter(slot=EmailOtpDevice.slot_for(user, purpose)).first()
+        )
+        if device is None or not re.fullmatch(rf"[0-9]{{{settings.OTP_EMAIL_TOKEN_LENGTH}}}", token):
             return False
         return device.verify_token(token)
 
 
 def withdraw_email_otp(user) -> None:
-    """Invalidate any outstanding e-mail code (logout, reset of the registration)."""
+    """Invalidate every outstanding e-mail code of the person, whatever its purpose
+    (reset of the registration, a new e-mail address)."""
     EmailOtpDevice.objects.filter(user=user).update(
         token=None, sealed_token="", challenge_id=None, valid_until=timezone.now(), last_generated_timestamp=None
     )

@@ -24,9 +24,12 @@ pytestmark = pytest.mark.django_db
 # -- e-mail OTP -------------------------------------------------------------------------
 
 
-def issue(user, on_commit, attempt="attempt-1"):
+SIGN_IN, AUTHORISATION, STEP_UP = services.Purpose.SIGN_IN, services.Purpose.AUTHORISATION, services.Purpose.STEP_UP
+
+
+def issue(user, on_commit, purpose=SIGN_IN):
     with on_commit(execute=True):
-        return services.request_email_otp(user, attempt=attempt)
+        return services.request_email_otp(user, purpose=purpose)
 
 
 def test_sec13_code_is_8_random_digits_stored_hashed(email_user, django_capture_on_commit_callbacks):
@@ -36,7 +39,7 @@ def test_sec13_code_is_8_random_digits_stored_hashed(email_user, django_capture_
             assert issue(email_user, django_capture_on_commit_callbacks).sent
         codes.add(last_email_otp())
     assert len(codes) == 5 and all(len(c) == 8 and c.isdigit() for c in codes)
-    device = EmailOtpDevice.objects.get(user=email_user)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     assert device.token and device.token not in codes and last_email_otp() not in device.token
     assert device.sealed_token == ""  # after delivery nothing recoverable is kept
 
@@ -46,21 +49,25 @@ def test_sec13_valid_300_seconds_and_not_one_more(email_user, django_capture_on_
         issue(email_user, django_capture_on_commit_callbacks)
         code = last_email_otp()
         traveller.shift(timedelta(seconds=299))
-        assert services.verify_email_otp(email_user, code, attempt="attempt-1")
+        assert services.verify_email_otp(email_user, code, purpose=SIGN_IN)
         issue_again_after = timedelta(seconds=301)
         traveller.shift(issue_again_after)
         issue(email_user, django_capture_on_commit_callbacks)
         code = last_email_otp()
         traveller.shift(timedelta(seconds=300))
-        assert not services.verify_email_otp(email_user, code, attempt="attempt-1")
+        assert not services.verify_email_otp(email_user, code, purpose=SIGN_IN)
 
 
-def test_sec13_single_use_and_bound_to_the_attempt(email_user, django_capture_on_commit_callbacks):
-    issue(email_user, django_capture_on_commit_callbacks, attempt="mine")
+def test_sec13_single_use_and_bound_to_the_person_and_purpose(participant, email_user, django_capture_on_commit_callbacks):
+    other = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel="EMAIL")
+    issue(email_user, django_capture_on_commit_callbacks, purpose=SIGN_IN)
     code = last_email_otp()
-    assert not services.verify_email_otp(email_user, code, attempt="someone-else")
-    assert services.verify_email_otp(email_user, code, attempt="mine")
-    assert not services.verify_email_otp(email_user, code, attempt="mine")
+    issue(other, django_capture_on_commit_callbacks, purpose=SIGN_IN)
+    assert not services.verify_email_otp(other, code, purpose=SIGN_IN)
+    assert not services.verify_email_otp(email_user, code, purpose=AUTHORISATION)
+    assert not services.verify_email_otp(email_user, code, purpose=STEP_UP)
+    assert services.verify_email_otp(email_user, code, purpose=SIGN_IN)
+    assert not services.verify_email_otp(email_user, code, purpose=SIGN_IN)
 
 
 def test_sec14_one_request_per_five_minutes_with_the_time_left(client, email_user, django_capture_on_commit_callbacks):
@@ -83,15 +90,15 @@ def test_sec13_a_new_code_replaces_the_old(email_user, django_capture_on_commit_
     with time_machine.travel(timedelta(minutes=6)):
         issue(email_user, django_capture_on_commit_callbacks)
         new = last_email_otp()
-        assert not services.verify_email_otp(email_user, old, attempt="attempt-1")
-        assert services.verify_email_otp(email_user, new, attempt="attempt-1")
+        assert not services.verify_email_otp(email_user, old, purpose=SIGN_IN)
+        assert services.verify_email_otp(email_user, new, purpose=SIGN_IN)
 
 
 def test_sec31_task_carries_only_an_id_and_runs_after_commit(email_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.request_email_otp(email_user, attempt="a")
+        services.request_email_otp(email_user, purpose=SIGN_IN)
     assert len(callbacks) == 1 and mail.outbox == []  # nothing is sent before the commit
-    device = EmailOtpDevice.objects.get(user=email_user)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     published = []
     original = send_email_otp.apply_async
     send_email_otp.apply_async = lambda args, **kw: published.append((args, kw)) or original(args=args, **kw)
@@ -108,13 +115,13 @@ def test_sec31_task_carries_only_an_id_and_runs_after_commit(email_user, django_
 
 def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        services.request_email_otp(email_user, attempt="a")
-    device = EmailOtpDevice.objects.get(user=email_user)
+        services.request_email_otp(email_user, purpose=SIGN_IN)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     first = device.challenge_id
     # replaced
     with time_machine.travel(timedelta(minutes=6)):
         with django_capture_on_commit_callbacks(execute=False):
-            services.request_email_otp(email_user, attempt="a")
+            services.request_email_otp(email_user, purpose=SIGN_IN)
         assert send_email_otp.apply(args=[str(first)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
     # expired
     device.refresh_from_db()
@@ -122,7 +129,7 @@ def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_
         assert send_email_otp.apply(args=[str(device.challenge_id)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
     # used (verify needs the code: take it from the sealed copy, as the worker would)
     code = device.delivery_code()
-    assert services.verify_email_otp(email_user, code, attempt="a")
+    assert services.verify_email_otp(email_user, code, purpose=SIGN_IN)
     assert send_email_otp.apply(args=[str(device.challenge_id)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
     assert send_email_otp.apply(args=[str(uuid.uuid4())]).get() == services.DeliveryOutcome.NOTHING_TO_DO
     assert mail.outbox == []
@@ -137,7 +144,7 @@ def test_sec31_rolled_back_transaction_sends_nothing(email_user, django_capture_
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(Abort):
             with transaction.atomic():
-                services.request_email_otp(email_user, attempt="a")
+                services.request_email_otp(email_user, purpose=SIGN_IN)
                 raise Abort
     assert callbacks == [] and mail.outbox == []
 
@@ -154,7 +161,7 @@ def test_sec30_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(email_us
             issue(email_user, django_capture_on_commit_callbacks)
     finally:
         send_email_otp.apply_async = original
-    device = EmailOtpDevice.objects.get(user=email_user)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     assert device.token is None and device.last_generated_timestamp is None
     assert issue(email_user, django_capture_on_commit_callbacks).sent  # cooldown not used up
 
@@ -165,7 +172,7 @@ def test_sec33_smtp_failure_in_process_gives_up_and_frees_the_cooldown(email_use
 
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 1
     issue(email_user, django_capture_on_commit_callbacks)
-    device = EmailOtpDevice.objects.get(user=email_user)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     assert device.delivery == EmailOtpDevice.Delivery.FAILED
     assert device.last_generated_timestamp is None  # the person may ask again at once
 
@@ -266,3 +273,148 @@ def test_otp_page_shows_both_countdowns_without_javascript(client, email_user, d
         traveller.shift(timedelta(seconds=226))
         page = client.get("/login/otp/").content.decode()
         assert 'id="otp-valid"' not in page and "You can request a new OTP now." in page
+
+
+# -- two actors: nobody but the person can spoil the person's code (issue 12, finding 2) ----
+# Each test plays the attacker in one client and the victim in another, on PostgreSQL with
+# real commits (the delivery task runs on commit, as in production).
+
+
+def _mailed_codes(to: str) -> list[str]:
+    from tests.logon_helpers import OTP_BODY, otp_mails
+
+    return [OTP_BODY.match(m.body.strip()).group(1) for m in otp_mails(to)]
+
+
+def _first_time_user(participant):
+    """A migrated person with a password who has not set up 2FA: /reset/ offers them an e-mail code."""
+    return make_user(participant, "B0123401", password=GOOD_PASSWORD)
+
+
+def _victim_reaches_email_otp(client, victim):
+    """The victim's own first-time logon: password, SKIP THIS STEP, ACCEPT -> the e-mail OTP page."""
+    assert password_step(client, victim.user_id, GOOD_PASSWORD)["Location"] == "/login/setup/"
+    response = client.post("/login/setup/skip/")
+    assert response["Location"] == "/login/otp/"
+    return response
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_a_strangers_reset_requests_cannot_spoil_the_victims_logon_code(postgres, participant):
+    victim = _first_time_user(participant)
+    stranger, own = Client(), Client()
+    # The stranger knows only the User ID, and asks for reset codes over and over.
+    assert stranger.post("/reset/", {"user_id": victim.user_id})["Location"] == "/reset/otp/"
+    for _ in range(3):
+        stranger.post("/reset/", {"user_id": victim.user_id})
+        stranger.post("/reset/otp/", {"action": "request"})
+    assert len(_mailed_codes(victim.email)) == 1  # the mailbox is not flooded
+    # The victim, in their own browser, logs on with the code in their mailbox.
+    _victim_reaches_email_otp(own, victim)
+    page = own.get("/login/otp/").content.decode()
+    assert "An OTP was sent recently" in page  # nothing new was mailed, and the page says so
+    [code] = _mailed_codes(victim.email)
+    response = own.post("/login/otp/", {"otp": code})
+    assert response["Location"] == "/login/success/", response.content.decode()[:800]
+    victim.refresh_from_db()
+    assert victim.otp_failures == 0 and victim.logon_failures == []
+    assert not AuditEvent.objects.filter(subject=victim, kind__in=["otp_failure", "logon_failure"]).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_a_strangers_reset_cannot_make_the_victims_reset_code_fail(postgres, participant):
+    victim = make_user(participant, "B0123401")  # no password yet: /reset/ is their way in
+    stranger, own = Client(), Client()
+    stranger.post("/reset/", {"user_id": victim.user_id})
+    own.post("/reset/", {"user_id": victim.user_id})  # within the 5 minutes: no second mail
+    stranger.post("/reset/", {"user_id": victim.user_id})
+    [code] = _mailed_codes(victim.email)
+    assert own.post("/reset/otp/", {"otp": code})["Location"] == "/reset/password/"
+    victim.refresh_from_db()
+    assert victim.otp_failures == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_a_fresh_browser_within_five_minutes_uses_the_code_already_mailed(postgres, email_user):
+    first, fresh = Client(), Client()
+    password_step(first, email_user.user_id, GOOD_PASSWORD)
+    [code] = _mailed_codes(email_user.email)
+    password_step(fresh, email_user.user_id, GOOD_PASSWORD)  # starts again: no new mail
+    assert _mailed_codes(email_user.email) == [code]
+    assert fresh.post("/login/otp/", {"otp": code})["Location"] == "/login/success/"
+    # The code was used once; the abandoned browser cannot use it again.
+    assert first.post("/login/otp/", {"otp": code}).status_code == 400
+
+
+def _email_checker(roster):
+    from accounts.models import OtpChannel, User
+
+    User.objects.filter(pk=roster.checker.pk).update(otp_channel=OtpChannel.EMAIL)
+    roster.checker.refresh_from_db()
+    return roster.checker
+
+
+def _pending_request(roster, maker_client):
+    from dms.models import ChangeRequest
+    from tests.dms.test_views import form_data
+
+    maker_client.post(f"/dms/profiles/{roster.user.user_id}/change/", form_data(roster.user, surname="LEE"))
+    return ChangeRequest.objects.get()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_a_makers_authorisation_code_does_not_block_the_checkers_logon(postgres, participant):
+    from tests.dms.conftest import log_in, make_roster
+
+    roster = make_roster(participant)
+    checker = _email_checker(roster)
+    maker_client = log_in(Client(), roster.maker, roster.maker_app)
+    cr = _pending_request(roster, maker_client)
+    sent = maker_client.post(f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": checker.user_id})
+    assert sent.status_code == 302
+    [authorisation_code] = _mailed_codes(checker.email)
+    # The checker logs on in their own browser: their own code is mailed at once, and works.
+    own = Client()
+    assert password_step(own, checker.user_id, GOOD_PASSWORD, prefix="/dms")["Location"] == "/dms/login/otp/"
+    codes = _mailed_codes(checker.email)
+    assert len(codes) == 2, "the checker's logon code was not sent"
+    assert own.post("/dms/login/otp/", {"otp": authorisation_code}).status_code == 400  # another purpose
+    assert own.post("/dms/login/otp/", {"otp": codes[1]})["Location"] == "/dms/login/success/"
+    # ... and the maker's Authorisation Code still authorises the request.
+    done = maker_client.post(f"/dms/requests/{cr.pk}/", {
+        "action": "confirm", "checker_id": checker.user_id, "authorisation_code": authorisation_code,
+    })
+    assert done["Location"] == f"/dms/requests/{cr.pk}/"
+    cr.refresh_from_db()
+    assert not cr.is_pending
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_the_checkers_logon_does_not_block_the_makers_authorisation_code(postgres, participant):
+    from tests.dms.conftest import log_in, make_roster
+
+    roster = make_roster(participant)
+    checker = _email_checker(roster)
+    own = Client()
+    password_step(own, checker.user_id, GOOD_PASSWORD, prefix="/dms")
+    [logon_code] = _mailed_codes(checker.email)
+    maker_client = log_in(Client(), roster.maker, roster.maker_app)
+    cr = _pending_request(roster, maker_client)
+    sent = maker_client.post(
+        f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": checker.user_id}, follow=True
+    )
+    assert "An Authorisation Code was sent" in sent.content.decode()
+    codes = _mailed_codes(checker.email)
+    assert len(codes) == 2
+    # The maker cannot use the checker's logon code as an Authorisation Code ...
+    refused = maker_client.post(f"/dms/requests/{cr.pk}/", {
+        "action": "confirm", "checker_id": checker.user_id, "authorisation_code": logon_code,
+    })
+    assert refused.status_code == 400
+    # ... and the checker's logon code still works in the checker's own browser.
+    assert own.post("/dms/login/otp/", {"otp": logon_code})["Location"] == "/dms/login/success/"

@@ -119,16 +119,16 @@ class RolledBack(Exception):
 
 try:
     with transaction.atomic():
-        services.request_email_otp(user, attempt="rolled-back")
+        services.request_email_otp(user, purpose="sign_in")
         raise RolledBack
 except RolledBack:
     pass
 after_rollback = {"queued": queue.llen("celery"), "device": EmailOtpDevice.objects.filter(user=user).exists()}
-services.request_email_otp(user, attempt="committed")
+services.request_email_otp(user, purpose="sign_in")
 device = EmailOtpDevice.objects.get(user=user)
 code = device.delivery_code()
 print(json.dumps({"after_rollback": after_rollback, "challenge": str(device.challenge_id), "code": code,
-                  "used": services.verify_email_otp(user, code, attempt="committed")}))
+                  "used": services.verify_email_otp(user, code, purpose="sign_in")}))
 """
 
 
@@ -164,7 +164,7 @@ from accounts.models import User
 from otp import services
 from otp.models import EmailOtpDevice
 user = User.objects.get(user_id={user_id!r})
-services.request_email_otp(user, attempt="sec")
+services.request_email_otp(user, purpose="sign_in")
 print(json.dumps(str(EmailOtpDevice.objects.get(user=user).challenge_id)))
 """
 
