@@ -17,10 +17,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
 
 from ccass_portal import clock
 
@@ -172,7 +170,7 @@ def _enqueue_or_withdraw(device_pk, challenge_id, valid_until, previous_generate
             challenge_id=None,
             delivery=EmailOtpDevice.Delivery.NONE,
             last_generated_timestamp=previous_generated,
-            valid_until=timezone.now(),
+            valid_until=clock.now(),
         )
         raise DeliveryUnavailable from exc
 
@@ -194,7 +192,7 @@ def withdraw_email_otp(user) -> None:
     """Invalidate every outstanding e-mail code of the person, whatever its purpose
     (reset of the registration, a new e-mail address)."""
     EmailOtpDevice.objects.filter(user=user).update(
-        token=None, sealed_token="", challenge_id=None, valid_until=timezone.now(), last_generated_timestamp=None
+        token=None, sealed_token="", challenge_id=None, valid_until=clock.now(), last_generated_timestamp=None
     )
 
 
@@ -244,7 +242,7 @@ def next_delivery_attempt_in(challenge_id: str | uuid.UUID, *, backoff: float) -
     device = EmailOtpDevice.objects.filter(challenge_id=uuid.UUID(str(challenge_id))).first()
     if device is None or device.valid_until is None:
         return None
-    left = (device.valid_until - LAST_ATTEMPT_MARGIN - timezone.now()).total_seconds()
+    left = (device.valid_until - LAST_ATTEMPT_MARGIN - clock.now()).total_seconds()
     return min(backoff, left) if left > 0 else None
 
 

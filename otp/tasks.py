@@ -6,7 +6,8 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
+
+from ccass_portal import clock
 
 from . import services
 
@@ -40,7 +41,7 @@ PUBLISH_SOCKET_TIMEOUT = 0.4
 
 def enqueue_email_otp(challenge_id, *, expires: datetime) -> None:
     """Publish the delivery task; a dead or hung broker fails fast (bounded retries)."""
-    remaining = max(1, int((expires - timezone.now()).total_seconds()))
+    remaining = max(1, int((expires - clock.now()).total_seconds()))
     timeouts = {"socket_connect_timeout": PUBLISH_SOCKET_TIMEOUT, "socket_timeout": PUBLISH_SOCKET_TIMEOUT}
     with send_email_otp.app.connection_for_write(
         connect_timeout=PUBLISH_SOCKET_TIMEOUT, transport_options=timeouts

@@ -418,3 +418,88 @@ def test_two_actors_the_checkers_logon_does_not_block_the_makers_authorisation_c
     assert refused.status_code == 400
     # ... and the checker's logon code still works in the checker's own browser.
     assert own.post("/dms/login/otp/", {"otp": logon_code})["Location"] == "/dms/login/success/"
+
+
+# -- one clock: the demo clock moves e-mail OTP delivery and expiry too (issue 16, item 5) ----
+
+
+@pytest.fixture
+def demo_clock_31_minutes_ahead(settings):
+    from ccass_portal import clock, demo_clock
+
+    settings.PORTAL_DEMO = True
+    clock.forget_demo_offset()
+    demo_clock.move_forward("forward_31m")
+    yield
+    clock.forget_demo_offset()
+
+
+def _published_delivery(on_commit, user):
+    """Request a code and publish its delivery task for real (kombu's in-memory broker,
+    not run eagerly); the message as the worker would receive it."""
+    from otp.tasks import send_email_otp as task
+
+    app = task.app
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        with app.connection_for_read() as connection:
+            queue = connection.SimpleQueue("celery")
+            queue.clear()
+            issue(user, on_commit)
+            message = queue.get(timeout=2)
+            message.ack()
+            queue.close()
+    finally:
+        app.conf.task_always_eager = eager
+    return message
+
+
+def test_one_clock_the_delivery_task_expires_with_the_code_when_the_demo_clock_is_ahead(
+    email_user, django_capture_on_commit_callbacks, demo_clock_31_minutes_ahead
+):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    message = _published_delivery(django_capture_on_commit_callbacks, email_user)
+    expires = datetime.fromisoformat(message.headers["expires"])
+    # The queue works in real time: the task lives as long as the code, 300 s from now.
+    assert abs((expires - timezone.now()).total_seconds() - 300) < 5, expires
+    # ... and the worker, on the demo clock, delivers it.
+    assert send_email_otp.apply(args=message.payload[0]).get() == services.DeliveryOutcome.SENT
+    code = last_email_otp()
+    assert services.verify_email_otp(email_user, code, purpose=SIGN_IN)
+
+
+def test_one_clock_a_failed_send_is_retried_only_before_the_code_expires_on_the_demo_clock(
+    email_user, django_capture_on_commit_callbacks, demo_clock_31_minutes_ahead
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.request_email_otp(email_user, purpose=SIGN_IN)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
+    with time_machine.travel(timedelta(seconds=290)):
+        # 10 s of the code's life left: the next try comes within them, not after a 60 s back-off.
+        wait = services.next_delivery_attempt_in(device.challenge_id, backoff=60)
+        assert wait is not None and wait <= 10, wait
+    with time_machine.travel(timedelta(seconds=301)):
+        assert services.next_delivery_attempt_in(device.challenge_id, backoff=60) is None
+
+
+def test_otp_knows_nothing_of_the_layers_above_it():
+    """`otp` sits below `accounts` (issue 16, item 6): it imports neither `accounts` nor `dms`,
+    and reaches users only through what every user model has (no accounts-only manager)."""
+    import ast
+    from pathlib import Path
+
+    import otp
+
+    for path in Path(otp.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module.split(".")[0] not in {"accounts", "dms"}, f"{path}: imports {node.module}"
+            if isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] not in {"accounts", "dms"} for a in node.names), path
+            if isinstance(node, ast.Attribute):
+                assert node.attr != "all_objects", f"{path}:{node.lineno} uses accounts' all_objects manager"
