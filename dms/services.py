@@ -81,7 +81,7 @@ NOT_A_CHECKER = _("This Checker ID is not an enabled DA checker of this particip
 MAKER_AS_CHECKER = _("The maker of a request cannot authorise it: another DA checker must.")
 CHECKER_IS_SUBJECT = _("A checker cannot authorise a request that concerns themselves: another DA checker must.")
 CHECKER_LOCKED = _("The checker's account is locked. HKEX must unlock it (eService DA3).")
-CHECKER_NO_2FA = "The checker has not set up 2FA yet, so has no Authorisation Code."
+CHECKER_NO_2FA = _("The checker has not set up 2FA yet, so has no Authorisation Code.")
 WRONG_CODE = _("The Authorisation Code is incorrect.")
 NOT_PENDING = _("This request has already been authorised, rejected or withdrawn.")
 STALE = _("The user profile has changed since this request was prepared. Please prepare the change again.")
@@ -372,7 +372,7 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
     if checker.otp_channel != OtpChannel.EMAIL:
         if checker.otp_channel == OtpChannel.APP:
             raise DmsRefusal(
-                "This checker uses the authenticator app: enter the code the app shows.", field="checker_id"
+                _("This checker uses the authenticator app: enter the code the app shows."), field="checker_id"
             )
         raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
     result = otp_services.request_email_otp(checker, purpose=otp_services.Purpose.AUTHORISATION)

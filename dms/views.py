@@ -315,7 +315,7 @@ def _send_code(request, cr: ChangeRequest):
         except DmsRefusal as refusal:
             _refused(form, refusal)
         except otp_services.DeliveryUnavailable:
-            form.add_error(None, "The Authorisation Code could not be sent just now. Please try again.")
+            form.add_error(None, _("The Authorisation Code could not be sent just now. Please try again."))
         else:
             if result.sent:
                 messages.success(request, _("An Authorisation Code was sent to the checker's registered e-mail."))
