@@ -123,6 +123,11 @@ class EmailOtpDevice(EmailDevice):
         FAILED = "FAILED", "Could not be delivered"
 
     delivery = models.CharField(max_length=6, choices=Delivery.choices, blank=True, default="", editable=False)
+    # When the worker should have acted on a QUEUED code by. Past it, the delivery was lost on
+    # the way (a broker restarted without its queue): the sweep publishes it again once, then
+    # releases it (otp.services.sweep_lost_email_otps; docs/security.md).
+    delivery_due_by = models.DateTimeField(null=True, blank=True, editable=False)
+    republished = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = "e-mail OTP"
@@ -147,6 +152,8 @@ class EmailOtpDevice(EmailDevice):
         self.last_generated_timestamp = now
         self.challenge_id = uuid.uuid4()
         self.delivery = self.Delivery.QUEUED
+        self.delivery_due_by = now + timezone.timedelta(seconds=settings.OTP_EMAIL_DELIVERY_GRACE)
+        self.republished = False
         return self.challenge_id
 
     def is_deliverable(self) -> bool:

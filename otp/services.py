@@ -19,6 +19,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 
 from ccass_portal import clock
 
@@ -213,6 +214,7 @@ def deliver_email_otp(challenge_id: str | uuid.UUID, *, final_attempt: bool = Fa
     device = EmailOtpDevice.objects.select_related("user").filter(challenge_id=challenge_id).first()
     if device is None or not device.is_deliverable():
         return DeliveryOutcome.NOTHING_TO_DO
+    expect_delivery_within(challenge_id, settings.EMAIL_TIMEOUT)  # held by this worker now
     body = settings.OTP_EMAIL_BODY.format(token=device.delivery_code())
     recipient = device.email or device.user.email
     try:
@@ -253,3 +255,61 @@ def give_up_email_otp(challenge_id: str | uuid.UUID) -> str:
         delivery=EmailOtpDevice.Delivery.FAILED, last_generated_timestamp=None, sealed_token=""
     )
     return DeliveryOutcome.GAVE_UP
+
+
+# -- codes lost on the way -------------------------------------------------------------
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=settings.OTP_EMAIL_DELIVERY_GRACE)
+
+
+def expect_delivery_within(challenge_id: str | uuid.UUID, seconds: float) -> None:
+    """A worker holds the code (sending it, or a retry planned in `seconds`): it is not
+    lost before then."""
+    EmailOtpDevice.objects.filter(
+        challenge_id=uuid.UUID(str(challenge_id)), delivery=EmailOtpDevice.Delivery.QUEUED
+    ).update(delivery_due_by=clock.now() + timedelta(seconds=seconds) + _grace())
+
+
+class SweepOutcome:
+    REPUBLISHED = "republished"
+    RELEASED = "released"
+
+
+def sweep_lost_email_otps() -> dict[str, int]:
+    """No queued code is lost silently (issue 15, item 2). A code still QUEUED past its
+    `delivery_due_by` never reached a worker (a broker restarted without its queue, a
+    task dropped): it is published again, once, while it has life left; otherwise it is
+    released (FAILED: the OTP page says so, and the cooldown is freed so the person may
+    ask for a new code at once). Each code is claimed by a conditional UPDATE, so two
+    sweeps at once never handle one code twice. Run by beat every 5 s (otp.tasks)."""
+    from .tasks import enqueue_email_otp
+
+    now = clock.now()
+    done = {SweepOutcome.REPUBLISHED: 0, SweepOutcome.RELEASED: 0}
+    lost = (
+        EmailOtpDevice.objects.filter(delivery=EmailOtpDevice.Delivery.QUEUED, challenge_id__isnull=False)
+        .filter(Q(delivery_due_by__lt=now) | Q(delivery_due_by__isnull=True))
+        .values_list("challenge_id", "valid_until", "republished", "delivery_due_by")
+    )
+    for challenge_id, valid_until, republished, due_by in lost:
+        unchanged = EmailOtpDevice.objects.filter(
+            challenge_id=challenge_id, delivery=EmailOtpDevice.Delivery.QUEUED, delivery_due_by=due_by
+        )
+        if not republished and valid_until - now > _grace() + LAST_ATTEMPT_MARGIN:
+            if not unchanged.update(delivery_due_by=now + _grace(), republished=True):
+                continue
+            try:
+                enqueue_email_otp(challenge_id, expires=valid_until)
+            except Exception as exc:  # the broker's own exceptions vary by transport
+                log.warning("otp.email.republish_failed", extra={"challenge": str(challenge_id), "error": type(exc).__name__})
+                give_up_email_otp(challenge_id)
+                done[SweepOutcome.RELEASED] += 1
+                continue
+            log.info("otp.email.republished", extra={"challenge": str(challenge_id)})
+            done[SweepOutcome.REPUBLISHED] += 1
+        elif unchanged.update(delivery=EmailOtpDevice.Delivery.FAILED, last_generated_timestamp=None, sealed_token=""):
+            log.warning("otp.email.released", extra={"challenge": str(challenge_id)})
+            done[SweepOutcome.RELEASED] += 1
+    return done

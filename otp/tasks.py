@@ -29,8 +29,15 @@ def send_email_otp(self, challenge_id: str) -> str:
         countdown = services.next_delivery_attempt_in(challenge_id, backoff=backoff)
         if countdown is None:
             return services.give_up_email_otp(challenge_id)
+        services.expect_delivery_within(challenge_id, countdown)  # not lost while the retry waits
         raise self.retry(countdown=countdown)
     return outcome
+
+
+@shared_task(ignore_result=True)
+def sweep_lost_email_otps() -> dict:
+    """Every 5 s (CELERY_BEAT_SCHEDULE): queued codes lost on the way are sent again or released."""
+    return services.sweep_lost_email_otps()
 
 
 # The web publishes on a connection of its own with short socket timeouts: a broker that
