@@ -1,7 +1,7 @@
 """The 2FA logon (App. C): the steps a logon attempt goes through, and their rules.
 
 A logon attempt lives in the session under ``logon`` and names the person, the
-step reached and a random attempt id (e-mail codes are bound to it). Nothing
+step reached and a random attempt id. Nothing
 protected is reachable until the last step calls `complete_logon`, which is
 the only place that logs a person in. No password is ever kept in the session.
 
@@ -130,9 +130,9 @@ def attempt_expired(started: float | None) -> bool:
 
 
 def otp_binding(request, user: User) -> str:
-    """The id e-mail codes are bound to: one per browser session and person, so a
-    person who starts again within the 5-minute cooldown can still use the code
-    already sent, while no other session can."""
+    """A random id for the person's attempts in this browser session. E-mail codes are
+    not bound to it: they belong to the person and purpose (otp.services), so that a
+    person who starts again in a fresh browser can use the code already mailed."""
     binding = request.session.get("otp_binding") or {}
     if binding.get("user") != user.user_id:
         binding = {"user": user.user_id, "attempt": secrets.token_urlsafe(24)}
@@ -269,8 +269,8 @@ LOCKED_NOW = GENERIC_FAILURE
 
 
 def send_email_otp(request, user: User, attempt: Attempt) -> otp_services.EmailOtpRequest:
-    """Ask for an e-mail OTP for this attempt (cooldown applies). May raise DeliveryUnavailable."""
-    result = otp_services.request_email_otp(user, attempt=attempt.attempt_id)
+    """Ask for the person's sign-in e-mail OTP (cooldown applies). May raise DeliveryUnavailable."""
+    result = otp_services.request_email_otp(user, purpose=otp_services.Purpose.SIGN_IN)
     if result.sent:
         audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="logon")
     return result
@@ -322,13 +322,13 @@ def verify_email_step(request, attempt: Attempt, code: str) -> OtpResult:
     user = _unlocked_user(request, attempt)
     if user is None:
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
-    if not otp_services.verify_email_otp(user, code, attempt=attempt.attempt_id):
+    if not otp_services.verify_email_otp(user, code, purpose=otp_services.Purpose.SIGN_IN):
         return _otp_failed(request, user)
     if user.otp_channel != OtpChannel.EMAIL or not user.has_twofa:
         user.otp_channel = OtpChannel.EMAIL
         user.twofa_set_up_at = user.twofa_set_up_at or clock.now()
         user.save(update_fields=["otp_channel", "twofa_set_up_at"])
-    return _complete(request, user, attempt, otp_services.email_otp_status(user))
+    return _complete(request, user, attempt, otp_services.email_otp_status(user, purpose=otp_services.Purpose.SIGN_IN))
 
 
 def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:

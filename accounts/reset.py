@@ -133,7 +133,7 @@ def send_reset_email_otp(request, user: User | None, state: ResetState) -> None:
     if provable_factor(user) != Factor.EMAIL:
         return
     try:
-        result = otp_services.request_email_otp(user, attempt=state.attempt_id)
+        result = otp_services.request_email_otp(user, purpose=otp_services.Purpose.SIGN_IN)
     except otp_services.DeliveryUnavailable:
         audit.record(Event.RESET_REFUSED, request=request, subject=user, reason="mail queue down")
         return
@@ -161,7 +161,7 @@ def verify_reset_code(request, state: ResetState, code: str) -> CodeResult:
         check = otp_services.verify_app_code(user, code)
         ok, replay = check.ok, check.replay
     elif factor == Factor.EMAIL:
-        ok = otp_services.verify_email_otp(user, code, attempt=state.attempt_id)
+        ok = otp_services.verify_email_otp(user, code, purpose=otp_services.Purpose.SIGN_IN)
     if not ok:
         lockout.record_otp_failure(user, request=request, replay=replay)  # nothing while locked
         return CodeResult(ok=False)

@@ -8,13 +8,12 @@ message is shown), and changes of the password or of a factor also need a
 fresh code from the person's current second factor: the app's code, or an
 e-mail OTP requested on that page. Wrong codes count like wrong OTPs.
 
-This module is the one place that calls the e-mail OTP service for step-up,
-so that the call can move to a per-purpose code ("step_up") in one place.
+This module is the one place that calls the e-mail OTP service for step-up; its
+codes are the person's "step_up" codes, apart from logon and DMS codes.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -24,8 +23,6 @@ from otp import services as otp_services
 from . import audit, lockout, logon
 from .audit import Event
 from .models import OtpChannel, User
-
-BINDING_KEY = "step_up_binding"
 
 WRONG_CURRENT_PASSWORD = _("The current password is incorrect.")
 
@@ -56,15 +53,6 @@ def code_digits(user: User) -> int | None:
     return {Factor.APP: 6, Factor.EMAIL: 8}.get(second_factor(user))
 
 
-def _binding(request, user: User) -> str:
-    """Step-up e-mail codes are bound to this session and person, apart from logon codes."""
-    binding = request.session.get(BINDING_KEY) or {}
-    if binding.get("user") != user.user_id:
-        binding = {"user": user.user_id, "attempt": secrets.token_urlsafe(24)}
-        request.session[BINDING_KEY] = binding
-    return binding["attempt"]
-
-
 def prove_password(request, user: User, password: str, *, reason: str) -> bool:
     """A fresh proof of the current password; a wrong one (or any while locked) is an
     unsuccessful logon. One hash whatever the outcome (SECURITY.md 7)."""
@@ -76,7 +64,7 @@ def prove_password(request, user: User, password: str, *, reason: str) -> bool:
 
 def request_code(request, user: User) -> otp_services.EmailOtpRequest:
     """REQUEST OTP on a step-up page (e-mail OTP users). May raise DeliveryUnavailable."""
-    result = otp_services.request_email_otp(user, attempt=_binding(request, user))
+    result = otp_services.request_email_otp(user, purpose=otp_services.Purpose.STEP_UP)
     if result.sent:
         audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="step_up")
     return result
@@ -116,7 +104,7 @@ def prove_code(request, user: User, code: str) -> CodeCheck:
         check = otp_services.verify_app_code(user, code)
         ok, replay = check.ok, check.replay
     else:
-        ok, replay = otp_services.verify_email_otp(user, code, attempt=_binding(request, user)), False
+        ok, replay = otp_services.verify_email_otp(user, code, purpose=otp_services.Purpose.STEP_UP), False
     if ok:
         return CodeCheck(ok=True)
     locked = lockout.record_otp_failure(user, request=request, replay=replay)

@@ -186,7 +186,7 @@ def otp(request, attempt: Attempt):
     return render_portal(
         request,
         "accounts/otp_email.html" if by_email else "accounts/otp_app.html",
-        {"form": form, "email_status": otp_services.email_otp_status(attempt.user()) if by_email else None},
+        {"form": form, "email_status": otp_services.email_otp_status(attempt.user(), purpose=otp_services.Purpose.SIGN_IN) if by_email else None},
         status=status,
     )
 

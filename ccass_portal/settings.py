@@ -207,6 +207,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ccass_portal.tasks.generate_overnight_reports",
         "schedule": crontab(hour=2, minute=0),
     },
+    # Queued e-mail OTPs lost on the way are sent again or released (otp.tasks).
+    "otp-sweep-lost-email-otps": {
+        "task": "otp.tasks.sweep_lost_email_otps",
+        "schedule": 5.0,
+        "options": {"expires": 5},
+    },
 }
 
 # --- Security headers ------------------------------------------------------------
@@ -274,6 +280,9 @@ OTP_EMAIL_TOKEN_LENGTH = 8  # "One Time Password (OTP) for CCASS: 10767258"
 # Settable only so that the fault tests can watch a real worker give up on an expired code.
 OTP_EMAIL_TOKEN_VALIDITY = env.int("PORTAL_OTP_EMAIL_VALIDITY", default=300)
 OTP_EMAIL_COOLDOWN_DURATION = env.int("PORTAL_OTP_EMAIL_COOLDOWN", default=300)
+# A queued e-mail OTP the worker has not taken up within this many seconds was lost on the way;
+# the sweep (CELERY_BEAT_SCHEDULE "otp-sweep-lost-email-otps") publishes it again or releases it.
+OTP_EMAIL_DELIVERY_GRACE = env.int("PORTAL_OTP_EMAIL_DELIVERY_GRACE", default=10)
 OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL
 OTP_EMAIL_SUBJECT = "CCASS: One Time Password"
 # No URL and no User ID in the mail, for security reasons (App. C step e).

@@ -81,7 +81,7 @@ NOT_A_CHECKER = _("This Checker ID is not an enabled DA checker of this particip
 MAKER_AS_CHECKER = _("The maker of a request cannot authorise it: another DA checker must.")
 CHECKER_IS_SUBJECT = _("A checker cannot authorise a request that concerns themselves: another DA checker must.")
 CHECKER_LOCKED = _("The checker's account is locked. HKEX must unlock it (eService DA3).")
-CHECKER_NO_2FA = "The checker has not set up 2FA yet, so has no Authorisation Code."
+CHECKER_NO_2FA = _("The checker has not set up 2FA yet, so has no Authorisation Code.")
 WRONG_CODE = _("The Authorisation Code is incorrect.")
 NOT_PENDING = _("This request has already been authorised, rejected or withdrawn.")
 STALE = _("The user profile has changed since this request was prepared. Please prepare the change again.")
@@ -351,18 +351,19 @@ class CodeCheck:
     replay: bool = False
 
 
-def _verify_code(checker: User, code: str, *, otp_binding: str) -> CodeCheck:
+def _verify_code(checker: User, code: str) -> CodeCheck:
     if checker.otp_channel == OtpChannel.APP:
         result = otp_services.verify_app_code(checker, code)
         return CodeCheck(ok=result.ok, replay=result.replay)
     if checker.otp_channel == OtpChannel.EMAIL:
-        return CodeCheck(ok=otp_services.verify_email_otp(checker, code, attempt=otp_binding))
+        return CodeCheck(ok=otp_services.verify_email_otp(checker, code, purpose=otp_services.Purpose.AUTHORISATION))
     raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
 
 
-def request_authorisation_code(request_id: int, *, participant_id, checker_id: str, otp_binding: str, request=None):
-    """An e-mail OTP to the checker, bound to `otp_binding` (kept in the session that asked).
-    Returns otp.services.EmailOtpRequest; may raise otp.services.DeliveryUnavailable."""
+def request_authorisation_code(request_id: int, *, participant_id, checker_id: str, request=None):
+    """The checker's e-mail Authorisation Code: an e-mail OTP of its own purpose, so it never
+    blocks or replaces the checker's logon code (docs/security.md, "E-mail OTP per person and
+    purpose"). Returns otp.services.EmailOtpRequest; may raise otp.services.DeliveryUnavailable."""
     cr = ChangeRequest.objects.filter(pk=request_id, participant_id=participant_id).first()
     if cr is None or not cr.is_pending:
         raise DmsRefusal(NOT_PENDING)
@@ -371,10 +372,10 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
     if checker.otp_channel != OtpChannel.EMAIL:
         if checker.otp_channel == OtpChannel.APP:
             raise DmsRefusal(
-                "This checker uses the authenticator app: enter the code the app shows.", field="checker_id"
+                _("This checker uses the authenticator app: enter the code the app shows."), field="checker_id"
             )
         raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
-    result = otp_services.request_email_otp(checker, attempt=otp_binding)
+    result = otp_services.request_email_otp(checker, purpose=otp_services.Purpose.AUTHORISATION)
     if result.sent:
         audit.record(
             audit.Event.OTP_SENT, request=request, subject=checker, channel="email", purpose="authorisation",
@@ -384,7 +385,7 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
 
 
 def authorise_request(
-    request_id: int, *, participant_id, checker_id: str, code: str, otp_binding: str = "", request=None
+    request_id: int, *, participant_id, checker_id: str, code: str, request=None
 ) -> ChangeRequest:
     """ "Checker ID", "Authorisation Code", "Confirm". Applies the change once, or raises DmsRefusal.
 
@@ -401,7 +402,7 @@ def authorise_request(
             participant_id=cr.participant_id, user_id=cr.subject_user_id
         ).first()
         _check_rules(cr, subject)
-        check = _verify_code(checker, code, otp_binding=otp_binding)
+        check = _verify_code(checker, code)
         if check.ok:
             subject = _apply(cr, subject, checker=checker, request=request)
             cr.status, cr.checker, cr.decided_at, cr.secret_hash = Status.APPROVED, checker, clock.now(), ""

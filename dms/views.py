@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import secrets
 from functools import wraps
 
 from django.contrib import messages
@@ -40,8 +39,6 @@ from .forms import (
 from .models import ChangeRequest
 from .roster import roster_of
 from .services import DmsRefusal
-
-BINDINGS_KEY = "dms_authorisation_bindings"
 
 
 def landing(request):
@@ -283,16 +280,6 @@ def delete(request, participant, user_id):
 # -- a request: the checker's fields, Confirm; reject; withdraw ---------------------------------
 
 
-def _binding(request, cr: ChangeRequest, checker_id: str) -> str:
-    """The id an e-mail Authorisation Code is bound to: one per request, checker and session."""
-    bindings = request.session.get(BINDINGS_KEY) or {}
-    key = f"{cr.pk}:{user_ids.normalise_user_id(checker_id)}"
-    if key not in bindings:
-        bindings[key] = secrets.token_urlsafe(24)
-        request.session[BINDINGS_KEY] = bindings
-    return bindings[key]
-
-
 def _confirm(request, cr: ChangeRequest):
     """ "Checker ID", "Authorisation Code", "Confirm"."""
     form = AuthoriseForm(request.POST)
@@ -304,7 +291,6 @@ def _confirm(request, cr: ChangeRequest):
                 participant_id=cr.participant_id,
                 checker_id=checker_id,
                 code=form.cleaned_data["authorisation_code"],
-                otp_binding=_binding(request, cr, checker_id),
                 request=request,
             )
         except DmsRefusal as refusal:
@@ -324,13 +310,12 @@ def _send_code(request, cr: ChangeRequest):
                 cr.pk,
                 participant_id=cr.participant_id,
                 checker_id=checker_id,
-                otp_binding=_binding(request, cr, checker_id),
                 request=request,
             )
         except DmsRefusal as refusal:
             _refused(form, refusal)
         except otp_services.DeliveryUnavailable:
-            form.add_error(None, "The Authorisation Code could not be sent just now. Please try again.")
+            form.add_error(None, _("The Authorisation Code could not be sent just now. Please try again."))
         else:
             if result.sent:
                 messages.success(request, _("An Authorisation Code was sent to the checker's registered e-mail."))

@@ -4,9 +4,10 @@
   one step of tolerance, `last_t` refuses replays) with the secret encrypted
   at rest instead of stored in plain hex.
 - `EmailOtpDevice`: django-otp's EmailDevice (cooldown, single use, expiry)
-  with 8-digit codes stored as a keyed hash, each code bound to the logon
-  attempt that asked for it, and delivery handed to a Celery task that
-  carries only the code's id.
+  with 8-digit codes stored as a keyed hash, one device (and so one code and
+  one cooldown) per person and purpose, and delivery handed to a Celery task
+  that carries only the code's id (docs/security.md, "E-mail OTP per person
+  and purpose").
 """
 
 from __future__ import annotations
@@ -93,12 +94,24 @@ class AuthenticatorDevice(TOTPDevice):
 
 
 class EmailOtpDevice(EmailDevice):
-    """Sends "CCASS: One Time Password" to the registered e-mail address."""
+    """Sends "CCASS: One Time Password" to the registered e-mail address.
 
+    One device per person and purpose: a code asked for one purpose never
+    replaces, blocks or answers for a code of another, and within the cooldown
+    a new request never replaces the code already mailed, so nothing anyone
+    but the person does can spoil the code in the person's mailbox.
+    """
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", "logon and self-service reset"
+        AUTHORISATION = "authorisation", "DMS Authorisation Code"
+        STEP_UP = "step_up", "re-proving the factor in the person's settings"
+
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.SIGN_IN, editable=False)
+    # "<user pk>:<purpose>": the database keeps one device per person and purpose (a
+    # constraint cannot name the parent table's `user` column).
+    slot = models.CharField(max_length=200, unique=True, editable=False)
     challenge_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
-    attempt = models.CharField(
-        max_length=64, blank=True, editable=False, help_text="The logon attempt this code was issued to."
-    )
     sealed_token = models.TextField(
         blank=True, editable=False, help_text="The code, encrypted, until it has been delivered."
     )
@@ -110,13 +123,23 @@ class EmailOtpDevice(EmailDevice):
         FAILED = "FAILED", "Could not be delivered"
 
     delivery = models.CharField(max_length=6, choices=Delivery.choices, blank=True, default="", editable=False)
+    # When the worker should have acted on a QUEUED code by. Past it, the delivery was lost on
+    # the way (a broker restarted without its queue): the sweep publishes it again once, then
+    # releases it (otp.services.sweep_lost_email_otps; docs/security.md).
+    delivery_due_by = models.DateTimeField(null=True, blank=True, editable=False)
+    republished = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = "e-mail OTP"
 
+    @staticmethod
+    def slot_for(user, purpose: str) -> str:
+        return f"{user.pk}:{purpose}"
+
     # -- issuing -------------------------------------------------------------------
-    def issue(self, *, attempt: str) -> uuid.UUID:
-        """Make a new code for `attempt`, replacing any earlier one. Caller saves.
+    def issue(self) -> uuid.UUID:
+        """Make a new code, replacing any earlier one (used, expired or undeliverable:
+        see next_request_at). Caller saves.
 
         The code itself leaves this method only sealed; the returned id is what
         the delivery task carries.
@@ -127,9 +150,10 @@ class EmailOtpDevice(EmailDevice):
         self.sealed_token = sealing.seal(code.encode())
         self.valid_until = now + timezone.timedelta(seconds=settings.OTP_EMAIL_TOKEN_VALIDITY)
         self.last_generated_timestamp = now
-        self.attempt = attempt
         self.challenge_id = uuid.uuid4()
         self.delivery = self.Delivery.QUEUED
+        self.delivery_due_by = now + timezone.timedelta(seconds=settings.OTP_EMAIL_DELIVERY_GRACE)
+        self.republished = False
         return self.challenge_id
 
     def is_deliverable(self) -> bool:
@@ -141,11 +165,16 @@ class EmailOtpDevice(EmailDevice):
         return self.valid_until if self.token and clock.now() < self.valid_until else None
 
     def next_request_at(self):
-        """When a new code may be asked for, or None if it may be asked for now."""
-        if self.last_generated_timestamp is None:
-            return None
-        at = self.last_generated_timestamp + timezone.timedelta(seconds=self.get_cooldown_duration())
-        return at if clock.now() < at else None
+        """When a new code may be asked for, or None if it may be asked for now: not within
+        the cooldown of the last one, and never while a code that may be in the person's
+        mailbox is still valid (so a request by anyone cannot make that code fail)."""
+        times = []
+        if self.last_generated_timestamp is not None:
+            times.append(self.last_generated_timestamp + timezone.timedelta(seconds=self.get_cooldown_duration()))
+        if self.token and self.valid_until and self.delivery != self.Delivery.FAILED:
+            times.append(self.valid_until)
+        at = max(times, default=None)
+        return at if at is not None and clock.now() < at else None
 
     def delivery_code(self) -> str:
         return sealing.unseal(self.sealed_token).decode()
@@ -166,14 +195,11 @@ class EmailOtpDevice(EmailDevice):
         return False
 
     def generate_is_allowed(self):
-        """django-otp's CooldownMixin rule, on the portal's clock (so the demo clock moves it)."""
-        last = self.last_generated_timestamp
-        cooldown = self.get_cooldown_duration()
-        if last and (clock.now() - last).total_seconds() <= cooldown:
-            return False, {
-                "reason": GenerateNotAllowed.COOLDOWN_DURATION_PENDING,
-                "next_generation_at": last + timezone.timedelta(seconds=cooldown),
-            }
+        """django-otp's CooldownMixin rule, on the portal's clock (so the demo clock moves it),
+        extended by next_request_at: a live code is never replaced."""
+        at = self.next_request_at()
+        if at is not None:
+            return False, {"reason": GenerateNotAllowed.COOLDOWN_DURATION_PENDING, "next_generation_at": at}
         return super(CooldownMixin, self).generate_is_allowed()  # the rules after the cooldown
 
     def get_cooldown_duration(self) -> int:

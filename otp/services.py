@@ -17,10 +17,9 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Q
 
 from ccass_portal import clock
 
@@ -109,45 +108,54 @@ class EmailOtpRequest:
         return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _email_device(user, *, lock: bool) -> EmailOtpDevice:
-    if lock:
-        # Lock the person first: the device row may not exist yet, and two
-        # first requests must not create two devices.
-        get_user_model().all_objects.select_for_update().filter(pk=user.pk).first()
-    device, _ = EmailOtpDevice.objects.get_or_create(user=user, defaults={"name": "e-mail"})
-    if lock:
-        device = EmailOtpDevice.objects.select_for_update().get(pk=device.pk)
-    return device
+Purpose = EmailOtpDevice.Purpose
 
 
-def email_otp_status(user) -> EmailOtpDevice | None:
-    return EmailOtpDevice.objects.filter(user=user).first()
+def _purpose(purpose) -> str:
+    if purpose not in Purpose.values:
+        raise ValueError(f"unknown e-mail OTP purpose: {purpose!r}")
+    return str(purpose)
 
 
-def request_email_otp(user, *, attempt: str) -> EmailOtpRequest:
-    """Issue a new 8-digit code for `attempt` and queue its delivery on commit.
+def _email_device(user, purpose: str) -> EmailOtpDevice:
+    """The person's device for `purpose`, locked for this transaction. Two first
+    requests at once create one device: the unique slot makes the second wait for
+    the first and then read its row (get_or_create)."""
+    device, _ = EmailOtpDevice.objects.get_or_create(
+        slot=EmailOtpDevice.slot_for(user, purpose),
+        defaults={"user": user, "purpose": purpose, "name": f"e-mail ({purpose})"},
+    )
+    return EmailOtpDevice.objects.select_for_update().get(pk=device.pk)
 
-    One request per OTP_EMAIL_COOLDOWN_DURATION (300 s); a second request
-    inside it is refused with the time left. If the queue refuses the task,
-    the code and the cooldown are withdrawn and DeliveryUnavailable is raised
-    (SECURITY.md 30).
+
+def email_otp_status(user, *, purpose) -> EmailOtpDevice | None:
+    return EmailOtpDevice.objects.filter(slot=EmailOtpDevice.slot_for(user, _purpose(purpose))).first()
+
+
+def request_email_otp(user, *, purpose) -> EmailOtpRequest:
+    """Issue a new 8-digit code for the person and `purpose` and queue its delivery on commit.
+
+    At most one code per person and purpose every OTP_EMAIL_COOLDOWN_DURATION (300 s),
+    and never while the last one may still be used: a request inside that time is
+    refused with the time left and changes nothing, so the code already mailed keeps
+    working whoever asked (docs/security.md, "E-mail OTP per person and purpose").
+    If the queue refuses the task, the code and the cooldown are withdrawn and
+    DeliveryUnavailable is raised (SECURITY.md 30).
     """
+    purpose = _purpose(purpose)
     with transaction.atomic():
-        device = _email_device(user, lock=True)
+        device = _email_device(user, purpose)
         allowed, info = device.generate_is_allowed()
         if not allowed:
             return EmailOtpRequest(sent=False, retry_at=info["next_generation_at"])
         previous_generated = device.last_generated_timestamp
-        challenge_id = device.issue(attempt=attempt)
+        challenge_id = device.issue()
         device.save()
         transaction.on_commit(
             partial(_enqueue_or_withdraw, device.pk, challenge_id, device.valid_until, previous_generated),
             robust=False,
         )
-    return EmailOtpRequest(
-        sent=True,
-        retry_at=device.last_generated_timestamp + timedelta(seconds=settings.OTP_EMAIL_COOLDOWN_DURATION),
-    )
+    return EmailOtpRequest(sent=True, retry_at=device.next_request_at())
 
 
 def _enqueue_or_withdraw(device_pk, challenge_id, valid_until, previous_generated) -> None:
@@ -163,27 +171,29 @@ def _enqueue_or_withdraw(device_pk, challenge_id, valid_until, previous_generate
             challenge_id=None,
             delivery=EmailOtpDevice.Delivery.NONE,
             last_generated_timestamp=previous_generated,
-            valid_until=timezone.now(),
+            valid_until=clock.now(),
         )
         raise DeliveryUnavailable from exc
 
 
-def verify_email_otp(user, token: str, *, attempt: str) -> bool:
-    """True once for the current code of `attempt`, within its 300 s."""
+def verify_email_otp(user, token: str, *, purpose) -> bool:
+    """True once for the person's current code of `purpose`, within its 300 s."""
+    purpose = _purpose(purpose)
     token = (token or "").strip()
     with transaction.atomic():
-        device = EmailOtpDevice.objects.select_for_update().filter(user=user).first()
-        if device is None or not attempt or device.attempt != attempt:
-            return False
-        if not re.fullmatch(rf"[0-9]{{{settings.OTP_EMAIL_TOKEN_LENGTH}}}", token):
+        device = (
+            EmailOtpDevice.objects.select_for_update().filter(slot=EmailOtpDevice.slot_for(user, purpose)).first()
+        )
+        if device is None or not re.fullmatch(rf"[0-9]{{{settings.OTP_EMAIL_TOKEN_LENGTH}}}", token):
             return False
         return device.verify_token(token)
 
 
 def withdraw_email_otp(user) -> None:
-    """Invalidate any outstanding e-mail code (logout, reset of the registration)."""
+    """Invalidate every outstanding e-mail code of the person, whatever its purpose
+    (reset of the registration, a new e-mail address)."""
     EmailOtpDevice.objects.filter(user=user).update(
-        token=None, sealed_token="", challenge_id=None, valid_until=timezone.now(), last_generated_timestamp=None
+        token=None, sealed_token="", challenge_id=None, valid_until=clock.now(), last_generated_timestamp=None
     )
 
 
@@ -204,6 +214,7 @@ def deliver_email_otp(challenge_id: str | uuid.UUID, *, final_attempt: bool = Fa
     device = EmailOtpDevice.objects.select_related("user").filter(challenge_id=challenge_id).first()
     if device is None or not device.is_deliverable():
         return DeliveryOutcome.NOTHING_TO_DO
+    expect_delivery_within(challenge_id, settings.EMAIL_TIMEOUT)  # held by this worker now
     body = settings.OTP_EMAIL_BODY.format(token=device.delivery_code())
     recipient = device.email or device.user.email
     try:
@@ -233,7 +244,7 @@ def next_delivery_attempt_in(challenge_id: str | uuid.UUID, *, backoff: float) -
     device = EmailOtpDevice.objects.filter(challenge_id=uuid.UUID(str(challenge_id))).first()
     if device is None or device.valid_until is None:
         return None
-    left = (device.valid_until - LAST_ATTEMPT_MARGIN - timezone.now()).total_seconds()
+    left = (device.valid_until - LAST_ATTEMPT_MARGIN - clock.now()).total_seconds()
     return min(backoff, left) if left > 0 else None
 
 
@@ -244,3 +255,61 @@ def give_up_email_otp(challenge_id: str | uuid.UUID) -> str:
         delivery=EmailOtpDevice.Delivery.FAILED, last_generated_timestamp=None, sealed_token=""
     )
     return DeliveryOutcome.GAVE_UP
+
+
+# -- codes lost on the way -------------------------------------------------------------
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=settings.OTP_EMAIL_DELIVERY_GRACE)
+
+
+def expect_delivery_within(challenge_id: str | uuid.UUID, seconds: float) -> None:
+    """A worker holds the code (sending it, or a retry planned in `seconds`): it is not
+    lost before then."""
+    EmailOtpDevice.objects.filter(
+        challenge_id=uuid.UUID(str(challenge_id)), delivery=EmailOtpDevice.Delivery.QUEUED
+    ).update(delivery_due_by=clock.now() + timedelta(seconds=seconds) + _grace())
+
+
+class SweepOutcome:
+    REPUBLISHED = "republished"
+    RELEASED = "released"
+
+
+def sweep_lost_email_otps() -> dict[str, int]:
+    """No queued code is lost silently (issue 15, item 2). A code still QUEUED past its
+    `delivery_due_by` never reached a worker (a broker restarted without its queue, a
+    task dropped): it is published again, once, while it has life left; otherwise it is
+    released (FAILED: the OTP page says so, and the cooldown is freed so the person may
+    ask for a new code at once). Each code is claimed by a conditional UPDATE, so two
+    sweeps at once never handle one code twice. Run by beat every 5 s (otp.tasks)."""
+    from .tasks import enqueue_email_otp
+
+    now = clock.now()
+    done = {SweepOutcome.REPUBLISHED: 0, SweepOutcome.RELEASED: 0}
+    lost = (
+        EmailOtpDevice.objects.filter(delivery=EmailOtpDevice.Delivery.QUEUED, challenge_id__isnull=False)
+        .filter(Q(delivery_due_by__lt=now) | Q(delivery_due_by__isnull=True))
+        .values_list("challenge_id", "valid_until", "republished", "delivery_due_by")
+    )
+    for challenge_id, valid_until, republished, due_by in lost:
+        unchanged = EmailOtpDevice.objects.filter(
+            challenge_id=challenge_id, delivery=EmailOtpDevice.Delivery.QUEUED, delivery_due_by=due_by
+        )
+        if not republished and valid_until - now > _grace() + LAST_ATTEMPT_MARGIN:
+            if not unchanged.update(delivery_due_by=now + _grace(), republished=True):
+                continue
+            try:
+                enqueue_email_otp(challenge_id, expires=valid_until)
+            except Exception as exc:  # the broker's own exceptions vary by transport
+                log.warning("otp.email.republish_failed", extra={"challenge": str(challenge_id), "error": type(exc).__name__})
+                give_up_email_otp(challenge_id)
+                done[SweepOutcome.RELEASED] += 1
+                continue
+            log.info("otp.email.republished", extra={"challenge": str(challenge_id)})
+            done[SweepOutcome.REPUBLISHED] += 1
+        elif unchanged.update(delivery=EmailOtpDevice.Delivery.FAILED, last_generated_timestamp=None, sealed_token=""):
+            log.warning("otp.email.released", extra={"challenge": str(challenge_id)})
+            done[SweepOutcome.RELEASED] += 1
+    return done

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
+
+from ccass_portal import clock
 
 from . import services
 
@@ -28,8 +29,15 @@ def send_email_otp(self, challenge_id: str) -> str:
         countdown = services.next_delivery_attempt_in(challenge_id, backoff=backoff)
         if countdown is None:
             return services.give_up_email_otp(challenge_id)
+        services.expect_delivery_within(challenge_id, countdown)  # not lost while the retry waits
         raise self.retry(countdown=countdown)
     return outcome
+
+
+@shared_task(ignore_result=True)
+def sweep_lost_email_otps() -> dict:
+    """Every 5 s (CELERY_BEAT_SCHEDULE): queued codes lost on the way are sent again or released."""
+    return services.sweep_lost_email_otps()
 
 
 # The web publishes on a connection of its own with short socket timeouts: a broker that
@@ -40,7 +48,7 @@ PUBLISH_SOCKET_TIMEOUT = 0.4
 
 def enqueue_email_otp(challenge_id, *, expires: datetime) -> None:
     """Publish the delivery task; a dead or hung broker fails fast (bounded retries)."""
-    remaining = max(1, int((expires - timezone.now()).total_seconds()))
+    remaining = max(1, int((expires - clock.now()).total_seconds()))
     timeouts = {"socket_connect_timeout": PUBLISH_SOCKET_TIMEOUT, "socket_timeout": PUBLISH_SOCKET_TIMEOUT}
     with send_email_otp.app.connection_for_write(
         connect_timeout=PUBLISH_SOCKET_TIMEOUT, transport_options=timeouts

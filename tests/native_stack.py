@@ -251,14 +251,14 @@ class NativeStack:
         with psycopg.connect(_libpq(self.database_url), autocommit=True) as conn:
             return conn.execute(query, params).fetchall()
 
-    def email_otp(self, user_id: str) -> dict:
-        """The person's e-mail OTP device as the database has it ({} when there is none)."""
+    def email_otp(self, user_id: str, purpose: str = "sign_in") -> dict:
+        """The person's e-mail OTP device of `purpose` as the database has it ({} when there is none)."""
         rows = self.sql(
             "SELECT e.token IS NOT NULL, o.sealed_token <> '', o.challenge_id::text, o.delivery,"
             " e.last_generated_timestamp, e.valid_until"
             " FROM otp_emailotpdevice o JOIN otp_email_emaildevice e ON e.id = o.emaildevice_ptr_id"
-            " WHERE e.user_id = %s",
-            [user_id],
+            " WHERE e.user_id = %s AND o.purpose = %s",
+            [user_id, purpose],
         )
         if not rows:
             return {}

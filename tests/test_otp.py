@@ -24,9 +24,12 @@ pytestmark = pytest.mark.django_db
 # -- e-mail OTP -------------------------------------------------------------------------
 
 
-def issue(user, on_commit, attempt="attempt-1"):
+SIGN_IN, AUTHORISATION, STEP_UP = services.Purpose.SIGN_IN, services.Purpose.AUTHORISATION, services.Purpose.STEP_UP
+
+
+def issue(user, on_commit, purpose=SIGN_IN):
     with on_commit(execute=True):
-        return services.request_email_otp(user, attempt=attempt)
+        return services.request_email_otp(user, purpose=purpose)
 
 
 def test_sec13_code_is_8_random_digits_stored_hashed(email_user, django_capture_on_commit_callbacks):
@@ -36,7 +39,7 @@ def test_sec13_code_is_8_random_digits_stored_hashed(email_user, django_capture_
             assert issue(email_user, django_capture_on_commit_callbacks).sent
         codes.add(last_email_otp())
     assert len(codes) == 5 and all(len(c) == 8 and c.isdigit() for c in codes)
-    device = EmailOtpDevice.objects.get(user=email_user)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     assert device.token and device.token not in codes and last_email_otp() not in device.token
     assert device.sealed_token == ""  # after delivery nothing recoverable is kept
 
@@ -46,21 +49,25 @@ def test_sec13_valid_300_seconds_and_not_one_more(email_user, django_capture_on_
         issue(email_user, django_capture_on_commit_callbacks)
         code = last_email_otp()
         traveller.shift(timedelta(seconds=299))
-        assert services.verify_email_otp(email_user, code, attempt="attempt-1")
+        assert services.verify_email_otp(email_user, code, purpose=SIGN_IN)
         issue_again_after = timedelta(seconds=301)
         traveller.shift(issue_again_after)
         issue(email_user, django_capture_on_commit_callbacks)
         code = last_email_otp()
         traveller.shift(timedelta(seconds=300))
-        assert not services.verify_email_otp(email_user, code, attempt="attempt-1")
+        assert not services.verify_email_otp(email_user, code, purpose=SIGN_IN)
 
 
-def test_sec13_single_use_and_bound_to_the_attempt(email_user, django_capture_on_commit_callbacks):
-    issue(email_user, django_capture_on_commit_callbacks, attempt="mine")
+def test_sec13_single_use_and_bound_to_the_person_and_purpose(participant, email_user, django_capture_on_commit_callbacks):
+    other = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel="EMAIL")
+    issue(email_user, django_capture_on_commit_callbacks, purpose=SIGN_IN)
     code = last_email_otp()
-    assert not services.verify_email_otp(email_user, code, attempt="someone-else")
-    assert services.verify_email_otp(email_user, code, attempt="mine")
-    assert not services.verify_email_otp(email_user, code, attempt="mine")
+    issue(other, django_capture_on_commit_callbacks, purpose=SIGN_IN)
+    assert not services.verify_email_otp(other, code, purpose=SIGN_IN)
+    assert not services.verify_email_otp(email_user, code, purpose=AUTHORISATION)
+    assert not services.verify_email_otp(email_user, code, purpose=STEP_UP)
+    assert services.verify_email_otp(email_user, code, purpose=SIGN_IN)
+    assert not services.verify_email_otp(email_user, code, purpose=SIGN_IN)
 
 
 def test_sec14_one_request_per_five_minutes_with_the_time_left(client, email_user, django_capture_on_commit_callbacks):
@@ -83,15 +90,15 @@ def test_sec13_a_new_code_replaces_the_old(email_user, django_capture_on_commit_
     with time_machine.travel(timedelta(minutes=6)):
         issue(email_user, django_capture_on_commit_callbacks)
         new = last_email_otp()
-        assert not services.verify_email_otp(email_user, old, attempt="attempt-1")
-        assert services.verify_email_otp(email_user, new, attempt="attempt-1")
+        assert not services.verify_email_otp(email_user, old, purpose=SIGN_IN)
+        assert services.verify_email_otp(email_user, new, purpose=SIGN_IN)
 
 
 def test_sec31_task_carries_only_an_id_and_runs_after_commit(email_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.request_email_otp(email_user, attempt="a")
+        services.request_email_otp(email_user, purpose=SIGN_IN)
     assert len(callbacks) == 1 and mail.outbox == []  # nothing is sent before the commit
-    device = EmailOtpDevice.objects.get(user=email_user)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     published = []
     original = send_email_otp.apply_async
     send_email_otp.apply_async = lambda args, **kw: published.append((args, kw)) or original(args=args, **kw)
@@ -108,13 +115,13 @@ def test_sec31_task_carries_only_an_id_and_runs_after_commit(email_user, django_
 
 def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        services.request_email_otp(email_user, attempt="a")
-    device = EmailOtpDevice.objects.get(user=email_user)
+        services.request_email_otp(email_user, purpose=SIGN_IN)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     first = device.challenge_id
     # replaced
     with time_machine.travel(timedelta(minutes=6)):
         with django_capture_on_commit_callbacks(execute=False):
-            services.request_email_otp(email_user, attempt="a")
+            services.request_email_otp(email_user, purpose=SIGN_IN)
         assert send_email_otp.apply(args=[str(first)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
     # expired
     device.refresh_from_db()
@@ -122,7 +129,7 @@ def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_
         assert send_email_otp.apply(args=[str(device.challenge_id)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
     # used (verify needs the code: take it from the sealed copy, as the worker would)
     code = device.delivery_code()
-    assert services.verify_email_otp(email_user, code, attempt="a")
+    assert services.verify_email_otp(email_user, code, purpose=SIGN_IN)
     assert send_email_otp.apply(args=[str(device.challenge_id)]).get() == services.DeliveryOutcome.NOTHING_TO_DO
     assert send_email_otp.apply(args=[str(uuid.uuid4())]).get() == services.DeliveryOutcome.NOTHING_TO_DO
     assert mail.outbox == []
@@ -137,26 +144,9 @@ def test_sec31_rolled_back_transaction_sends_nothing(email_user, django_capture_
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(Abort):
             with transaction.atomic():
-                services.request_email_otp(email_user, attempt="a")
+                services.request_email_otp(email_user, purpose=SIGN_IN)
                 raise Abort
     assert callbacks == [] and mail.outbox == []
-
-
-def test_sec30_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(email_user, django_capture_on_commit_callbacks):
-    original = send_email_otp.apply_async
-
-    def broker_down(*args, **kwargs):
-        raise ConnectionRefusedError("broker down")
-
-    send_email_otp.apply_async = broker_down
-    try:
-        with pytest.raises(services.DeliveryUnavailable):
-            issue(email_user, django_capture_on_commit_callbacks)
-    finally:
-        send_email_otp.apply_async = original
-    device = EmailOtpDevice.objects.get(user=email_user)
-    assert device.token is None and device.last_generated_timestamp is None
-    assert issue(email_user, django_capture_on_commit_callbacks).sent  # cooldown not used up
 
 
 def test_sec33_smtp_failure_in_process_gives_up_and_frees_the_cooldown(email_user, django_capture_on_commit_callbacks, settings):
@@ -165,7 +155,7 @@ def test_sec33_smtp_failure_in_process_gives_up_and_frees_the_cooldown(email_use
 
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 1
     issue(email_user, django_capture_on_commit_callbacks)
-    device = EmailOtpDevice.objects.get(user=email_user)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
     assert device.delivery == EmailOtpDevice.Delivery.FAILED
     assert device.last_generated_timestamp is None  # the person may ask again at once
 
@@ -266,3 +256,386 @@ def test_otp_page_shows_both_countdowns_without_javascript(client, email_user, d
         traveller.shift(timedelta(seconds=226))
         page = client.get("/login/otp/").content.decode()
         assert 'id="otp-valid"' not in page and "You can request a new OTP now." in page
+
+
+# -- two actors: nobody but the person can spoil the person's code (issue 12, finding 2) ----
+# Each test plays the attacker in one client and the victim in another, on PostgreSQL with
+# real commits (the delivery task runs on commit, as in production).
+
+
+def _mailed_codes(to: str) -> list[str]:
+    from tests.logon_helpers import OTP_BODY, otp_mails
+
+    return [OTP_BODY.match(m.body.strip()).group(1) for m in otp_mails(to)]
+
+
+def _first_time_user(participant):
+    """A migrated person with a password who has not set up 2FA: /reset/ offers them an e-mail code."""
+    return make_user(participant, "B0123401", password=GOOD_PASSWORD)
+
+
+def _victim_reaches_email_otp(client, victim):
+    """The victim's own first-time logon: password, SKIP THIS STEP, ACCEPT -> the e-mail OTP page."""
+    assert password_step(client, victim.user_id, GOOD_PASSWORD)["Location"] == "/login/setup/"
+    response = client.post("/login/setup/skip/")
+    assert response["Location"] == "/login/otp/"
+    return response
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_a_strangers_reset_requests_cannot_spoil_the_victims_logon_code(postgres, participant):
+    victim = _first_time_user(participant)
+    stranger, own = Client(), Client()
+    # The stranger knows only the User ID, and asks for reset codes over and over.
+    assert stranger.post("/reset/", {"user_id": victim.user_id})["Location"] == "/reset/otp/"
+    for _ in range(3):
+        stranger.post("/reset/", {"user_id": victim.user_id})
+        stranger.post("/reset/otp/", {"action": "request"})
+    assert len(_mailed_codes(victim.email)) == 1  # the mailbox is not flooded
+    # The victim, in their own browser, logs on with the code in their mailbox.
+    _victim_reaches_email_otp(own, victim)
+    page = own.get("/login/otp/").content.decode()
+    assert "An OTP was sent recently" in page  # nothing new was mailed, and the page says so
+    [code] = _mailed_codes(victim.email)
+    response = own.post("/login/otp/", {"otp": code})
+    assert response["Location"] == "/login/success/", response.content.decode()[:800]
+    victim.refresh_from_db()
+    assert victim.otp_failures == 0 and victim.logon_failures == []
+    assert not AuditEvent.objects.filter(subject=victim, kind__in=["otp_failure", "logon_failure"]).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_a_strangers_reset_cannot_make_the_victims_reset_code_fail(postgres, participant):
+    victim = make_user(participant, "B0123401")  # no password yet: /reset/ is their way in
+    stranger, own = Client(), Client()
+    stranger.post("/reset/", {"user_id": victim.user_id})
+    own.post("/reset/", {"user_id": victim.user_id})  # within the 5 minutes: no second mail
+    stranger.post("/reset/", {"user_id": victim.user_id})
+    [code] = _mailed_codes(victim.email)
+    assert own.post("/reset/otp/", {"otp": code})["Location"] == "/reset/password/"
+    victim.refresh_from_db()
+    assert victim.otp_failures == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_a_fresh_browser_within_five_minutes_uses_the_code_already_mailed(postgres, email_user):
+    first, fresh = Client(), Client()
+    password_step(first, email_user.user_id, GOOD_PASSWORD)
+    [code] = _mailed_codes(email_user.email)
+    password_step(fresh, email_user.user_id, GOOD_PASSWORD)  # starts again: no new mail
+    assert _mailed_codes(email_user.email) == [code]
+    assert fresh.post("/login/otp/", {"otp": code})["Location"] == "/login/success/"
+    # The code was used once; the abandoned browser cannot use it again.
+    assert first.post("/login/otp/", {"otp": code}).status_code == 400
+
+
+def _email_checker(roster):
+    from accounts.models import OtpChannel, User
+
+    User.objects.filter(pk=roster.checker.pk).update(otp_channel=OtpChannel.EMAIL)
+    roster.checker.refresh_from_db()
+    return roster.checker
+
+
+def _pending_request(roster, maker_client):
+    from dms.models import ChangeRequest
+    from tests.dms.test_views import form_data
+
+    maker_client.post(f"/dms/profiles/{roster.user.user_id}/change/", form_data(roster.user, surname="LEE"))
+    return ChangeRequest.objects.get()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_a_makers_authorisation_code_does_not_block_the_checkers_logon(postgres, participant):
+    from tests.dms.conftest import log_in, make_roster
+
+    roster = make_roster(participant)
+    checker = _email_checker(roster)
+    maker_client = log_in(Client(), roster.maker, roster.maker_app)
+    cr = _pending_request(roster, maker_client)
+    sent = maker_client.post(f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": checker.user_id})
+    assert sent.status_code == 302
+    [authorisation_code] = _mailed_codes(checker.email)
+    # The checker logs on in their own browser: their own code is mailed at once, and works.
+    own = Client()
+    assert password_step(own, checker.user_id, GOOD_PASSWORD, prefix="/dms")["Location"] == "/dms/login/otp/"
+    codes = _mailed_codes(checker.email)
+    assert len(codes) == 2, "the checker's logon code was not sent"
+    assert own.post("/dms/login/otp/", {"otp": authorisation_code}).status_code == 400  # another purpose
+    assert own.post("/dms/login/otp/", {"otp": codes[1]})["Location"] == "/dms/login/success/"
+    # ... and the maker's Authorisation Code still authorises the request.
+    done = maker_client.post(f"/dms/requests/{cr.pk}/", {
+        "action": "confirm", "checker_id": checker.user_id, "authorisation_code": authorisation_code,
+    })
+    assert done["Location"] == f"/dms/requests/{cr.pk}/"
+    cr.refresh_from_db()
+    assert not cr.is_pending
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_actors_the_checkers_logon_does_not_block_the_makers_authorisation_code(postgres, participant):
+    from tests.dms.conftest import log_in, make_roster
+
+    roster = make_roster(participant)
+    checker = _email_checker(roster)
+    own = Client()
+    password_step(own, checker.user_id, GOOD_PASSWORD, prefix="/dms")
+    [logon_code] = _mailed_codes(checker.email)
+    maker_client = log_in(Client(), roster.maker, roster.maker_app)
+    cr = _pending_request(roster, maker_client)
+    sent = maker_client.post(
+        f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": checker.user_id}, follow=True
+    )
+    assert "An Authorisation Code was sent" in sent.content.decode()
+    codes = _mailed_codes(checker.email)
+    assert len(codes) == 2
+    # The maker cannot use the checker's logon code as an Authorisation Code ...
+    refused = maker_client.post(f"/dms/requests/{cr.pk}/", {
+        "action": "confirm", "checker_id": checker.user_id, "authorisation_code": logon_code,
+    })
+    assert refused.status_code == 400
+    # ... and the checker's logon code still works in the checker's own browser.
+    assert own.post("/dms/login/otp/", {"otp": logon_code})["Location"] == "/dms/login/success/"
+
+
+# -- one clock: the demo clock moves e-mail OTP delivery and expiry too (issue 16, item 5) ----
+
+
+@pytest.fixture
+def demo_clock_31_minutes_ahead(settings):
+    from ccass_portal import clock, demo_clock
+
+    settings.PORTAL_DEMO = True
+    clock.forget_demo_offset()
+    demo_clock.move_forward("forward_31m")
+    yield
+    clock.forget_demo_offset()
+
+
+def _published_delivery(on_commit, user):
+    """Request a code and publish its delivery task for real (kombu's in-memory broker,
+    not run eagerly); the message as the worker would receive it."""
+    from otp.tasks import send_email_otp as task
+
+    app = task.app
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        with app.connection_for_read() as connection:
+            queue = connection.SimpleQueue("celery")
+            queue.clear()
+            issue(user, on_commit)
+            message = queue.get(timeout=2)
+            message.ack()
+            queue.close()
+    finally:
+        app.conf.task_always_eager = eager
+    return message
+
+
+def test_one_clock_the_delivery_task_expires_with_the_code_when_the_demo_clock_is_ahead(
+    email_user, django_capture_on_commit_callbacks, demo_clock_31_minutes_ahead
+):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    message = _published_delivery(django_capture_on_commit_callbacks, email_user)
+    expires = datetime.fromisoformat(message.headers["expires"])
+    # The queue works in real time: the task lives as long as the code, 300 s from now.
+    assert abs((expires - timezone.now()).total_seconds() - 300) < 5, expires
+    # ... and the worker, on the demo clock, delivers it.
+    assert send_email_otp.apply(args=message.payload[0]).get() == services.DeliveryOutcome.SENT
+    code = last_email_otp()
+    assert services.verify_email_otp(email_user, code, purpose=SIGN_IN)
+
+
+def test_one_clock_a_failed_send_is_retried_only_before_the_code_expires_on_the_demo_clock(
+    email_user, django_capture_on_commit_callbacks, demo_clock_31_minutes_ahead
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.request_email_otp(email_user, purpose=SIGN_IN)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
+    with time_machine.travel(timedelta(seconds=290)):
+        # 10 s of the code's life left: the next try comes within them, not after a 60 s back-off.
+        wait = services.next_delivery_attempt_in(device.challenge_id, backoff=60)
+        assert wait is not None and wait <= 10, wait
+    with time_machine.travel(timedelta(seconds=301)):
+        assert services.next_delivery_attempt_in(device.challenge_id, backoff=60) is None
+
+
+def test_otp_knows_nothing_of_the_layers_above_it():
+    """`otp` sits below `accounts` (issue 16, item 6): it imports neither `accounts` nor `dms`,
+    and reaches users only through what every user model has (no accounts-only manager)."""
+    import ast
+    from pathlib import Path
+
+    import otp
+
+    for path in Path(otp.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module.split(".")[0] not in {"accounts", "dms"}, f"{path}: imports {node.module}"
+            if isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] not in {"accounts", "dms"} for a in node.names), path
+            if isinstance(node, ast.Attribute):
+                assert node.attr != "all_objects", f"{path}:{node.lineno} uses accounts' all_objects manager"
+
+
+# -- the broker really down, in-process ------------------------------------------------------
+# The app publishes to a Redis port nothing listens on (not run eagerly): the publish fails as
+# it does in production, with no part of our own path replaced.
+
+
+@pytest.fixture
+def broker_down():
+    from otp.tasks import send_email_otp as task
+    from tests.stack import free_port
+
+    conf = task.app.conf
+    saved = conf.task_always_eager, conf.broker_url
+    conf.task_always_eager, conf.broker_url = False, f"redis://127.0.0.1:{free_port()}/0"
+    yield
+    conf.task_always_eager, conf.broker_url = saved
+
+
+NOT_SENT_NOW = "The OTP could not be sent just now. Please press REQUEST OTP to try again."
+HAS_BEEN_SENT = "An OTP has been sent to your registered e-mail address."
+
+
+def test_sec30_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(email_user, django_capture_on_commit_callbacks, broker_down):
+    with pytest.raises(services.DeliveryUnavailable):
+        issue(email_user, django_capture_on_commit_callbacks)
+    device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
+    assert device.token is None and device.last_generated_timestamp is None
+    with pytest.raises(services.DeliveryUnavailable):  # cooldown not used up: it really tries again
+        issue(email_user, django_capture_on_commit_callbacks)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_the_otp_page_says_one_true_thing(client, email_user, broker_down):
+    """Issue 15, item 6: never "An OTP has been sent" beside "could not be sent just now"."""
+    response = password_step(client, email_user.user_id, GOOD_PASSWORD)
+    page = client.get(response["Location"]).content.decode()
+    assert NOT_SENT_NOW in page and HAS_BEEN_SENT not in page
+    response = client.post("/login/otp/", {"action": "request"})
+    page = client.get(response["Location"]).content.decode()
+    assert NOT_SENT_NOW in page and HAS_BEEN_SENT not in page
+    assert mail.outbox == []
+
+
+def test_with_the_broker_up_the_otp_page_says_the_code_was_sent(client, email_user, django_capture_on_commit_callbacks):
+    response = password_step(client, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
+    page = client.get(response["Location"]).content.decode()
+    assert HAS_BEEN_SENT in page and NOT_SENT_NOW not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_during_send_authorisation_code(participant, broker_down):
+    """Issue 13: the maker is told next to the form, nothing is used up, and the next press works."""
+    from accounts.models import OtpChannel, User
+    from dms.models import ChangeRequest
+    from tests.dms.conftest import log_in, make_roster
+    from tests.dms.test_views import form_data
+
+    roster = make_roster(participant)
+    User.objects.filter(pk=roster.checker.pk).update(otp_channel=OtpChannel.EMAIL)
+    maker = log_in(Client(), roster.maker, roster.maker_app)
+    maker.post(f"/dms/profiles/{roster.user.user_id}/change/", form_data(roster.user, surname="LEE"))
+    cr = ChangeRequest.objects.get()
+    down = maker.post(f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": roster.checker.user_id})
+    assert down.status_code == 400
+    assert "The Authorisation Code could not be sent just now. Please try again." in down.content.decode()
+    assert mail.outbox == [] and not AuditEvent.objects.filter(kind="otp_sent").exists()
+    device = EmailOtpDevice.objects.get(user=roster.checker, purpose=AUTHORISATION)
+    assert device.token is None and device.last_generated_timestamp is None
+    cr.refresh_from_db()
+    assert cr.is_pending
+
+
+# -- no queued code lost silently (issue 15, item 2) ------------------------------------------
+# A code whose delivery task never reached a worker: the request's on-commit publish is
+# not run, as when the broker restarted without its queue. The sweep (beat, every 5 s)
+# publishes it again once, or releases it; tests/stack/test_stack_faults.py restarts a real
+# Redis with a backlog.
+
+NOT_DELIVERED = "The OTP e-mail could not be delivered. Please press REQUEST OTP to get a new one."
+
+
+def _lost_code(client, user, on_commit):
+    with on_commit(execute=False):
+        response = password_step(client, user.user_id, GOOD_PASSWORD)
+    assert response["Location"] == "/login/otp/" and mail.outbox == []
+    return EmailOtpDevice.objects.get(user=user, purpose=SIGN_IN)
+
+
+def test_a_lost_code_is_not_swept_before_the_grace_and_then_is_sent_again(client, email_user, django_capture_on_commit_callbacks):
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        device = _lost_code(client, email_user, django_capture_on_commit_callbacks)
+        traveller.shift(timedelta(seconds=9))
+        assert services.sweep_lost_email_otps() == {"republished": 0, "released": 0}
+        traveller.shift(timedelta(seconds=2))
+        assert services.sweep_lost_email_otps() == {"republished": 1, "released": 0}
+        device.refresh_from_db()
+        assert device.delivery == EmailOtpDevice.Delivery.SENT
+        assert client.post("/login/otp/", {"otp": last_email_otp()})["Location"] == "/login/success/"
+
+
+def test_a_lost_code_that_cannot_be_published_again_is_released_and_the_person_is_told(
+    client, email_user, django_capture_on_commit_callbacks, broker_down
+):
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        _lost_code(client, email_user, django_capture_on_commit_callbacks)
+        traveller.shift(timedelta(seconds=11))
+        assert services.sweep_lost_email_otps() == {"republished": 0, "released": 1}  # the broker is down
+        page = client.get("/login/otp/").content.decode()
+        assert NOT_DELIVERED in page and HAS_BEEN_SENT not in page
+        assert "You can request a new OTP now." in page
+
+
+def test_a_lost_code_is_sent_again_only_once_then_released(client, email_user, django_capture_on_commit_callbacks):
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        device = _lost_code(client, email_user, django_capture_on_commit_callbacks)
+        traveller.shift(timedelta(seconds=11))
+        # The republished task is lost too (its publish runs, but nobody takes it up).
+        EmailOtpDevice.objects.filter(pk=device.pk).update(republished=True)
+        assert services.sweep_lost_email_otps() == {"republished": 0, "released": 1}
+        device.refresh_from_db()
+        assert device.delivery == EmailOtpDevice.Delivery.FAILED and device.next_request_at() is None
+        assert mail.outbox == []
+        response = post(client, "/login/otp/", {"action": "request"}, django_capture_on_commit_callbacks)
+        assert len(mail.outbox) == 1  # REQUEST OTP works at once
+
+
+def test_a_code_near_its_end_is_released_not_sent_again(client, email_user, django_capture_on_commit_callbacks):
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        _lost_code(client, email_user, django_capture_on_commit_callbacks)
+        traveller.shift(timedelta(seconds=290))
+        assert services.sweep_lost_email_otps() == {"republished": 0, "released": 1}
+        assert mail.outbox == []
+
+
+def test_a_retry_waiting_on_the_worker_is_not_taken_for_lost(client, email_user, django_capture_on_commit_callbacks):
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        device = _lost_code(client, email_user, django_capture_on_commit_callbacks)
+        services.expect_delivery_within(device.challenge_id, 60)  # as the task does before a 60 s retry
+        traveller.shift(timedelta(seconds=65))
+        assert services.sweep_lost_email_otps() == {"republished": 0, "released": 0}
+        traveller.shift(timedelta(seconds=6))
+        assert services.sweep_lost_email_otps() == {"republished": 1, "released": 0}
+
+
+def test_the_sweep_runs_on_a_schedule_of_its_own():
+    from django.conf import settings
+
+    [entry] = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "otp.tasks.sweep_lost_email_otps"]
+    assert entry["schedule"] <= 5
+    from otp import tasks
+
+    assert tasks.sweep_lost_email_otps.name == entry["task"]

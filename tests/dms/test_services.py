@@ -15,6 +15,7 @@ from dms import profiles, services
 from dms.models import ChangeRequest
 from dms.roster import roster_of
 from dms.services import DmsEvent, DmsRefusal
+from otp import services as otp_services
 from otp.models import AuthenticatorDevice
 from tests.conftest import make_user
 
@@ -490,7 +491,7 @@ def test_after_decommissioning_a_da_gets_business_user_groups_through_maker_chec
 
 
 @pytest.mark.django_db
-def test_an_email_checker_authorises_with_a_code_bound_to_the_session_that_asked(
+def test_an_email_checker_authorises_with_a_code_of_its_own_purpose(
     roster, django_capture_on_commit_callbacks
 ):
     User.objects.filter(pk=roster.checker.pk).update(otp_channel=OtpChannel.EMAIL)
@@ -498,20 +499,21 @@ def test_an_email_checker_authorises_with_a_code_bound_to_the_session_that_asked
     cr = prepare_change(roster, roster.user, surname="LEE")
     with django_capture_on_commit_callbacks(execute=True):
         result = services.request_authorisation_code(
-            cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, otp_binding="binding-1"
+            cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id
         )
     assert result.sent
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [roster.checker.email]
     code = mail.outbox[0].body.rsplit(" ", 1)[1]
     assert len(code) == 8 and roster.checker.user_id not in mail.outbox[0].body
+    # The checker's logon code is another purpose: it is no Authorisation Code.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert otp_services.request_email_otp(roster.checker, purpose=otp_services.Purpose.SIGN_IN).sent
+    logon_code = mail.outbox[-1].body.rsplit(" ", 1)[1]
     with pytest.raises(DmsRefusal, match="incorrect"):
         services.authorise_request(
-            cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, code=code,
-            otp_binding="another-session",
+            cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, code=logon_code
         )
-    services.authorise_request(
-        cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, code=code, otp_binding="binding-1"
-    )
+    services.authorise_request(cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, code=code)
     assert User.objects.get(pk=roster.user.pk).surname == "LEE"
     assert AuditEvent.objects.filter(kind="otp_sent", data__purpose="authorisation").count() == 1
 
@@ -521,11 +523,11 @@ def test_no_email_code_is_sent_to_the_maker_or_an_app_checker(roster):
     cr = prepare_change(roster, roster.user, surname="LEE")
     with pytest.raises(DmsRefusal, match="maker of a request"):
         services.request_authorisation_code(
-            cr.pk, participant_id=cr.participant_id, checker_id=roster.maker.user_id, otp_binding="b"
+            cr.pk, participant_id=cr.participant_id, checker_id=roster.maker.user_id
         )
     with pytest.raises(DmsRefusal, match="authenticator app"):
         services.request_authorisation_code(
-            cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, otp_binding="b"
+            cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id
         )
     assert len(mail.outbox) == 0
 

@@ -119,16 +119,16 @@ class RolledBack(Exception):
 
 try:
     with transaction.atomic():
-        services.request_email_otp(user, attempt="rolled-back")
+        services.request_email_otp(user, purpose="sign_in")
         raise RolledBack
 except RolledBack:
     pass
 after_rollback = {"queued": queue.llen("celery"), "device": EmailOtpDevice.objects.filter(user=user).exists()}
-services.request_email_otp(user, attempt="committed")
+services.request_email_otp(user, purpose="sign_in")
 device = EmailOtpDevice.objects.get(user=user)
 code = device.delivery_code()
 print(json.dumps({"after_rollback": after_rollback, "challenge": str(device.challenge_id), "code": code,
-                  "used": services.verify_email_otp(user, code, attempt="committed")}))
+                  "used": services.verify_email_otp(user, code, purpose="sign_in")}))
 """
 
 
@@ -164,7 +164,7 @@ from accounts.models import User
 from otp import services
 from otp.models import EmailOtpDevice
 user = User.objects.get(user_id={user_id!r})
-services.request_email_otp(user, attempt="sec")
+services.request_email_otp(user, purpose="sign_in")
 print(json.dumps(str(EmailOtpDevice.objects.get(user=user).challenge_id)))
 """
 
@@ -246,3 +246,91 @@ def test_sec33_smtp_down_retries_back_off_stop_at_expiry_and_the_person_is_told(
     enter_otp(page, native_stack.wait_for_otp(email))
     expect(heading(page, "Logon Success")).to_be_visible()
     assert len(native_stack.mails(to=email)) == 1  # the new code; the undeliverable one never left
+
+
+# -- issue 15, item 2: no queued code lost silently when Redis restarts ------------------------
+
+LOST_BACKLOG = 12
+_REQUEST_BACKLOG = """
+import json
+from accounts.models import User
+from otp import services
+people = User.objects.exclude(email="").order_by("user_id")[:{n}]
+asked = [u.user_id for u in people if services.request_email_otp(u, purpose="step_up").sent]
+print(json.dumps({{u.user_id: u.email for u in people if u.user_id in asked}}))
+"""
+
+
+def _step_up_deliveries(native, user_ids) -> dict:
+    rows = native.sql(
+        "SELECT e.user_id, o.delivery, e.last_generated_timestamp IS NULL"
+        " FROM otp_emailotpdevice o JOIN otp_email_emaildevice e ON e.id = o.emaildevice_ptr_id"
+        " WHERE o.purpose = 'step_up' AND e.user_id = ANY(%s)",
+        [list(user_ids)],
+    )
+    return {user_id: (delivery, released) for user_id, delivery, released in rows}
+
+
+def _redis_on(port: int):
+    """A redis-server on `port`, without persistence (as a broker that restarts empty)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from tests import stack
+
+    workdir = tempfile.mkdtemp(prefix="portal-redis-restart-")
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    stack.wait_for_port(port, proc=proc)
+    return stack.Service("redis", proc.pid, port, url=f"redis://127.0.0.1:{port}/0", workdir=workdir, proc=proc)
+
+
+def test_redis_restarted_with_a_backlog_every_requested_code_is_delivered_or_released(native_stack, tmp_path):
+    import redis as redis_client
+
+    from tests import stack
+
+    broker = stack.start_redis()  # a broker of this test's own, which it restarts
+    try:
+        env = {"REDIS_URL": broker.url}
+        # Codes requested while no worker runs: a backlog waiting in Redis.
+        asked = native_stack.shell_json(_REQUEST_BACKLOG.format(n=LOST_BACKLOG), **env)
+        assert len(asked) == LOST_BACKLOG
+        mails_before = {user_id: len(native_stack.mails(to=email)) for user_id, email in asked.items()}
+        assert redis_client.Redis.from_url(broker.url).llen("celery") == LOST_BACKLOG
+        # Redis restarts without its data: the backlog is gone.
+        port = broker.port
+        broker.stop()
+        broker = _redis_on(port)
+        assert redis_client.Redis.from_url(broker.url).llen("celery") == 0
+        assert {d for d, _ in _step_up_deliveries(native_stack, asked).values()} == {"QUEUED"}
+
+        worker = native_stack.start_worker("worker-lost-backlog", **env)
+        beat = native_stack._own(stack.run_script(
+            "beat", native_stack.env(CELERY_BEAT_SCHEDULE_FILE=str(tmp_path / "beat-schedule"), **env),
+            log=str(native_stack.log_path("beat-lost-backlog")),
+        ))
+        try:
+            wait_until(
+                lambda: all(d in ("SENT", "FAILED") for d, _ in _step_up_deliveries(native_stack, asked).values()),
+                60,
+                lambda: native_stack.tail("worker-lost-backlog") + native_stack.tail("beat-lost-backlog"),
+            )
+        finally:
+            native_stack.stop(beat)
+            native_stack.stop(worker)
+        outcome = _step_up_deliveries(native_stack, asked)
+        for user_id, email in asked.items():
+            delivery, released = outcome[user_id]
+            if delivery == "SENT":  # delivered: the mail is in the mailbox
+                assert len(native_stack.mails(to=email)) == mails_before[user_id] + 1, user_id
+            else:  # released: the page says so and a new code may be asked for at once
+                assert released, user_id
+        # Nothing was left to expire unseen; with the codes' life left, the sweep sent them all.
+        assert [d for d, _ in outcome.values()].count("SENT") == LOST_BACKLOG
+    finally:
+        broker.stop()
