@@ -208,6 +208,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ccass_portal.tasks.generate_overnight_reports",
         "schedule": crontab(hour=2, minute=0),
     },
+    # Hourly: expired sessions out of the session table (accounts.tasks; docs/operations.md).
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=40),
+    },
 }
 
 # --- Security headers ------------------------------------------------------------
