@@ -20,6 +20,7 @@ import django_otp
 from django.conf import settings
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
@@ -277,8 +278,10 @@ def send_email_otp(request, user: User, attempt: Attempt) -> otp_services.EmailO
 
 
 def _unlocked_user(request, attempt: Attempt) -> User | None:
-    """The attempt's person, freshly read; None (and the attempt ends) if locked or gone."""
-    user = attempt.user()
+    """The attempt's person, freshly read; None (and the attempt ends) if locked or gone.
+    Row-locked first, so a step's transaction takes the person before the device, in the order
+    request_email_otp takes them (no deadlock between asking for a code and entering one)."""
+    user = User.objects.select_for_update().filter(user_id=attempt.user_id).first()
     if user is None or user.is_locked:
         abandon_attempt(request)
         return None
@@ -293,6 +296,9 @@ def _otp_failed(request, user: User, *, replay: bool = False) -> OtpResult:
     return OtpResult(ok=False, message=INVALID_OTP)
 
 
+# Each verify_*_step is one transaction: the code is used up only if the logon it completes is
+# committed with it. A database failure part-way leaves the code usable (docs/operations.md).
+@transaction.atomic
 def verify_app_step(request, attempt: Attempt, code: str) -> OtpResult:
     user = _unlocked_user(request, attempt)
     if user is None:
@@ -303,6 +309,7 @@ def verify_app_step(request, attempt: Attempt, code: str) -> OtpResult:
     return _complete(request, user, attempt, check.device)
 
 
+@transaction.atomic
 def verify_registration_step(request, attempt: Attempt, code: str) -> OtpResult:
     """The first code from a newly registered app both confirms it and completes the logon."""
     user = _unlocked_user(request, attempt)
@@ -318,6 +325,7 @@ def verify_registration_step(request, attempt: Attempt, code: str) -> OtpResult:
     return _complete(request, user, attempt, check.device)
 
 
+@transaction.atomic
 def verify_email_step(request, attempt: Attempt, code: str) -> OtpResult:
     user = _unlocked_user(request, attempt)
     if user is None:

@@ -13,6 +13,10 @@ and writes the same rows with two:
   transaction it runs in a savepoint as before.
 
 A response that is not saved (a 500) leaves the old session as it was, as if the request never came.
+
+A cookie that holds anything but a key this store could have made (32 of Django's key characters) is
+no session: it is never looked up, so a NUL that PostgreSQL refuses in text cannot turn every page
+into a 500 (docs/operations.md, "Poisoned cookie"), and the browser is told to drop it.
 """
 
 from contextlib import nullcontext
@@ -23,6 +27,9 @@ from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, 
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.utils.crypto import get_random_string
 
+SESSION_KEY_LENGTH = 32
+_KEY_CHARS = frozenset(VALID_KEY_CHARS)
+
 
 class SessionStore(db.SessionStore):
     def __init__(self, session_key=None):
@@ -31,7 +38,10 @@ class SessionStore(db.SessionStore):
         self._unwritten = False  # the current key has no row yet
 
     def _get_new_session_key(self):
-        return get_random_string(32, VALID_KEY_CHARS)
+        return get_random_string(SESSION_KEY_LENGTH, VALID_KEY_CHARS)
+
+    def _validate_session_key(self, key):
+        return isinstance(key, str) and len(key) == SESSION_KEY_LENGTH and _KEY_CHARS.issuperset(key)
 
     def cycle_key(self):
         data = self._session

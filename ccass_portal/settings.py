@@ -168,6 +168,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
+# The portal's own page, in the person's language and without the database (ccass_portal/errors.py).
+CSRF_FAILURE_VIEW = "ccass_portal.errors.csrf_failure"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Sessions stay in the database, not in Redis: with Redis down, only e-mail OTP
 # delivery stops (SECURITY.md 30) and every other logon still works.
@@ -212,6 +214,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "otp.tasks.sweep_lost_email_otps",
         "schedule": 5.0,
         "options": {"expires": 5},
+    },
+    # Hourly: expired sessions out of the session table (accounts.tasks; docs/operations.md).
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=40),
     },
 }
 

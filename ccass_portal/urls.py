@@ -25,3 +25,9 @@ urlpatterns = [
     path("demo/clock/", views.demo_clock_page, name="demo-clock"),
     path("admin/", admin.site.urls),
 ]
+
+# The portal's own error pages, rendered without the database (ccass_portal/errors.py).
+handler400 = "ccass_portal.errors.bad_request"
+handler403 = "ccass_portal.errors.permission_denied"
+handler404 = "ccass_portal.errors.page_not_found"
+handler500 = "ccass_portal.errors.server_error"
