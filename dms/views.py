@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django.utils.translation import gettext as _
 
@@ -221,6 +222,7 @@ def _smartcard_reset_offered(subject) -> bool:
     return policies.smartcard_available() and bool(subject.srn) and not subject.created_after_launch
 
 
+@sensitive_post_parameters("smartcard_password")  # kept out of error reports (docs/security.md, check 15)
 @da_page
 def change(request, participant, user_id):
     subject = _profile_or_404(participant, user_id)
@@ -351,6 +353,7 @@ def _withdraw(request, cr: ChangeRequest):
 REQUEST_ACTIONS = {"confirm": _confirm, "send-code": _send_code, "reject": _reject, "withdraw": _withdraw}
 
 
+@sensitive_post_parameters("authorisation_code")  # kept out of error reports (docs/security.md, check 15)
 @da_page
 def change_request(request, participant, request_id):
     """A request's confirmation page. Each action answers with a redirect, or with its

@@ -52,21 +52,26 @@ def is_logged_in(client, prefix="") -> bool:
     return client.get(home).status_code == 200
 
 
-def strong_login(client, user, device=None, method="2fa"):
+def strong_login(client, user, device=None, method="2fa", service="online"):
     """A full session without driving the screens (for sweeps and fuzzing; the screens
-    themselves are proved in test_logon_flow). Sets what accounts.logon.complete_logon sets."""
-    from django_otp import DEVICE_ID_SESSION_KEY
+    themselves are proved in test_logon_flow). The session is made by the real
+    accounts.logon.complete_logon, the one place a person is logged in, so a change in what a
+    logged-in session holds reaches every test that uses this."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import RequestFactory
 
     from accounts import logon
-    from ccass_portal import clock
 
-    client.force_login(user)
-    session = client.session
-    session[logon.AUTH_METHOD_KEY] = method
-    session[logon.AUTH_AT_KEY] = clock.now().timestamp()
-    if device is not None:
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    from django.contrib.auth.models import AnonymousUser
+
+    request = RequestFactory().post("/login/otp/")  # as the last logon step arrives, after the
+    request.user = AnonymousUser()  # middleware (django_otp.login needs request.user)
+    request.session = client.session if client.session.session_key else import_module(settings.SESSION_ENGINE).SessionStore()
+    assert logon.complete_logon(request, user, device=device, method=method, service=service), f"{user} is locked"
+    request.session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
     return client
 
 

@@ -1,5 +1,6 @@
 """Sessions (SEC 16-19, 26), smartcard logon (§4, §5), enumeration (SEC 7) and audit (SEC 15, 27)."""
 
+import json
 import os
 import re
 import subprocess
@@ -98,7 +99,12 @@ def test_sec19_cookies_are_secure_httponly_samesite_in_production():
 
 
 def test_sec19_session_cookie_flags_on_the_wire(client, app_user, settings):
-    settings.SESSION_COOKIE_SECURE = True
+    # The cookie flags as production sets them (read from ccass_portal.settings without the test
+    # settings), not a value this test chose: a production default turned off fails here.
+    names = ["SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE"]
+    production = json.loads(_production_settings("__import__('json').dumps({n: getattr(s, n) for n in %r})" % names))
+    for name in names:
+        setattr(settings, name, production[name])
     user, app = app_user
     response = app_logon(client, user.user_id, GOOD_PASSWORD, app)
     cookie = response.cookies["sessionid"]

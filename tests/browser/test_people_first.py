@@ -17,8 +17,9 @@ import time_machine
 from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
+from accounts.audit import Event
 from accounts.logon import INVALID_OTP
-from accounts.models import OtpChannel, Participant, Role, User
+from accounts.models import AuditEvent, OtpChannel, Participant, Role, User
 from ccass_portal import clock, overnight_reports
 from ccass_portal.models import OvernightReport
 from otp.models import AuthenticatorDevice
@@ -298,8 +299,12 @@ def test_demo_clock_makes_a_received_email_otp_expire(page: Page, email_user, de
     enter_email_otp(page, code)
     expect(page.get_by_text(str(INVALID_OTP)).first).to_be_visible()
     expect(heading(page, "Please Enter Your One Time Password, Or Request A New One")).to_be_visible()
-    assert User.objects.get(pk=email_user.pk).twofa_set_up_at is not None
-    assert not page.url.endswith("/login/success/")
+    # The expired code logged nobody in and counted as one wrong OTP (docs/security.md, check 3).
+    assert User.objects.get(pk=email_user.pk).otp_failures == 1
+    assert not AuditEvent.objects.filter(subject=email_user, kind=Event.LOGON_SUCCESS).exists()
+    assert AuditEvent.objects.filter(subject=email_user, kind=Event.OTP_FAILURE).count() == 1
+    page.goto("/terminal/")
+    assert "/terminal/" not in page.url, page.url
 
 
 # -- screenshots in both languages ------------------------------------------------------------
