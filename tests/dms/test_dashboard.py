@@ -237,3 +237,44 @@ def test_query_count_does_not_grow_with_profiles(seeded, django_assert_max_num_q
     # the whole pages, session and user included
     page_queries(django_assert_max_num_queries, da_client("B01234X1"), "/dms/reports/migration-readiness/", 10)
     page_queries(django_assert_max_num_queries, operator_client(), "/backoffice/migration-readiness/", 10)
+
+
+# -- one count for both View Reports pages (issue 16, item 1) -----------------------------------
+
+
+def da_on_2fa(user_id: str) -> Client:
+    """A seeded DA who has set up the app: a 2FA session, which decommissioning leaves alone."""
+    user = User.objects.get(user_id=user_id)
+    set_up_2fa(user_id, OtpChannel.APP)
+    device = AuthenticatorDevice.new_for(user)
+    device.confirmed = True
+    device.save()
+    return strong_login(Client(), user, device)
+
+
+def csv_figures(client: Client, url: str) -> dict[str, str]:
+    """The label -> number lines of a page's CSV download (two-cell rows)."""
+    return {row[0]: row[1] for row in read_csv(client.get(url + "?format=csv")) if len(row) == 2}
+
+
+SHARED_FIGURES = (
+    "Profiles", "Without a registered e-mail address", "2FA not yet set up", "OTP by mobile application",
+    "OTP by e-mail", "Smartcard only (no 2FA, card still valid)", "Locked",
+)
+
+
+@pytest.mark.parametrize("decommissioned", [False, True], ids=["before", "after-decommissioning"])
+def test_readiness_report_and_dashboard_show_the_same_numbers_for_every_demo_firm(seeded, decommissioned):
+    # One card expired and one profile created after the launch (no card that logs on):
+    # neither is "smartcard only", on either page.
+    User.objects.filter(user_id="B0123405").update(certificate_expiry=clock.now() - timedelta(days=1))
+    User.objects.filter(user_id="HKABC101").update(created_after_launch=True)
+    clients = {pid: da_on_2fa(f"{pid}X1") for pid in SEEDED}
+    when = clock.today() if decommissioned else clock.today() + timedelta(days=3650)
+    with override_settings(PORTAL_SMARTCARD_DECOMMISSION_DATE=when):
+        for pid, client in clients.items():
+            report = csv_figures(client, "/dms/reports/2fa-readiness/")
+            board = csv_figures(client, "/dms/reports/migration-readiness/")
+            assert {k: report.get(k) for k in SHARED_FIGURES} == {k: board[k] for k in SHARED_FIGURES}, pid
+            expected = 0 if decommissioned else SEEDED[pid] - 1 - (pid in ("B01234", "HKABC1"))
+            assert board["Smartcard only (no 2FA, card still valid)"] == str(expected), pid

@@ -410,7 +410,7 @@ def test_listing_and_readiness_read_a_firm_in_a_fixed_number_of_queries(roster, 
     with django_assert_num_queries(1):
         rows, footer = selectors.profile_listing(roster.maker.participant)
     assert footer.total_users == 204 and len(rows) == 204
-    with django_assert_num_queries(3):  # counts, roster, rows
+    with django_assert_num_queries(3):  # counts (roster included), smartcard-only profiles, rows
         readiness, rows = selectors.twofa_readiness(roster.maker.participant)
     assert readiness.total == 204 and len(rows) == 204
 
@@ -433,11 +433,11 @@ def test_reports_audit_trail_and_2fa_readiness(roster, maker_client):
     assert rows[1][2:6] == [roster.user.user_id, roster.maker.user_id, roster.checker.user_id, "Authorised"]
     assert "Surname=CHAN" in rows[1][9] and "Surname=LEE" in rows[1][10]
     readiness = text(maker_client.get("/dms/reports/2fa-readiness/"))
-    assert "Still smartcard only" in readiness and "Without a registered e-mail address" in readiness
+    assert "Smartcard only (no 2FA, card still valid)" in readiness and "Without a registered e-mail address" in readiness
     summary = dict(row[:2] for row in csv.reader(io.StringIO(
         maker_client.get("/dms/reports/2fa-readiness/", {"format": "csv"}).content.decode())) if len(row) >= 2)
     assert summary["Without a registered e-mail address"] == "1"
-    assert summary["2FA not yet set up"] == "1" and summary["Still smartcard only (SRN, no 2FA)"] == "1"
+    assert summary["2FA not yet set up"] == "1" and summary["Smartcard only (no 2FA, card still valid)"] == "1"
     assert summary["OTP by mobile application"] == "4"
     assert summary["At least one DA maker and two DA checkers"] == "Yes"
 
