@@ -118,7 +118,7 @@ class ReauthenticateForm(forms.Form):
 
 
 class OathSettingsForm(ReauthenticateForm):
-    oath_enabled = forms.BooleanField(label=_("Multi-factor authentication using OATH"), required=False)
+    oath_enabled = forms.BooleanField(label=_("Multi-factor authentication using OATH enable"), required=False)
 
 
 class SmartcardForm(forms.Form):

@@ -309,7 +309,10 @@ def reset_start(request):
         if form.is_valid():
             step = reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request))
             if step == ResetStep.REFUSED:
-                return render_portal(request, "accounts/reset_refused.html", {"message": reset.REFUSAL})
+                return render_portal(
+                    request, "accounts/reset_refused.html",
+                    {"message": reset.REFUSAL, "user_id": form.cleaned_data["user_id"]},
+                )
             return redirect(url(request, "reset-otp"))
         return render_portal(request, "accounts/reset_start.html", {"form": form}, status=400)
     return render_portal(request, "accounts/reset_start.html", {"form": form})
@@ -343,8 +346,10 @@ def reset_otp(request):
             if result.ok:
                 return redirect(url(request, "reset-password"))
             if result.locked:
-                return render_portal(request, "accounts/reset_refused.html", {"message": reset.REFUSAL})
-            form.add_error("otp", logon.INVALID_OTP)
+                return render_portal(
+                    request, "accounts/reset_refused.html", {"message": reset.REFUSAL, "user_id": state.user_id}
+                )
+            form.add_error("otp", logon.INVALID_OTP if by_email else logon.INVALID_APP_OTP)
         status = 400
     template = "accounts/otp_email.html" if by_email else "accounts/otp_app.html"
     context = {"form": form, "reset": True}
