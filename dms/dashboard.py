@@ -202,6 +202,20 @@ class Segment:
     css: str
     x: float = 0.0
     width: float = 0.0
+    share: int = 0  # whole percent; a chart's shares add up to 100
+
+
+def whole_percents(values: list[int]) -> list[int]:
+    """Largest-remainder rounding: whole percents that add up to exactly 100 (or all 0)."""
+    total = sum(values)
+    if not total:
+        return [0] * len(values)
+    exact = [100 * value / total for value in values]
+    shares = [int(e) for e in exact]
+    by_remainder = sorted(range(len(values)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: 100 - sum(shares)]:
+        shares[i] += 1
+    return shares
 
 
 @dataclass(frozen=True)
@@ -216,10 +230,11 @@ class Chart:
 def _chart(slug: str, title: str, parts: list[tuple[str, int, str]]) -> Chart:
     """A horizontal bar of 100 units split into the parts; x and width in percent."""
     total = sum(value for _label, value, _css in parts)
+    shares = whole_percents([value for _label, value, _css in parts])
     segments, x = [], 0.0
-    for label, value, css in parts:
+    for (label, value, css), share in zip(parts, shares):
         width = round(100 * value / total, 2) if total else 0.0
-        segments.append(Segment(label, value, css, x, width))
+        segments.append(Segment(label, value, css, x, width, share))
         x = round(x + width, 2)
     description = "; ".join(f"{label}: {value}" for label, value, _css in parts)
     return Chart(slug, title, description, segments, total)

@@ -4,6 +4,7 @@ demo firms, the checklist ticks, tenant isolation, the CSV and the query counts.
 from __future__ import annotations
 
 import csv
+import re
 import io
 from datetime import timedelta
 
@@ -278,3 +279,22 @@ def test_readiness_report_and_dashboard_show_the_same_numbers_for_every_demo_fir
             assert {k: report.get(k) for k in SHARED_FIGURES} == {k: board[k] for k in SHARED_FIGURES}, pid
             expected = 0 if decommissioned else SEEDED[pid] - 1 - (pid in ("B01234", "HKABC1"))
             assert board["Smartcard only (no 2FA, card still valid)"] == str(expected), pid
+
+
+# -- shares add up to 100 % (issue 17, "Finish") -----------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+def test_chart_shares_add_up_to_100_by_largest_remainder(seeded, language):
+    """8 profiles as 1 app, 1 e-mail, 6 smartcard-only: 12.5 / 12.5 / 75 would round to 13+13+75 = 101."""
+    set_up_2fa("B0123401", OtpChannel.APP)
+    set_up_2fa("B0123402", OtpChannel.EMAIL)
+    chart = dashboard.charts(dashboard.firm_readiness(seeded["B01234"]))[1]
+    assert [s.value for s in chart.segments] == [1, 1, 6, 0]
+    assert sum(s.share for s in chart.segments) == 100 and sorted(s.share for s in chart.segments) == [0, 12, 13, 75]
+    client = da_client("B01234X1")
+    client.cookies["django_language"] = language
+    html = client.get("/dms/reports/migration-readiness/").content.decode()
+    table = html.split('id="chart-twofa-data"', 1)[1].split("</table>", 1)[0]
+    shares = [int(cell) for cell in re.findall(r"<td>(\d+)%</td>", table)]
+    assert len(shares) == 4 and sum(shares) == 100
