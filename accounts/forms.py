@@ -194,7 +194,7 @@ class ReauthenticateForm(StepUpForm):
 
 
 class OathSettingsForm(ReauthenticateForm):
-    oath_enabled = forms.BooleanField(label=_("Multi-factor authentication using OATH"), required=False)
+    oath_enabled = forms.BooleanField(label=_("Multi-factor authentication using OATH enable"), required=False)
 
     def clean(self):
         if self.cleaned_data.get("oath_enabled"):

@@ -265,7 +265,9 @@ class OtpResult:
     message: str = ""
 
 
-INVALID_OTP = _("Invalid OTP. Please try again, or request a new one.")
+INVALID_OTP = _("Invalid OTP. Please try again, or request a new one.")  # e-mail OTP
+# The app makes a new code every 30 seconds; there is nothing to request (issue 17.7).
+INVALID_APP_OTP = _("Invalid OTP. Please enter the code the app shows now.")
 LOCKED_NOW = GENERIC_FAILURE
 
 
@@ -288,12 +290,12 @@ def _unlocked_user(request, attempt: Attempt) -> User | None:
     return user
 
 
-def _otp_failed(request, user: User, *, replay: bool = False) -> OtpResult:
+def _otp_failed(request, user: User, *, replay: bool = False, message=INVALID_APP_OTP) -> OtpResult:
     locked = lockout.record_otp_failure(user, request=request, replay=replay)
     if locked:
         abandon_attempt(request)
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
-    return OtpResult(ok=False, message=INVALID_OTP)
+    return OtpResult(ok=False, message=message)
 
 
 # Each verify_*_step is one transaction: the code is used up only if the logon it completes is
@@ -331,7 +333,7 @@ def verify_email_step(request, attempt: Attempt, code: str) -> OtpResult:
     if user is None:
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
     if not otp_services.verify_email_otp(user, code, purpose=otp_services.Purpose.SIGN_IN):
-        return _otp_failed(request, user)
+        return _otp_failed(request, user, message=INVALID_OTP)
     if user.otp_channel != OtpChannel.EMAIL or not user.has_twofa:
         user.otp_channel = OtpChannel.EMAIL
         user.twofa_set_up_at = user.twofa_set_up_at or clock.now()

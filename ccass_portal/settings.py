@@ -195,12 +195,14 @@ if REDIS_URL:
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     # Embedded mode: no broker; tasks run in-process once the transaction commits.
-    CELERY_BROKER_URL = "memory://"
+    # The host is named so kombu does not warn "No hostname was supplied" on every send.
+    CELERY_BROKER_URL = "memory://localhost/"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING: one format, one zone
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 # Run by `bin/beat` (one beat process per stack): the overnight reports at 02:00 Hong Kong time.
@@ -261,14 +263,20 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # One time zone in every line (TIME_ZONE, with its offset); plain audit lines keep the
+    # event, actor and subject (ccass_portal/logs.py).
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "ccass_portal.logs.JsonLineFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "zone": TIME_ZONE,
         },
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "ccass_portal.logs.PlainFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "zone": TIME_ZONE,
+        },
     },
     "handlers": {
         "console": {

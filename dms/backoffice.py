@@ -4,6 +4,11 @@
   reset a DA's OTP registration (the next logon is a first-time logon), and
   assign the DA role to an existing user.
 - DA4: grant additional user accounts, HKD 250 each (§4.3.1).
+- SCard 1: reset a DA's smartcard password (until decommissioning; §4.1.2): DMS
+  resets only users' cards.
+
+A DA3 request names the DA's User ID and registered e-mail address (App. D.c b);
+processing it notifies the participant's Client Connect submitter (App. D.c c).
 
 Each action locks the participant row, keeps the roster rule, keeps an
 `EServiceRecord` (the list of processed requests) and writes one audit row.
@@ -11,10 +16,14 @@ Each action locks the participant row, keeps the roster rule, keeps an
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts import audit, lockout, policies, user_ids
+from accounts import audit, policies, user_ids
 from accounts import services as account_services
 from accounts.models import Participant, Role, User
 from ccass_portal import clock
@@ -25,11 +34,23 @@ from .services import DmsRefusal
 
 Action = EServiceRecord.Action
 DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
+log = logging.getLogger(__name__)
+
+EMAIL_NOT_REGISTERED = _("This is not the registered e-mail address of the DA.")
+NO_SMARTCARD = _("This DA has no smartcard to reset, or smartcards have been decommissioned.")
 
 
 class BackofficeEvent:
     DA3_PROCESSED = "eservice_da3_processed"
     DA4_PROCESSED = "eservice_da4_processed"
+    SCARD1_PROCESSED = "eservice_scard1_processed"
+
+
+EVENTS = {
+    EServiceRecord.Service.DA3: BackofficeEvent.DA3_PROCESSED,
+    EServiceRecord.Service.DA4: BackofficeEvent.DA4_PROCESSED,
+    EServiceRecord.Service.SCARD1: BackofficeEvent.SCARD1_PROCESSED,
+}
 
 
 def _record(
@@ -47,7 +68,7 @@ def _record(
         fee_hkd=fee,
     )
     audit.record(
-        BackofficeEvent.DA4_PROCESSED if service == EServiceRecord.Service.DA4 else BackofficeEvent.DA3_PROCESSED,
+        EVENTS[service],
         request=request,
         actor=operator,
         subject=subject if subject is not None else operator,
@@ -107,15 +128,26 @@ def add_da(
     return da, record
 
 
-def act_on_da(*, operator: User, participant: Participant, user_id: str, action: str, request=None) -> EServiceRecord:
-    """DA3: unlock, enable, disable, delete a DA, or reset the DA's OTP registration."""
+def _check_registered_email(da: User, email: str | None) -> None:
+    """The request names the DA's registered e-mail address (App. D.c b); None: a caller
+    inside the product that identified the DA itself."""
+    if email is not None and email.strip().lower() != da.email.lower():
+        raise DmsRefusal(EMAIL_NOT_REGISTERED, field="email")
+
+
+def act_on_da(
+    *, operator: User, participant: Participant, user_id: str, action: str, email: str | None = None,
+    submitter_email: str = "", request=None,
+) -> EServiceRecord:
+    """DA3: "Unlock DA Account" (the lock lifted and the OTP registration reset, so the next
+    logon is a first-time logon, App. D.c d), enable, disable, delete a DA, or reset only the
+    DA's OTP registration. Notifies the Client Connect submitter once it commits."""
     with transaction.atomic():
         participant = _lock(participant)
         da = _da_of(participant, user_id)
+        _check_registered_email(da, email)
         try:
-            if action == Action.UNLOCK:
-                lockout.lift_lock(da, actor=operator, request=request)
-            elif action == Action.RESET_OTP:
+            if action in (Action.UNLOCK, Action.RESET_OTP):
                 account_services.reset_registration(da, actor=operator, request=request)
             elif action == Action.ENABLE:
                 da.status = User.Status.ENABLED
@@ -135,7 +167,7 @@ def act_on_da(*, operator: User, participant: Participant, user_id: str, action:
                 raise DmsRefusal(_("Choose an action."), field="action")
         except RosterBreach as exc:
             raise DmsRefusal(str(exc), field="action") from exc
-        return _record(
+        record = _record(
             service=EServiceRecord.Service.DA3,
             action=action,
             participant=participant,
@@ -143,6 +175,67 @@ def act_on_da(*, operator: User, participant: Participant, user_id: str, action:
             subject=da,
             request=request,
         )
+        if submitter_email:
+            transaction.on_commit(lambda: notify_submitter(record, submitter_email))
+    return record
+
+
+def reset_da_smartcard_password(
+    *, operator: User, participant: Participant, user_id: str, smartcard_password: str, request=None
+) -> EServiceRecord:
+    """SCard 1: a new 6-8 digit smartcard password for a DA whose card still logs on."""
+    with transaction.atomic():
+        participant = _lock(participant)
+        da = _da_of(participant, user_id)
+        if not (policies.smartcard_available() and da.srn and not da.created_after_launch):
+            raise DmsRefusal(NO_SMARTCARD, field="user_id")
+        da.set_smartcard_password(smartcard_password)
+        da.save(update_fields=["smartcard_password"])
+        return _record(
+            service=EServiceRecord.Service.SCARD1,
+            action=Action.SMARTCARD_RESET,
+            participant=participant,
+            operator=operator,
+            subject=da,
+            request=request,
+        )
+
+
+# -- the Client Connect notification (App. D.c c) ---------------------------------------------
+
+NOTIFICATION_SUBJECT = "DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form ({reference} from {pid})"
+NOTIFICATION_BODY = """HKEX Client Connect
+
+For reference: the eService is Completed
+
+Reference Number\t{reference}
+Workflow Status\tCompleted
+Notification Type\tFor reference
+Just Processed By\tHKEX
+Require action from\tNil
+
+To view the record, please visit the HKEX Client Connect and search the Reference Number ({reference})
+"""
+
+
+def client_connect_sender() -> str:
+    """noreply_connect@ in the domain the portal sends from (DEFAULT_FROM_EMAIL)."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2]
+    return f"HKEX Client Connect <noreply_connect@{domain}>"
+
+
+def notify_submitter(record: EServiceRecord, submitter_email: str) -> None:
+    """The seed's notification, verbatim: no User ID, no e-mail address, nothing secret."""
+    reference, pid = record.reference, record.participant.participant_id
+    try:
+        send_mail(
+            NOTIFICATION_SUBJECT.format(reference=reference, pid=pid),
+            NOTIFICATION_BODY.format(reference=reference),
+            client_connect_sender(),
+            [submitter_email],
+        )
+    except Exception:  # the request was processed; a mail outage must not undo or hide that
+        log.exception("Client Connect notification for %s not sent", reference)
 
 
 def assign_da_role(*, operator: User, participant: Participant, user_id: str, role: str, request=None) -> EServiceRecord:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("da3/da-action/", views.da_action, name="da3-action"),
     path("da3/assign-role/", views.assign_role, name="da3-assign"),
     path("da4/", views.grant_accounts, name="da4"),
+    path("scard1/", views.smartcard_reset, name="scard1"),
     path("processed/", views.processed, name="processed"),
     path("migration-readiness/", dashboard_views.all_firms_dashboard, name="dashboard"),
     *logon_urlpatterns,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.views import posted, render_portal, strong_session_required
 
 from . import backoffice
-from .forms import AddDaForm, AssignRoleForm, DaActionForm, GrantAccountsForm
+from .forms import AddDaForm, AssignRoleForm, DaActionForm, GrantAccountsForm, SmartcardResetForm
 from .models import EServiceRecord
 from .services import DmsRefusal
 
@@ -53,18 +54,36 @@ def _eservice_form(request, form_class, title: str, process):
 def add_da(request):
     def process(data):
         da, record = backoffice.add_da(operator=request.user, request=request, **data)
-        return f"{record.reference}: DA {da.user_id} added to {da.participant_id}."
+        return _("%(reference)s: DA %(user_id)s added to %(participant)s.") % {
+            "reference": record.reference, "user_id": da.user_id, "participant": da.participant.participant_id,
+        }
 
-    return _eservice_form(request, AddDaForm, "DA3 - Add Delegated Administrator", process)
+    return _eservice_form(request, AddDaForm, _("DA3 - Add Delegated Administrator"), process)
 
 
 @operator_page
 def da_action(request):
     def process(data):
         record = backoffice.act_on_da(operator=request.user, request=request, **data)
-        return f"{record.reference}: {record.get_action_display()} {record.subject_user_id} done."
+        return _("%(reference)s: %(action)s %(user_id)s of %(participant)s completed; the Client Connect "
+                 "submitter is notified.") % {
+            "reference": record.reference, "action": record.get_action_display(), "user_id": record.subject_user_id,
+            "participant": data["participant"].participant_id,
+        }
 
-    return _eservice_form(request, DaActionForm, "DA3 - Maintain Delegated Administrator", process)
+    return _eservice_form(request, DaActionForm, _("DA3 - Maintain Delegated Administrator"), process)
+
+
+@operator_page
+def smartcard_reset(request):
+    def process(data):
+        record = backoffice.reset_da_smartcard_password(operator=request.user, request=request, **data)
+        return _("%(reference)s: the smartcard password of DA %(user_id)s of %(participant)s is reset.") % {
+            "reference": record.reference, "user_id": record.subject_user_id,
+            "participant": data["participant"].participant_id,
+        }
+
+    return _eservice_form(request, SmartcardResetForm, _("SCard 1 - Smartcard Maintenance for DA"), process)
 
 
 @operator_page

@@ -10,48 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts import policies
-from accounts.models import OtpChannel, Participant, Role, User
-from ccass_portal import clock
+from accounts.models import Participant, User
 
 from .roster import Roster
-from .selectors import Readiness
-
-# -- the counts ---------------------------------------------------------------------------
-
-
-def _counts() -> dict[str, Count]:
-    """The dashboard's figures as aggregates over a firm's (not deleted) profiles."""
-    not_set_up = Q(twofa_set_up_at__isnull=True)
-    enabled = Q(status=User.Status.ENABLED)
-    if policies.smartcard_available():
-        # Still only on the smartcard: no 2FA yet, and a card that would still log on.
-        card_valid = (
-            ~Q(srn="")
-            & Q(created_after_launch=False)
-            & (Q(certificate_expiry__isnull=True) | Q(certificate_expiry__gt=clock.now()))
-        )
-    else:
-        card_valid = Q(pk__isnull=True)  # after decommissioning no card is valid
-    return {
-        "total": Count("pk"),
-        "without_email": Count("pk", filter=Q(email="")),
-        "not_set_up": Count("pk", filter=not_set_up),
-        "app": Count("pk", filter=Q(otp_channel=OtpChannel.APP) & ~not_set_up),
-        "email": Count("pk", filter=Q(otp_channel=OtpChannel.EMAIL) & ~not_set_up),
-        "smartcard_only": Count("pk", filter=not_set_up & card_valid),
-        "locked": Count("pk", filter=Q(locked_at__isnull=False)),
-        "makers": Count("pk", filter=enabled & Q(role=Role.DA_MAKER)),
-        "checkers": Count("pk", filter=enabled & Q(role=Role.DA_CHECKER)),
-    }
-
-
-def _readiness(row: dict) -> Readiness:
-    roster = Roster(makers=row.pop("makers"), checkers=row.pop("checkers"))
-    return Readiness(roster=roster, **row)
+from .selectors import Readiness, readiness_counts
 
 
 class _Derived:
@@ -78,7 +42,7 @@ class FirmReadiness(_Derived):
 def firms_readiness(participants) -> list[FirmReadiness]:
     """One FirmReadiness per participant of `participants` (a queryset), in two queries."""
     firms = list(participants.order_by("participant_id").values_list("pk", "participant_id", "name"))
-    counts = _counts()
+    counts = readiness_counts()
     by_firm = {
         row.pop("participant"): row
         for row in User.objects.filter(participant__in=[pk for pk, _pid, _name in firms])
@@ -87,7 +51,7 @@ def firms_readiness(participants) -> list[FirmReadiness]:
         .annotate(**counts)
     }
     zero = dict.fromkeys(counts, 0)
-    return [FirmReadiness(pid, name, _readiness(dict(by_firm.get(pk, zero)))) for pk, pid, name in firms]
+    return [FirmReadiness(pid, name, Readiness.from_counts(by_firm.get(pk, zero))) for pk, pid, name in firms]
 
 
 def firm_readiness(participant: Participant) -> FirmReadiness:
@@ -238,6 +202,20 @@ class Segment:
     css: str
     x: float = 0.0
     width: float = 0.0
+    share: int = 0  # whole percent; a chart's shares add up to 100
+
+
+def whole_percents(values: list[int]) -> list[int]:
+    """Largest-remainder rounding: whole percents that add up to exactly 100 (or all 0)."""
+    total = sum(values)
+    if not total:
+        return [0] * len(values)
+    exact = [100 * value / total for value in values]
+    shares = [int(e) for e in exact]
+    by_remainder = sorted(range(len(values)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: 100 - sum(shares)]:
+        shares[i] += 1
+    return shares
 
 
 @dataclass(frozen=True)
@@ -252,10 +230,11 @@ class Chart:
 def _chart(slug: str, title: str, parts: list[tuple[str, int, str]]) -> Chart:
     """A horizontal bar of 100 units split into the parts; x and width in percent."""
     total = sum(value for _label, value, _css in parts)
+    shares = whole_percents([value for _label, value, _css in parts])
     segments, x = [], 0.0
-    for label, value, css in parts:
+    for (label, value, css), share in zip(parts, shares):
         width = round(100 * value / total, 2) if total else 0.0
-        segments.append(Segment(label, value, css, x, width))
+        segments.append(Segment(label, value, css, x, width, share))
         x = round(x + width, 2)
     description = "; ".join(f"{label}: {value}" for label, value, _css in parts)
     return Chart(slug, title, description, segments, total)

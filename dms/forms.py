@@ -41,7 +41,7 @@ class ProfileForm(forms.Form):
     status = forms.ChoiceField(label=_("User Status"), choices=User.Status.choices, widget=forms.RadioSelect)
     surname = forms.CharField(label=_("Surname"), max_length=60)
     other_names = forms.CharField(label=_("Other Names"), max_length=60, required=False)
-    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
+    email = forms.EmailField(label=_("Email"), max_length=254)  # mandatory (§3.1)
     enable_from = DmsDateField(label=_("Enable From"))
     disable_after = DmsDateField(label=_("Disable After"))
     clearing_house_options = forms.ChoiceField(label=_("Clearing House Options"))
@@ -225,9 +225,35 @@ DA_ACTIONS = [
 
 
 class DaActionForm(forms.Form):
+    """DA3 "Details of Requests": the DA's User ID and registered e-mail address, and the
+    action (App. D.c b); the notification goes to the Client Connect submitter."""
+
+    participant = ParticipantField()
+    user_id = UserIdField(label=_("User ID"))
+    email = forms.EmailField(label=_("Email"), max_length=254, help_text=_("The DA's registered e-mail address."))
+    action = forms.ChoiceField(label=_("Action"), choices=DA_ACTIONS)
+    submitter_email = forms.EmailField(
+        label=_("Client Connect submitter's e-mail"), max_length=254,
+        help_text=_("Receives the Client Connect notification when the request is completed."),
+    )
+
+
+class SmartcardResetForm(forms.Form):
+    """eService SCard 1 - Smartcard Maintenance for DA: a DA's smartcard password (§4.1.2)."""
+
     participant = ParticipantField()
     user_id = UserIdField(label=_("DA User ID"))
-    action = forms.ChoiceField(label=_("Action"), choices=DA_ACTIONS)
+    smartcard_password = forms.CharField(
+        label=_("Reset Smartcard Password"), min_length=6, max_length=8, strip=False,
+        help_text=_("A new 6-8 digit smartcard password (only before smartcards are decommissioned)."),
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
+    )
+
+    def clean_smartcard_password(self):
+        value = self.cleaned_data["smartcard_password"]
+        if not value.isdigit():
+            raise forms.ValidationError(_("The smartcard password is 6-8 digits."), code="smartcard_format")
+        return value
 
 
 class AssignRoleForm(forms.Form):

@@ -60,25 +60,28 @@ class ChangeRequest(models.Model):
 
 
 class EServiceRecord(models.Model):
-    """One processed HKEX eService: DA3 (DA maintenance) or DA4 (additional user accounts)."""
+    """One processed HKEX eService: DA3 (DA maintenance), DA4 (additional user accounts) or
+    SCard 1 (a DA's smartcard password, until decommissioning; §4.1.2)."""
 
     class Service(models.TextChoices):
         DA3 = "DA3", "DA3 - Delegated Administrator maintenance"
         DA4 = "DA4", "DA4 - CCASS / CCMS User Account Application"
+        SCARD1 = "SCARD1", "SCard 1 - Smartcard Maintenance for DA"
 
     class Action(models.TextChoices):
         ADD_DA = "ADD_DA", "Add DA"
-        UNLOCK = "UNLOCK", "Unlock DA"
+        UNLOCK = "UNLOCK", "Unlock DA Account"
         ENABLE = "ENABLE", "Enable DA"
         DISABLE = "DISABLE", "Disable DA"
         DELETE = "DELETE", "Delete DA"
         RESET_OTP = "RESET_OTP", "Reset DA's OTP Device Registration"
         ASSIGN_ROLE = "ASSIGN_ROLE", "Assign DA role to an existing user"
         ADD_ACCOUNTS = "ADD_ACCOUNTS", "Grant additional user accounts"
+        SMARTCARD_RESET = "SCARD_RESET", "Reset Smartcard Password"
 
     FEE_PER_ACCOUNT = Decimal("250.00")
 
-    service = models.CharField(max_length=3, choices=Service.choices)
+    service = models.CharField(max_length=6, choices=Service.choices)
     action = models.CharField(max_length=12, choices=Action.choices)
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts import policies
 from accounts.models import OtpChannel, Participant, Role, User
+from ccass_portal import clock
 
 from .models import ChangeRequest
-from .roster import Roster, roster_of
+from .roster import Roster
 
 DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
 ROLE_LABELS = dict(Role.choices)
@@ -85,6 +87,37 @@ def pending_requests(participant: Participant):
     return request_trail(participant).filter(status=ChangeRequest.Status.PENDING)
 
 
+def smartcard_only() -> Q:
+    """Still only on the smartcard: no 2FA yet, and a card that would still log on (§5).
+    After decommissioning no card logs on, so nobody is."""
+    if not policies.smartcard_available():
+        return Q(pk__isnull=True)
+    card_valid = (
+        ~Q(srn="")
+        & Q(created_after_launch=False)
+        & (Q(certificate_expiry__isnull=True) | Q(certificate_expiry__gt=clock.now()))
+    )
+    return Q(twofa_set_up_at__isnull=True) & card_valid
+
+
+def readiness_counts() -> dict[str, Count]:
+    """The 2FA readiness figures as aggregates over a firm's (not deleted) profiles: the one
+    definition the 2FA readiness report and the migration readiness dashboard both use."""
+    not_set_up = Q(twofa_set_up_at__isnull=True)
+    enabled = Q(status=User.Status.ENABLED)
+    return {
+        "total": Count("pk"),
+        "without_email": Count("pk", filter=Q(email="")),
+        "not_set_up": Count("pk", filter=not_set_up),
+        "app": Count("pk", filter=Q(otp_channel=OtpChannel.APP) & ~not_set_up),
+        "email": Count("pk", filter=Q(otp_channel=OtpChannel.EMAIL) & ~not_set_up),
+        "smartcard_only": Count("pk", filter=smartcard_only()),
+        "locked": Count("pk", filter=Q(locked_at__isnull=False)),
+        "makers": Count("pk", filter=enabled & Q(role=Role.DA_MAKER)),
+        "checkers": Count("pk", filter=enabled & Q(role=Role.DA_CHECKER)),
+    }
+
+
 @dataclass(frozen=True)
 class Readiness:
     total: int
@@ -96,6 +129,13 @@ class Readiness:
     locked: int
     roster: Roster
 
+    @classmethod
+    def from_counts(cls, row: dict) -> Readiness:
+        """From one row of `readiness_counts()`."""
+        row = dict(row)
+        roster = Roster(makers=row.pop("makers"), checkers=row.pop("checkers"))
+        return cls(roster=roster, **row)
+
     @property
     def lines(self) -> list[tuple[str, str]]:
         return [
@@ -104,7 +144,7 @@ class Readiness:
             (_("2FA not yet set up"), str(self.not_set_up)),
             (_("OTP by mobile application"), str(self.app)),
             (_("OTP by e-mail"), str(self.email)),
-            (_("Still smartcard only (SRN, no 2FA)"), str(self.smartcard_only)),
+            (_("Smartcard only (no 2FA, card still valid)"), str(self.smartcard_only)),
             (_("Locked"), str(self.locked)),
             (_("DA makers / DA checkers (enabled)"), f"{self.roster.makers} / {self.roster.checkers}"),
             (_("At least one DA maker and two DA checkers"), str(_("Yes")) if self.roster.compliant else str(_("No"))),
@@ -114,17 +154,8 @@ class Readiness:
 def twofa_readiness(participant: Participant) -> tuple[Readiness, list[tuple]]:
     """The 2FA readiness of the firm: counts, and one row per profile."""
     users = User.objects.filter(participant=participant)
-    not_set_up = Q(twofa_set_up_at__isnull=True)
-    counts = users.aggregate(
-        total=Count("pk"),
-        without_email=Count("pk", filter=Q(email="")),
-        not_set_up=Count("pk", filter=not_set_up),
-        app=Count("pk", filter=Q(otp_channel=OtpChannel.APP) & ~not_set_up),
-        email=Count("pk", filter=Q(otp_channel=OtpChannel.EMAIL) & ~not_set_up),
-        smartcard_only=Count("pk", filter=not_set_up & ~Q(srn="")),
-        locked=Count("pk", filter=Q(locked_at__isnull=False)),
-    )
-    readiness = Readiness(roster=roster_of(participant), **counts)
+    readiness = Readiness.from_counts(users.aggregate(**readiness_counts()))
+    card_only = set(users.filter(smartcard_only()).values_list("pk", flat=True))
     rows = [
         (
             user_id,
@@ -132,11 +163,11 @@ def twofa_readiness(participant: Participant) -> tuple[Readiness, list[tuple]]:
             email or str(_("(none)")),
             str(_("Yes")) if set_up else str(_("No")),
             OtpChannel(channel).label if set_up else "",
-            str(_("Yes")) if srn and not set_up else "",
+            str(_("Yes")) if pk in card_only else "",
             str(_("Yes")) if locked_at else "",
         )
-        for user_id, role, email, set_up, channel, srn, locked_at in users.order_by("user_id").values_list(
-            "user_id", "role", "email", "twofa_set_up_at", "otp_channel", "srn", "locked_at"
+        for pk, user_id, role, email, set_up, channel, locked_at in users.order_by("user_id").values_list(
+            "pk", "user_id", "role", "email", "twofa_set_up_at", "otp_channel", "locked_at"
         )
     ]
     return readiness, rows

@@ -94,6 +94,8 @@ DA_GROUPS_BEFORE_DECOMMISSIONING = (
 )
 DA_RESET_BY_HKEX = _("A Delegated Administrator's lock and OTP registration are reset by HKEX (eService DA3).")
 NO_SMARTCARD = _("This profile has no smartcard to reset, or smartcards have been decommissioned.")
+DA_SMARTCARD_BY_HKEX = _("A Delegated Administrator's smartcard password is reset by HKEX (eService SCard 1).")
+EMAIL_REQUIRED = _("Enter the e-mail address: it is mandatory, for the password set-up and OTPs.")
 REASON_REQUIRED = _("Please give the reason for the rejection.")
 
 
@@ -158,6 +160,8 @@ def _check_shape(payload: dict) -> None:
             raise DmsRefusal(f"{profiles.LABELS[field]}: not a valid choice.", field=field)
     if not str(payload["surname"] or "").strip():
         raise DmsRefusal(_("Enter the surname."), field="surname")
+    if not str(payload.get("email") or "").strip():  # mandatory on Change as on Create (§3.1)
+        raise DmsRefusal(EMAIL_REQUIRED, field="email")
     try:
         for field in ("enable_from", "disable_after", "transaction_limit"):
             profiles.from_json(field, payload[field])
@@ -217,10 +221,21 @@ def _check_rules(cr: ChangeRequest, subject: User | None) -> None:
     _check_payload(participant, cr.payload, role=subject.role)
     if cr.payload.get("unlock_reset") and subject.is_delegated_administrator:
         raise DmsRefusal(DA_RESET_BY_HKEX, field="unlock_reset")
-    if cr.payload.get("smartcard_password_reset") and not (
-        policies.smartcard_available() and subject.srn and not subject.created_after_launch
-    ):
+    if cr.payload.get("smartcard_password_reset") and subject.is_delegated_administrator:
+        raise DmsRefusal(DA_SMARTCARD_BY_HKEX, field="smartcard_password")
+    if cr.payload.get("smartcard_password_reset") and not smartcard_reset_offered(subject):
         raise DmsRefusal(NO_SMARTCARD, field="smartcard_password")
+
+
+def smartcard_reset_offered(subject: User) -> bool:
+    """DMS offers "Reset Smartcard Password" for a user's card that still logs on; a DA's
+    card password is reset only by HKEX through eService SCard 1 (§4.1.2)."""
+    return (
+        policies.smartcard_available()
+        and bool(subject.srn)
+        and not subject.created_after_launch
+        and not subject.is_delegated_administrator
+    )
 
 
 # -- the maker ------------------------------------------------------------------------

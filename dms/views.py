@@ -23,7 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django.utils.translation import gettext as _
 
-from accounts import policies, user_ids
+from accounts import user_ids
 from accounts.logon import PORTALS
 from accounts.models import Role
 from accounts.views import render_portal, strong_session_required
@@ -218,15 +218,11 @@ def delete_prompt(request, participant):
 # -- Change / Enquire / Delete of one profile ----------------------------------------------
 
 
-def _smartcard_reset_offered(subject) -> bool:
-    return policies.smartcard_available() and bool(subject.srn) and not subject.created_after_launch
-
-
 @sensitive_post_parameters("smartcard_password")  # kept out of error reports (docs/security.md, check 15)
 @da_page
 def change(request, participant, user_id):
     subject = _profile_or_404(participant, user_id)
-    offered = _smartcard_reset_offered(subject)
+    offered = services.smartcard_reset_offered(subject)
     before = profiles.snapshot(subject)
     status = 200
     if request.method == "POST":
@@ -246,8 +242,10 @@ def change(request, participant, user_id):
         initial = {field: profiles.from_json(field, before[field]) for field in profiles.PROFILE_FIELDS}
         form = ChangeProfileForm(initial=initial, subject=subject, smartcard_reset=offered)
     pending = services.pending_request_for(participant, subject.user_id)
+    unlock_field = form["unlock_reset"] if "unlock_reset" in form.fields else None
     return page(
-        request, "dms/change.html", {"form": form, "subject": subject, "pending": pending}, status=status
+        request, "dms/change.html",
+        {"form": form, "subject": subject, "pending": pending, "unlock_field": unlock_field}, status=status,
     )
 
 

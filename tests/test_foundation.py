@@ -20,7 +20,7 @@ TERMINAL_OPTIONS = [
     "Login with OTP - Online Functions",
     "Login with OTP - Overnight Report Download",
 ]
-DMS_OPTIONS = ["Login with Smartcard – Security Management Functions", "Login with OTP – Security Management Function"]
+DMS_OPTIONS = ["Login with Smartcard – Security Management Functions", "Login with OTP – Security Management Functions"]
 
 
 @pytest.mark.django_db

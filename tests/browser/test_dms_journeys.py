@@ -51,9 +51,9 @@ def firm(participant) -> Firm:
 
 
 def dms_login(page: Page, da: User, app: AuthenticatorApp) -> None:
-    """/dms/ -> "Login with OTP – Security Management Function" -> User ID, password, app code -> DMS home."""
+    """/dms/ -> "Login with OTP – Security Management Functions" -> User ID, password, app code -> DMS home."""
     page.goto("/dms/")
-    link(page, "Login with OTP – Security Management Function").click()
+    link(page, "Login with OTP – Security Management Functions").click()
     fill_login(page, da.user_id, GOOD_PASSWORD)
     enter_app_code(page, app.code())
     expect_logon_success(page, da.user_id)
@@ -90,8 +90,8 @@ def authorise(page: Page, checker_id: str, code: str) -> None:
     button(page, "Confirm").click()
 
 
-def expect_authorised(page: Page) -> None:
-    expect(page.locator("#dms-confirmation")).to_have_text(SUCCESS)
+def expect_authorised(page: Page, success: str = SUCCESS) -> None:
+    expect(page.locator("#dms-confirmation")).to_have_text(success)
 
 
 # -- (1) Create with "Generate User ID" and the checker on the same page ---------------------------
@@ -117,7 +117,7 @@ def test_create_user_with_generated_id_and_checker_on_the_same_page(page: Page, 
     assert not User.objects.filter(user_id="B0123402").exists()  # preparing changes nothing
     authorise(page, firm.checker.user_id, firm.checker_app.code())
 
-    expect_authorised(page)
+    expect_authorised(page, "THE ABOVE USER PROFILE IS CREATED SUCCESSFULLY")
     created = User.objects.get(user_id="B0123402")
     assert (created.surname, created.other_names, created.email) == ("WONG", "SIU MING", "wong@abc.example")
     assert str(created.enable_from) == "2024-07-01" and created.participant.participant_id == "B01234"

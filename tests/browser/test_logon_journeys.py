@@ -336,7 +336,7 @@ def test_a_delegated_administrator_logs_in_to_dms(page: Page, participant):
     expect(heading(page, "CCASS Security Management Functions (DMS)")).to_be_visible()
     expect(link(page, "Login with Smartcard – Security Management Functions")).to_be_visible()
     shot(page, "dms-landing")
-    link(page, "Login with OTP – Security Management Function").click()
+    link(page, "Login with OTP – Security Management Functions").click()
     fill_login(page, da.user_id, GOOD_PASSWORD)
     enter_app_code(page, app.code())
     expect_logon_success(page, "B01234X1")

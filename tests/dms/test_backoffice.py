@@ -27,7 +27,7 @@ def operator_client(operator, logged_in_client):
 # -- access ---------------------------------------------------------------------------------
 
 BACKOFFICE_PAGES = ["/backoffice/home/", "/backoffice/da3/add-da/", "/backoffice/da3/da-action/",
-                    "/backoffice/da3/assign-role/", "/backoffice/da4/", "/backoffice/processed/"]
+                    "/backoffice/da3/assign-role/", "/backoffice/da4/", "/backoffice/scard1/", "/backoffice/processed/"]
 
 
 @pytest.mark.django_db
@@ -108,6 +108,7 @@ def test_disable_or_delete_that_breaks_the_roster_is_refused(roster, operator_cl
     for action in (Action.DISABLE, Action.DELETE):
         response = operator_client.post("/backoffice/da3/da-action/", {
             "participant": "B01234", "user_id": roster.checker.user_id, "action": action,
+            "email": roster.checker.email, "submitter_email": "cc-admin@abc-securities.example",
         })
         assert response.status_code == 400 and "fewer than one DA maker" in response.content.decode()
     checker = User.objects.get(pk=roster.checker.pk)
@@ -212,3 +213,47 @@ def test_an_empty_eservice_post_gets_messages_next_to_the_fields(operator_client
     response = operator_client.post("/backoffice/da4/", {})
     assert response.status_code == 400
     assert b"field-error" in response.content
+
+
+# -- DA3 "Unlock DA Account" and SCard 1 (issue 17, items 2 and 3) ---------------------------------
+
+
+@pytest.mark.django_db
+def test_da3_needs_the_das_registered_email_and_changes_nothing_otherwise(roster, operator, mailoutbox):
+    User.objects.filter(pk=roster.checker.pk).update(locked_at="2024-01-01T00:00:00Z")
+    with pytest.raises(DmsRefusal) as refused:
+        backoffice.act_on_da(operator=operator[0], participant=roster.checker.participant,
+                             user_id=roster.checker.user_id, action=Action.UNLOCK, email="other@abc-securities.example",
+                             submitter_email="cc@abc-securities.example")
+    assert refused.value.field == "email"
+    assert User.objects.get(pk=roster.checker.pk).is_locked
+    assert not EServiceRecord.objects.exists() and not mailoutbox
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unlock_da_account_resets_the_registration_and_notifies_the_submitter(roster, operator, mailoutbox):
+    User.objects.filter(pk=roster.checker.pk).update(locked_at="2024-01-01T00:00:00Z")
+    record = backoffice.act_on_da(operator=operator[0], participant=roster.checker.participant,
+                                  user_id=roster.checker.user_id, action=Action.UNLOCK,
+                                  email=roster.checker.email.upper(), submitter_email="cc@abc-securities.example")
+    checker = User.objects.get(pk=roster.checker.pk)
+    assert not checker.is_locked and not checker.has_twofa and not checker.has_usable_password()
+    [notice] = mailoutbox
+    assert notice.to == ["cc@abc-securities.example"] and record.reference in notice.subject
+    assert "noreply_connect@" in notice.from_email and checker.user_id not in notice.body
+
+
+@pytest.mark.django_db
+def test_scard1_resets_a_das_smartcard_only_while_cards_log_on(roster, operator):
+    User.objects.filter(pk=roster.checker.pk).update(srn="0101101200012AB2")
+    kwargs = {"operator": operator[0], "participant": roster.checker.participant, "user_id": roster.checker.user_id}
+    with override_settings(PORTAL_SMARTCARD_DECOMMISSION_DATE=date(2000, 1, 1)), pytest.raises(DmsRefusal):
+        backoffice.reset_da_smartcard_password(smartcard_password="13579135", **kwargs)
+    with pytest.raises(DmsRefusal):  # a user's card is the DA's job in DMS
+        backoffice.reset_da_smartcard_password(
+            **{**kwargs, "user_id": roster.user.user_id}, smartcard_password="13579135")
+    record = backoffice.reset_da_smartcard_password(smartcard_password="13579135", **kwargs)
+    assert record.service == "SCARD1" and record.reference.startswith("SCARD1_")
+    assert User.objects.get(pk=roster.checker.pk).check_smartcard_password("13579135")
+    event = AuditEvent.objects.get(kind=backoffice.BackofficeEvent.SCARD1_PROCESSED)
+    assert "13579135" not in str(event.data)

@@ -4,6 +4,7 @@ demo firms, the checklist ticks, tenant isolation, the CSV and the query counts.
 from __future__ import annotations
 
 import csv
+import re
 import io
 from datetime import timedelta
 
@@ -237,3 +238,63 @@ def test_query_count_does_not_grow_with_profiles(seeded, django_assert_max_num_q
     # the whole pages, session and user included
     page_queries(django_assert_max_num_queries, da_client("B01234X1"), "/dms/reports/migration-readiness/", 10)
     page_queries(django_assert_max_num_queries, operator_client(), "/backoffice/migration-readiness/", 10)
+
+
+# -- one count for both View Reports pages (issue 16, item 1) -----------------------------------
+
+
+def da_on_2fa(user_id: str) -> Client:
+    """A seeded DA who has set up the app: a 2FA session, which decommissioning leaves alone."""
+    user = User.objects.get(user_id=user_id)
+    set_up_2fa(user_id, OtpChannel.APP)
+    device = AuthenticatorDevice.new_for(user)
+    device.confirmed = True
+    device.save()
+    return strong_login(Client(), user, device)
+
+
+def csv_figures(client: Client, url: str) -> dict[str, str]:
+    """The label -> number lines of a page's CSV download (two-cell rows)."""
+    return {row[0]: row[1] for row in read_csv(client.get(url + "?format=csv")) if len(row) == 2}
+
+
+SHARED_FIGURES = (
+    "Profiles", "Without a registered e-mail address", "2FA not yet set up", "OTP by mobile application",
+    "OTP by e-mail", "Smartcard only (no 2FA, card still valid)", "Locked",
+)
+
+
+@pytest.mark.parametrize("decommissioned", [False, True], ids=["before", "after-decommissioning"])
+def test_readiness_report_and_dashboard_show_the_same_numbers_for_every_demo_firm(seeded, decommissioned):
+    # One card expired and one profile created after the launch (no card that logs on):
+    # neither is "smartcard only", on either page.
+    User.objects.filter(user_id="B0123405").update(certificate_expiry=clock.now() - timedelta(days=1))
+    User.objects.filter(user_id="HKABC101").update(created_after_launch=True)
+    clients = {pid: da_on_2fa(f"{pid}X1") for pid in SEEDED}
+    when = clock.today() if decommissioned else clock.today() + timedelta(days=3650)
+    with override_settings(PORTAL_SMARTCARD_DECOMMISSION_DATE=when):
+        for pid, client in clients.items():
+            report = csv_figures(client, "/dms/reports/2fa-readiness/")
+            board = csv_figures(client, "/dms/reports/migration-readiness/")
+            assert {k: report.get(k) for k in SHARED_FIGURES} == {k: board[k] for k in SHARED_FIGURES}, pid
+            expected = 0 if decommissioned else SEEDED[pid] - 1 - (pid in ("B01234", "HKABC1"))
+            assert board["Smartcard only (no 2FA, card still valid)"] == str(expected), pid
+
+
+# -- shares add up to 100 % (issue 17, "Finish") -----------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+def test_chart_shares_add_up_to_100_by_largest_remainder(seeded, language):
+    """8 profiles as 1 app, 1 e-mail, 6 smartcard-only: 12.5 / 12.5 / 75 would round to 13+13+75 = 101."""
+    set_up_2fa("B0123401", OtpChannel.APP)
+    set_up_2fa("B0123402", OtpChannel.EMAIL)
+    chart = dashboard.charts(dashboard.firm_readiness(seeded["B01234"]))[1]
+    assert [s.value for s in chart.segments] == [1, 1, 6, 0]
+    assert sum(s.share for s in chart.segments) == 100 and sorted(s.share for s in chart.segments) == [0, 12, 13, 75]
+    client = da_client("B01234X1")
+    client.cookies["django_language"] = language
+    html = client.get("/dms/reports/migration-readiness/").content.decode()
+    table = html.split('id="chart-twofa-data"', 1)[1].split("</table>", 1)[0]
+    shares = [int(cell) for cell in re.findall(r"<td>(\d+)%</td>", table)]
+    assert len(shares) == 4 and sum(shares) == 100

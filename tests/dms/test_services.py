@@ -466,6 +466,29 @@ def test_no_smartcard_reset_after_decommissioning(roster):
         )
 
 
+@pytest.mark.django_db
+@override_settings(PORTAL_SMARTCARD_DECOMMISSION_DATE=FUTURE)
+def test_a_das_smartcard_password_is_not_reset_in_dms(roster):
+    """HKEX resets it through eService SCard 1 (§4.1.2; issue 17.3)."""
+    User.objects.filter(pk=roster.checker2.pk).update(srn="0101101200012AB2")
+    roster.checker2.refresh_from_db()
+    assert not services.smartcard_reset_offered(roster.checker2)
+    with pytest.raises(DmsRefusal, match="eService SCard 1") as refused:
+        services.prepare_request(
+            maker=roster.maker, kind=Kind.CHANGE, subject_user_id=roster.checker2.user_id,
+            payload=change_payload(roster.checker2), smartcard_password="24681357",
+        )
+    assert refused.value.field == "smartcard_password" and not ChangeRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_email_is_mandatory_on_change(roster):
+    """§3.1, on Change as on Create (issue 17.5), checked by the service as well as the form."""
+    with pytest.raises(DmsRefusal) as refused:
+        prepare_change(roster, roster.user, email="")
+    assert refused.value.field == "email" and not ChangeRequest.objects.exists()
+
+
 # -- DAs with business user groups (§5.1) -----------------------------------------------------------
 
 

@@ -110,7 +110,7 @@ def test_create_with_generate_user_id_and_checker_on_the_same_page(roster, maker
     done = maker_client.post(response["Location"], {
         "action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code(),
     }, follow=True)
-    assert SUCCESS in text(done)
+    assert "THE ABOVE USER PROFILE IS CREATED SUCCESSFULLY" in text(done)  # not "CHANGED" (issue 17.6)
     created = User.objects.get(user_id="B0123402")
     assert (created.surname, created.other_names, str(created.enable_from)) == ("WONG", "SIU MING", "2024-07-01")
 
@@ -134,7 +134,7 @@ def test_change_email_prompt_detail_confirm(roster, maker_client):
     page = text(maker_client.get(prompt["Location"]))
     assert "Unlock/Reset OTP Device Registration" in page
     # 2FA and smartcard fields show only in Enquire and Delete.
-    assert "OTP Enabled" not in page and "SRN (for user using smartcard)" not in page
+    assert 'id="change-otp-enabled"' in page and "SRN (for user using smartcard)" not in page  # App. D.c's screen
     response = maker_client.post(prompt["Location"], form_data(roster.user, email="abc@abc.com.hk"))
     cr = ChangeRequest.objects.get()
     assert response["Location"] == f"/dms/requests/{cr.pk}/"
@@ -260,14 +260,16 @@ def test_enquire_lists_by_user_id_or_name(roster, maker_client):
 
 
 @pytest.mark.django_db
-def test_enquire_shows_2fa_fields_after_setup_and_smartcard_fields_before(roster, maker_client):
+def test_enquire_shows_lock_and_otp_always_and_smartcard_fields_before_setup(roster, maker_client):
     after = text(maker_client.get(f"/dms/profiles/{roster.user.user_id}/enquire/"))
     assert "Locked" in after and "OTP Enabled" in after
     assert "SRN (for user using smartcard)" not in after and "Certificate Expiry Date" not in after
     make_user(roster.maker.participant, "B0123402", srn="0101101200012AB2")
     before = text(maker_client.get("/dms/profiles/B0123402/enquire/"))
     assert "SRN (for user using smartcard)" in before and "0101101200012AB2" in before
-    assert "Certificate Expiry Date" in before and "OTP Enabled" not in before
+    assert "Certificate Expiry Date" in before
+    # every lock shows, also before the 2FA set-up (issue 17.4)
+    assert '<td id="profile-locked">No</td>' in before and '<td id="profile-otp-enabled">No</td>' in before
     delete_page = text(maker_client.get("/dms/profiles/B0123402/delete/"))
     assert "SRN (for user using smartcard)" in delete_page and 'id="delete-profile"' in delete_page
 
@@ -410,7 +412,7 @@ def test_listing_and_readiness_read_a_firm_in_a_fixed_number_of_queries(roster, 
     with django_assert_num_queries(1):
         rows, footer = selectors.profile_listing(roster.maker.participant)
     assert footer.total_users == 204 and len(rows) == 204
-    with django_assert_num_queries(3):  # counts, roster, rows
+    with django_assert_num_queries(3):  # counts (roster included), smartcard-only profiles, rows
         readiness, rows = selectors.twofa_readiness(roster.maker.participant)
     assert readiness.total == 204 and len(rows) == 204
 
@@ -433,11 +435,11 @@ def test_reports_audit_trail_and_2fa_readiness(roster, maker_client):
     assert rows[1][2:6] == [roster.user.user_id, roster.maker.user_id, roster.checker.user_id, "Authorised"]
     assert "Surname=CHAN" in rows[1][9] and "Surname=LEE" in rows[1][10]
     readiness = text(maker_client.get("/dms/reports/2fa-readiness/"))
-    assert "Still smartcard only" in readiness and "Without a registered e-mail address" in readiness
+    assert "Smartcard only (no 2FA, card still valid)" in readiness and "Without a registered e-mail address" in readiness
     summary = dict(row[:2] for row in csv.reader(io.StringIO(
         maker_client.get("/dms/reports/2fa-readiness/", {"format": "csv"}).content.decode())) if len(row) >= 2)
     assert summary["Without a registered e-mail address"] == "1"
-    assert summary["2FA not yet set up"] == "1" and summary["Still smartcard only (SRN, no 2FA)"] == "1"
+    assert summary["2FA not yet set up"] == "1" and summary["Smartcard only (no 2FA, card still valid)"] == "1"
     assert summary["OTP by mobile application"] == "4"
     assert summary["At least one DA maker and two DA checkers"] == "Yes"
 

@@ -33,7 +33,7 @@ DMS_FIRM_PAGES = {
 }
 DMS_OBJECT_PAGES = {"dms:change", "dms:enquire", "dms:delete", "dms:request"}
 BACKOFFICE_PAGES = {"backoffice:home", "backoffice:da3-add", "backoffice:da3-action", "backoffice:da3-assign",
-                    "backoffice:da4", "backoffice:processed", "backoffice:dashboard"}
+                    "backoffice:da4", "backoffice:scard1", "backoffice:processed", "backoffice:dashboard"}
 
 
 def expected(name: str, role: str) -> int:

@@ -257,6 +257,13 @@ def _da3(w):
                       surname="LEE", other_names="NEW DA", email="new.da@abc-securities.example")
 
 
+def _scard1(w):
+    da, _app = w.person(Role.DA_CHECKER, srn="0101101200012AB2")
+    w.secrets.add("13579135")
+    backoffice.reset_da_smartcard_password(operator=_operator(w), participant=w.participant, user_id=da.user_id,
+                                           smartcard_password="13579135")
+
+
 def _da4(w):
     backoffice.grant_accounts(operator=_operator(w), participant=w.participant, accounts=2)
 
@@ -289,6 +296,7 @@ SCENARIOS = {
     DmsEvent.AUTHORISATION_REFUSED: _authorisation_refused,
     BackofficeEvent.DA3_PROCESSED: _da3,
     BackofficeEvent.DA4_PROCESSED: _da4,
+    BackofficeEvent.SCARD1_PROCESSED: _scard1,
 }
 
 

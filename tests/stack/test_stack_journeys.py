@@ -127,7 +127,7 @@ def test_self_service_reset_with_the_app_then_logon(page: Page, native_stack):
 def dms_logon(page: Page, user_id: str, app: AuthenticatorApp) -> None:
     """A DA's ongoing logon to DMS with the app, then to the DMS menu."""
     page.goto("/dms/")
-    page.get_by_role("link", name="Login with OTP – Security Management Function", exact=True).click()
+    page.get_by_role("link", name="Login with OTP – Security Management Functions", exact=True).click()
     log_in(page, user_id, GOOD_PASSWORD)
     enter_otp(page, app.code(), submit="SUBMIT")
     expect_logon_success(page, user_id, first=True)
