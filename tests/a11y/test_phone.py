@@ -81,3 +81,21 @@ def test_skip_to_content_lands_on_the_dms_page_heading(browser: Browser, live_se
         assert region.get_attribute("aria-label")
     finally:
         page.context.close()
+
+
+def test_dashboard_column_headers_stay_on_one_line(browser: Browser, live_server, participant):
+    """The readiness dashboard's "數目" (Number) header did wrap one character per line at 320 px."""
+    who = people(participant)
+    page = phone_page(browser, live_server.url, "zh-hant")
+    try:
+        log_in(page, live_server.url, "/dms", *who.maker)
+        page.goto(live_server.url + "/dms/reports/migration-readiness/")
+        lines = page.evaluate("""() => [...document.querySelectorAll('.chart-data thead th')].map(th => {
+          const range = document.createRange();
+          range.selectNodeContents(th);
+          return [th.textContent, new Set([...range.getClientRects()].map(r => Math.round(r.top))).size];
+        })""")
+    finally:
+        page.context.close()
+    assert ["數目", 1] in lines, lines
+    assert all(count == 1 for _, count in lines), lines
