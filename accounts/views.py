@@ -60,10 +60,15 @@ def render_portal(request, template: str, context: dict | None = None, status: i
     return render(request, template, {"portal": portal, **(context or {})}, status=status)
 
 
+# A page answers GET, HEAD (GET's answer without its body, as HTTP requires: docs/security.md,
+# "Accessibility on phones and screen readers") and its form's POST; anything else is 405.
+page_methods = require_http_methods(["GET", "HEAD", "POST"])
+
+
 def logon_page(view):
     """Credentials pages: POST bodies stay out of error reports, CSRF is checked,
-    nothing is cached, and only GET and POST are answered."""
-    return require_http_methods(["GET", "POST"])(
+    nothing is cached, and only GET (HEAD) and POST are answered."""
+    return page_methods(
         sensitive_post_parameters()(csrf_protect(never_cache(view)))
     )
 

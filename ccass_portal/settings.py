@@ -69,6 +69,10 @@ MIDDLEWARE = [
     "ccass_portal.middleware.DemoClockMiddleware",  # first: every later step sees the request's one time
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML compressed when the browser accepts gzip, with Django's BREACH padding; after WhiteNoise,
+    # whose static files are already compressed (docs/security.md, "Accessibility on phones and
+    # screen readers"). Only headers are added below, so compression happens last.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_safe
 
 from accounts.logon import PORTALS
-from accounts.views import strong_session_required
+from accounts.views import page_methods, strong_session_required
 
 from . import clock, demo_clock
 from .demo_access import may_use_demo_controls
@@ -52,7 +52,7 @@ def overnight_reports(request):
     return render(request, "portal/overnight_reports.html", {"portal": PORTALS["terminal"], "reports": reports})
 
 
-@require_GET
+@require_safe  # GET and HEAD
 @strong_session_required
 def overnight_report_download(request, report_id: int):
     """One report of the firm as a CSV file (audited); any other id is 404."""
@@ -122,7 +122,7 @@ def demo_outbox(request):
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@page_methods
 def demo_clock_page(request):
     """The demo clock (PORTAL_DEMO only): move simulated time forward, or reset it.
     The demo operator's only: moving it ages out failed logons (docs/decisions.md "Demo mode")."""

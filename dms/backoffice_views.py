@@ -10,9 +10,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
-from accounts.views import posted, render_portal, strong_session_required
+from accounts.views import page_methods, posted, render_portal, strong_session_required
 
 from . import backoffice
 from .forms import AddDaForm, AssignRoleForm, DaActionForm, GrantAccountsForm, SmartcardResetForm
@@ -25,7 +24,7 @@ def landing(request):
 
 
 def operator_page(view):
-    return strong_session_required(require_http_methods(["GET", "POST"])(view))
+    return strong_session_required(page_methods(view))
 
 
 @operator_page

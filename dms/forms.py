@@ -37,16 +37,23 @@ class DmsDateField(forms.DateField):
 class ProfileForm(forms.Form):
     """The fields of "Create User Profile - Detail" and "Change User Profile - Detail"."""
 
-    internal_external = forms.ChoiceField(label=_("Internal/External"), choices=User.InternalExternal.choices)
+    # The options stay in English on 繁體中文 pages too: marked so screen readers switch voice.
+    internal_external = forms.ChoiceField(
+        label=_("Internal/External"), choices=User.InternalExternal.choices, widget=forms.Select(attrs={"lang": "en"})
+    )
     status = forms.ChoiceField(label=_("User Status"), choices=User.Status.choices, widget=forms.RadioSelect)
     surname = forms.CharField(label=_("Surname"), max_length=60)
     other_names = forms.CharField(label=_("Other Names"), max_length=60, required=False)
     email = forms.EmailField(label=_("Email"), max_length=254)  # mandatory (§3.1)
     enable_from = DmsDateField(label=_("Enable From"))
     disable_after = DmsDateField(label=_("Disable After"))
-    clearing_house_options = forms.ChoiceField(label=_("Clearing House Options"))
+    clearing_house_options = forms.ChoiceField(
+        label=_("Clearing House Options"), widget=forms.Select(attrs={"lang": "en"})
+    )
     access_channel = forms.ChoiceField(
-        label=_("Access Channel"), choices=[(channel, channel) for channel in profiles.ACCESS_CHANNELS]
+        label=_("Access Channel"),
+        choices=[(channel, channel) for channel in profiles.ACCESS_CHANNELS],
+        widget=forms.Select(attrs={"lang": "en"}),
     )
     user_groups = forms.MultipleChoiceField(
         label=_("Selected User Groups"),

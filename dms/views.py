@@ -20,13 +20,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
 from django.utils.translation import gettext as _
 
 from accounts import user_ids
 from accounts.logon import PORTALS
 from accounts.models import Role
-from accounts.views import render_portal, strong_session_required
+from accounts.views import page_methods, render_portal, strong_session_required
 from otp import services as otp_services
 
 from . import profiles, selectors, services
@@ -48,10 +47,10 @@ def landing(request):
 
 
 def da_page(view):
-    """A DMS function: a DA's strong session, GET and POST only; passes the DA's participant."""
+    """A DMS function: a DA's strong session, GET (HEAD) and POST only; passes the DA's participant."""
 
     @strong_session_required
-    @require_http_methods(["GET", "POST"])
+    @page_methods
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         return view(request, request.user.participant, *args, **kwargs)
