@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from accounts.models import OtpChannel, Participant, Role, User
 from ccass_portal import clock
@@ -18,6 +19,15 @@ def need(condition: bool, why: str) -> None:
     run proves nothing. `python -m tests.run` (make test) starts every service needed."""
     if not condition:
         pytest.fail(f"required service missing: {why}")
+
+
+@pytest.fixture(autouse=True)
+def _default_language_between_tests():
+    """A request in 繁體中文 leaves its language active in the thread (LocaleMiddleware never
+    resets it); without this, services called directly by the next test would answer in it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
