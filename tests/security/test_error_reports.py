@@ -1,7 +1,8 @@
 """docs/security.md, check 15: no password, OTP, Authorisation Code, smartcard password or session key
 in a 500 page, in the error report mailed to ADMINS, or in the logs, when a request carrying one fails.
 
-The failure is real: the database refuses the audit row the service writes once it has checked the
+The failure is real: the database refuses the audit row (an integrity error, not an outage, which
+would get the 503 "busy" page) the service writes once it has checked the
 secret (`connection.execute_wrapper`, Django's own hook around every query), so the request dies
 inside the product's code path with the secret in the POST body, the cookies and the call stack.
 The report is Django's (AdminEmailHandler, as production sends it once ADMINS is set)."""
@@ -14,7 +15,7 @@ from datetime import date
 
 import pytest
 from django.core import mail
-from django.db import OperationalError, connection
+from django.db import IntegrityError, connection
 from django.test import Client
 
 from accounts.models import AuditEvent, User
@@ -44,7 +45,7 @@ def audit_row_refused():
 
     def refuse(execute, sql, params, many, context):
         if sql.lstrip().upper().startswith("INSERT") and AUDIT_TABLE in sql:
-            raise OperationalError("the database went away")
+            raise IntegrityError("the audit row was refused")  # a fault, not an outage (an outage is the 503 page)
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(refuse):
