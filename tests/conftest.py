@@ -82,7 +82,7 @@ def hashed(password: str) -> str:
 @pytest.fixture
 def no_demo_clock(settings):
     """As in production: no demo clock. Query-count guards need it, because in demo mode the clock
-    reads its offset from the database once a second, so a count would depend on the moment."""
+    reads its offset from the database (once per request; at every call outside one)."""
     settings.PORTAL_DEMO = False
 
 

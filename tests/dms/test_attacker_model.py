@@ -10,9 +10,14 @@ from accounts.models import AuditEvent, User
 from dms.models import ChangeRequest
 from tests.logon_helpers import comparable_page
 
-from .test_views import field_error, form_data, maker_client, text  # noqa: F401 - maker_client is a fixture
+from .test_views import field_error, form_data, text
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def maker_client(roster, logged_in_client):
+    return logged_in_client(roster.maker, roster.maker_app)
 
 
 def prepared_change(client, subject: User, **changes) -> str:

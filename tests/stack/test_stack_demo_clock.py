@@ -4,10 +4,10 @@ the other at its very next request, so two workers never count failures on diffe
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
