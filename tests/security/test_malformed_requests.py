@@ -30,43 +30,126 @@ REQUESTS = int(os.environ.get("PORTAL_MALFORMED_REQUESTS", "300"))
 SEED = int(os.environ.get("PORTAL_MALFORMED_SEED", "15"))
 
 ENDPOINTS = [
-    "/login/", "/login/otp/", "/login/setup/", "/login/setup/register/", "/login/setup/skip/", "/login/expired/",
-    "/login/success/", "/reset/", "/reset/otp/", "/reset/password/", "/reset/done/",
-    "/dms/login/", "/dms/login/otp/", "/dms/reset/", "/dms/reset/otp/", "/backoffice/login/", "/backoffice/login/otp/",
-    "/i18n/setlang/", "/sso/", "/",
+    "/login/",
+    "/login/otp/",
+    "/login/setup/",
+    "/login/setup/register/",
+    "/login/setup/skip/",
+    "/login/expired/",
+    "/login/success/",
+    "/reset/",
+    "/reset/otp/",
+    "/reset/password/",
+    "/reset/done/",
+    "/dms/login/",
+    "/dms/login/otp/",
+    "/dms/reset/",
+    "/dms/reset/otp/",
+    "/backoffice/login/",
+    "/backoffice/login/otp/",
+    "/i18n/setlang/",
+    "/sso/",
+    "/",
 ]
 FIELDS = ["user_id", "password", "otp", "action", "new_password1", "new_password2", "language", "next", "service"]
 NASTY = [
-    "", " ", "\x00", "B0123402\x00", "\x00" * 40, "A" * 5000, "9" * 70000, "１２３４５６７８", "12345678", "123456",
-    "b0123402", "B0123402", "request", "register", "skip", "zh-hant", "en", "xx", "//evil.example/", "http://evil.example",
-    "' OR 1=1 --", "<script>x</script>", "\ud800", "😀" * 50, "%00", "%ff", "\r\nSet-Cookie: x=y", "-1", "1e309", "NaN",
+    "",
+    " ",
+    "\x00",
+    "B0123402\x00",
+    "\x00" * 40,
+    "A" * 5000,
+    "9" * 70000,
+    "１２３４５６７８",
+    "12345678",
+    "123456",
+    "b0123402",
+    "B0123402",
+    "request",
+    "register",
+    "skip",
+    "zh-hant",
+    "en",
+    "xx",
+    "//evil.example/",
+    "http://evil.example",
+    "' OR 1=1 --",
+    "<script>x</script>",
+    "\ud800",
+    "😀" * 50,
+    "%00",
+    "%ff",
+    "\r\nSet-Cookie: x=y",
+    "-1",
+    "1e309",
+    "NaN",
     GOOD_PASSWORD,
 ]
 METHODS = ["GET", "POST", "POST", "POST", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND"]
-CHARSETS = ["", "; charset=utf-8", "; charset=latin-1", "; charset=utf-16", "; charset=no-such", "; charset=\x00",
-            "; charset=", "; charset=utf-8; charset=utf-16"]
+CHARSETS = [
+    "",
+    "; charset=utf-8",
+    "; charset=latin-1",
+    "; charset=utf-16",
+    "; charset=no-such",
+    "; charset=\x00",
+    "; charset=",
+    "; charset=utf-8; charset=utf-16",
+]
 BAD_COOKIES = [
-    "sessionid=abc\x00def", "sessionid=" + "x" * 5000, "sessionid=éééé", "sessionid=" + "A" * 32, "=;;=;", 'a="b',
-    "sessionid", "sessionid=;sessionid=\x00", "csrftoken=\x00", "csrftoken=" + "z" * 64, "django_language=\x00",
-    "django_language=" + "x" * 500, "django_language=zh-hant", "\xff\xfe=1",
+    "sessionid=abc\x00def",
+    "sessionid=" + "x" * 5000,
+    "sessionid=éééé",
+    "sessionid=" + "A" * 32,
+    "=;;=;",
+    'a="b',
+    "sessionid",
+    "sessionid=;sessionid=\x00",
+    "csrftoken=\x00",
+    "csrftoken=" + "z" * 64,
+    "django_language=\x00",
+    "django_language=" + "x" * 500,
+    "django_language=zh-hant",
+    "\xff\xfe=1",
 ]
 BAD_HEADERS = [
-    {"Accept-Language": "*;q=x, zh-Hant;q=abc"}, {"Accept-Language": "x" * 5000}, {"Accept-Language": "\x00"},
-    {"Host": "evil.example"}, {"Host": "127.0.0.1:99999"}, {"Host": ""}, {"Host": "[::1"},
-    {"X-Forwarded-For": "not-an-ip, \x00"}, {"X-Forwarded-For": "1.2.3.4" * 1000}, {"X-Forwarded-Proto": "\x00"},
-    {"Referer": "\x00"}, {"Origin": "null"}, {"Origin": "http://evil.example"}, {"User-Agent": "u" * 20000},
-    {"X-Requested-With": "XMLHttpRequest"}, {"Content-Encoding": "gzip"}, {"Transfer-Encoding": "chunked"},
+    {"Accept-Language": "*;q=x, zh-Hant;q=abc"},
+    {"Accept-Language": "x" * 5000},
+    {"Accept-Language": "\x00"},
+    {"Host": "evil.example"},
+    {"Host": "127.0.0.1:99999"},
+    {"Host": ""},
+    {"Host": "[::1"},
+    {"X-Forwarded-For": "not-an-ip, \x00"},
+    {"X-Forwarded-For": "1.2.3.4" * 1000},
+    {"X-Forwarded-Proto": "\x00"},
+    {"Referer": "\x00"},
+    {"Origin": "null"},
+    {"Origin": "http://evil.example"},
+    {"User-Agent": "u" * 20000},
+    {"X-Requested-With": "XMLHttpRequest"},
+    {"Content-Encoding": "gzip"},
+    {"Transfer-Encoding": "chunked"},
 ]
 
 
 def form_body(rng: random.Random, fields: dict[str, str], charset: str) -> bytes:
     encoding = {"; charset=latin-1": "latin-1", "; charset=utf-16": "utf-16"}.get(charset, "utf-8")
-    pairs = [(quote(k.encode("utf-8", "surrogatepass")), quote(v.encode(encoding, "surrogatepass") if encoding == "utf-8"
-              else v.encode(encoding, "replace"))) for k, v in fields.items()]
+    pairs = [
+        (
+            quote(k.encode("utf-8", "surrogatepass")),
+            quote(v.encode(encoding, "surrogatepass") if encoding == "utf-8" else v.encode(encoding, "replace")),
+        )
+        for k, v in fields.items()
+    ]
     if rng.random() < 0.1:
         pairs += [(f"f{i}", "x") for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)]  # too many fields
     if rng.random() < 0.1:
-        return "&".join(f"{k}={v}" for k, v in pairs).encode() + b"&%ZZ=%E9%00&==&&" + bytes(rng.randrange(256) for _ in range(40))
+        return (
+            "&".join(f"{k}={v}" for k, v in pairs).encode()
+            + b"&%ZZ=%E9%00&==&&"
+            + bytes(rng.randrange(256) for _ in range(40))
+        )
     return "&".join(f"{k}={v}" for k, v in pairs).encode()
 
 
@@ -74,9 +157,20 @@ def multipart_body(rng: random.Random, fields: dict[str, str]) -> tuple[bytes, s
     boundary = rng.choice(["b0undary", "", "x" * 80, "\x00", "b0undary"])
     parts = []
     for name, value in fields.items():
-        disposition = rng.choice([f'form-data; name="{name}"', f'form-data; name="{name}"; filename="../../etc/passwd"',
-                                  "form-data", f"form-data; name*=UTF-8''{name}", ""])
-        parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value.encode("utf-8", "replace") + b"\r\n")
+        disposition = rng.choice(
+            [
+                f'form-data; name="{name}"',
+                f'form-data; name="{name}"; filename="../../etc/passwd"',
+                "form-data",
+                f"form-data; name*=UTF-8''{name}",
+                "",
+            ]
+        )
+        parts.append(
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+            + value.encode("utf-8", "replace")
+            + b"\r\n"
+        )
     ending = rng.choice([f"--{boundary}--\r\n".encode(), b"", b"--\r\n", f"--{boundary}".encode()])
     return b"".join(parts) + ending, f"multipart/form-data; boundary={boundary}{rng.choice(CHARSETS)}"
 
@@ -87,8 +181,22 @@ def malformed_request(rng: random.Random, sessions: dict[str, str], csrf: tuple[
     roll = rng.random()
     if roll < 0.08:
         path += rng.choice(["%00", "\x00", "..%2f..%2f", "x" * 3000, "\xff\xfe", ";jsessionid=1", "//"])
-    query = rng.choice(["", "", "service=online", "service=report", "service=\x00", "service=" + "A" * 5000, "next=//evil.example",
-                        "%ZZ", "a=%ff%fe", "a=1&a=2&a=3", "&&&==", "service=%00"])
+    query = rng.choice(
+        [
+            "",
+            "",
+            "service=online",
+            "service=report",
+            "service=\x00",
+            "service=" + "A" * 5000,
+            "next=//evil.example",
+            "%ZZ",
+            "a=%ff%fe",
+            "a=1&a=2&a=3",
+            "&&&==",
+            "service=%00",
+        ]
+    )
     fields = {name: rng.choice(NASTY) for name in rng.sample(FIELDS, rng.randrange(0, len(FIELDS)))}
     cookie_token, form_token = csrf
     csrf_case = rng.choice(["valid"] * 6 + ["missing", "no-cookie", "wrong", "foreign"])
@@ -117,10 +225,15 @@ def malformed_request(rng: random.Random, sessions: dict[str, str], csrf: tuple[
     elif kind == "multipart":
         body, content_type = multipart_body(rng, fields)
     elif kind == "json":
-        body, content_type = rng.choice([b'{"user_id": "B0123402"', b"[]", b"\x00", b'{"a":' * 1000]), "application/json"
+        body, content_type = (
+            rng.choice([b'{"user_id": "B0123402"', b"[]", b"\x00", b'{"a":' * 1000]),
+            "application/json",
+        )
     elif kind == "bytes":
         body = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
-        content_type = rng.choice(["application/x-www-form-urlencoded", "text/plain", "\x00", "", "multipart/form-data"])
+        content_type = rng.choice(
+            ["application/x-www-form-urlencoded", "text/plain", "\x00", "", "multipart/form-data"]
+        )
     elif kind == "huge":
         size = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1
         body, content_type = b"user_id=" + b"A" * size, "application/x-www-form-urlencoded"
@@ -155,7 +268,9 @@ def test_malformed_requests_never_get_a_500(email_user, app_user):
     for number in range(REQUESTS):
         method, path, query, body, content_type, headers, environ = malformed_request(rng, sessions, csrf, foreign)
         try:
-            response = raw_request(method, path, query=query, body=body, content_type=content_type, headers=headers, environ=environ)
+            response = raw_request(
+                method, path, query=query, body=body, content_type=content_type, headers=headers, environ=environ
+            )
         except AssertionError as escaped:
             failures.append((number, method, path, query[:40], content_type, headers, "escaped", str(escaped)[:200]))
             continue
@@ -181,7 +296,11 @@ def test_headers_django_cannot_parse_get_an_answer(content_type, length):
     cookie, token = csrf_pair()
     environ = {} if length is None else {"CONTENT_LENGTH": length}
     response = raw_request(
-        "POST", "/login/", body=f"csrfmiddlewaretoken={token}&user_id=B0123402".encode(), content_type=content_type,
-        headers={"Cookie": f"csrftoken={cookie}"}, environ=environ,
+        "POST",
+        "/login/",
+        body=f"csrfmiddlewaretoken={token}&user_id=B0123402".encode(),
+        content_type=content_type,
+        headers={"Cookie": f"csrftoken={cookie}"},
+        environ=environ,
     )
     assert response.status_code < 500
