@@ -24,7 +24,7 @@ from contextlib import nullcontext
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
-from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connections, router, transaction
 from django.utils.crypto import get_random_string
 
 SESSION_KEY_LENGTH = 32
@@ -84,6 +84,10 @@ class SessionStore(db.SessionStore):
         except IntegrityError:
             if must_create:
                 raise CreateError
+            raise
+        except (OperationalError, InterfaceError):
+            # The database is unreachable, not the row gone: the busy page (ccass_portal/errors.py),
+            # not SessionMiddleware's 400 for a session deleted meanwhile.
             raise
         except DatabaseError:
             if not must_create:

@@ -1,9 +1,14 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ccass_portal.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)  # as django.core.wsgi.get_wsgi_application does
+
+from ccass_portal.http import PortalWSGIHandler
+
+# Django's handler with a request class that survives malformed headers (ccass_portal/http.py).
+application = PortalWSGIHandler()
 
 from ccass_portal.warmup import warm_up  # noqa: E402  (needs the settings loaded above)
 

@@ -9,14 +9,17 @@ so a logon that fails part-way leaves the code usable, and the person finishes w
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from tests.conftest import GOOD_PASSWORD
-from tests.logon_helpers import is_logged_in, last_email_otp, password_step
+from tests.logon_helpers import is_logged_in, last_email_otp, password_step, strong_login
 from tests.native_stack import dead_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -71,9 +74,8 @@ def test_an_outage_answers_the_busy_page_in_the_persons_language_then_the_logon_
 
 
 @contextmanager
-def connection_dropped_when(kind: str):
-    """PostgreSQL ends the web process's connection at the moment an audit row of `kind` is
-    written: the logon's last statement, after the code was checked."""
+def connection_dropped_on(table: str, event: str, when: str = "true"):
+    """PostgreSQL ends the web process's connection at the moment a row of `table` is written."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -85,15 +87,20 @@ def connection_dropped_when(kind: str):
             """
         )
         cursor.execute(
-            f"CREATE TRIGGER drop_connection BEFORE INSERT ON accounts_auditevent FOR EACH ROW "
-            f"WHEN (NEW.kind = '{kind}') EXECUTE FUNCTION drop_connection()"
+            f"CREATE TRIGGER drop_connection BEFORE {event} ON {table} FOR EACH ROW "
+            f"WHEN ({when}) EXECUTE FUNCTION drop_connection()"
         )
     try:
         yield
     finally:
         connection.close()  # the dropped one, if still held
         with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER drop_connection ON accounts_auditevent; DROP FUNCTION drop_connection()")
+            cursor.execute(f"DROP TRIGGER drop_connection ON {table}; DROP FUNCTION drop_connection()")
+
+
+def connection_dropped_when(kind: str):
+    """... when an audit row of `kind` is written: the logon's last statement, after the code was checked."""
+    return connection_dropped_on("accounts_auditevent", "INSERT", f"NEW.kind = '{kind}'")
 
 
 def account(user):
@@ -131,3 +138,19 @@ def test_a_logon_that_fails_part_way_leaves_the_email_code_usable(postgres, emai
     response = person.post("/login/otp/", {"otp": code})
     assert response.status_code == 302 and response["Location"] == "/login/success/"
     assert is_logged_in(person)
+
+
+def test_an_outage_while_the_session_is_saved_is_the_busy_page_and_the_session_lives_on(postgres, app_user):
+    """The session row is written after the view, when the response is saved: a failure there is
+    the outage it is, not "the session was deleted" (Django's 400 for a session gone meanwhile)."""
+    from otp.models import AuthenticatorDevice
+
+    user, _ = app_user
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        person = strong_login(Client(raise_request_exception=False), user, AuthenticatorDevice.objects.get(user=user))
+    # Later than the idle check's resolution, so the next page writes the session (seen_at).
+    with time_machine.travel(start + timedelta(seconds=60), tick=False):
+        with connection_dropped_on("django_session", "UPDATE"):
+            assert_busy(person.get("/terminal/"))
+        assert is_logged_in(person)

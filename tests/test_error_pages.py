@@ -90,7 +90,10 @@ def test_a_form_in_another_charset_gets_the_portals_400_and_changes_nothing(char
     body = f"csrfmiddlewaretoken={token}&user_id={email_user.user_id}&password=Wrong%E9".encode()
     before = AuditEvent.objects.count()
     response = raw_request(
-        "POST", path, body=body, content_type=f"{FORM}; charset={charset}",
+        "POST",
+        path,
+        body=body,
+        content_type=f"{FORM}; charset={charset}",
         headers={"Cookie": f"csrftoken={cookie}", "Accept-Language": "zh-Hant"},
     )
     assert response.status_code == 400
@@ -105,8 +108,13 @@ def test_a_form_in_another_charset_gets_the_portals_400_and_changes_nothing(char
 @pytest.mark.embedded
 def test_a_post_without_a_csrf_token_gets_the_portals_403_in_the_persons_language():
     for language, words in (("en", "This page has expired"), ("zh-Hant", "此頁面已過期")):
-        response = raw_request("POST", "/login/", body=b"user_id=B0123401&password=x", content_type=FORM,
-                               headers={"Accept-Language": language})
+        response = raw_request(
+            "POST",
+            "/login/",
+            body=b"user_id=B0123401&password=x",
+            content_type=FORM,
+            headers={"Accept-Language": language},
+        )
         assert response.status_code == 403
         assert error_page(response.content, 403)
         assert words in response.text()

@@ -1,4 +1,4 @@
-"""Raw requests through Django's real WSGI handler, as gunicorn hands them over.
+"""Raw requests through the portal's WSGI handler (ccass_portal/wsgi.py), as gunicorn hands them over.
 
 Django's test client builds well-formed requests and turns an exception into a 500 of its own; a
 malformed request is better sent as a bare WSGI environ, so that an exception escaping Django (what
@@ -12,10 +12,11 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
+
+from ccass_portal.http import PortalWSGIHandler
 
 
 class EscapedDjango(AssertionError):
@@ -77,7 +78,7 @@ def raw_request(
     request_finished.disconnect(close_old_connections)
     try:
         try:
-            result = WSGIHandler()(env, start_response)
+            result = PortalWSGIHandler()(env, start_response)
             content = b"".join(result)
             result.close()
         except Exception as exc:  # what gunicorn would turn into its bare 500
