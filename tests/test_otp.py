@@ -723,3 +723,55 @@ def test_the_sweep_runs_on_a_schedule_of_its_own():
     from otp import tasks
 
     assert tasks.sweep_lost_email_otps.name == entry["task"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sec14_twenty_concurrent_request_otp_presses_queue_one_mail_and_tell_the_others_why(postgres, participant):
+    """REQUEST OTP pressed at once from 20 sessions of the person: one new mail, one audit row;
+    every other press is told a code was sent and how long to wait, and sends nothing."""
+    user = make_user(participant, "B0123402", password=GOOD_PASSWORD, channel="EMAIL")
+    clients = [Client() for _ in range(20)]
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        for client in clients:  # the first logon mails a code; the other 19 are inside its 5 minutes
+            assert password_step(client, user.user_id, GOOD_PASSWORD)["Location"] == "/login/otp/"
+            client.get("/login/otp/")  # the page read, with its messages
+        assert len(mail.outbox) == 1
+        traveller.shift(timedelta(seconds=301))
+
+        def press(client):
+            response = client.post("/login/otp/", {"action": "request"})
+            return client.get(response["Location"]).content.decode()
+
+        pages = run_concurrently_each([lambda c=c: press(c) for c in clients])
+    assert len(mail.outbox) == 2
+    assert AuditEvent.objects.filter(subject=user, kind="otp_sent").count() == 2
+    told_to_wait = [p for p in pages if "An OTP was sent recently. You can request a new OTP in 5:00." in p]
+    winners = [p for p in pages if "An OTP was sent recently" not in p]
+    assert len(winners) == 1 and len(told_to_wait) == 19
+    assert all(HAS_BEEN_SENT in p for p in pages)  # each page says, truly, that a code is on its way
+
+
+def run_concurrently_each(targets: list) -> list:
+    """Each target from its own thread at once (tests.concurrency runs one target N times)."""
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    barrier = threading.Barrier(len(targets))
+    results = []
+
+    def run(target):
+        close_old_connections()
+        barrier.wait()
+        try:
+            results.append(target())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
