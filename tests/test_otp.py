@@ -113,22 +113,21 @@ def test_sec13_a_new_code_replaces_the_old(email_user, django_capture_on_commit_
 
 
 def test_sec31_task_carries_only_an_id_and_runs_after_commit(email_user, django_capture_on_commit_callbacks):
+    from datetime import datetime
+
+    from django.utils import timezone
+
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.request_email_otp(email_user, purpose=SIGN_IN)
-    assert len(callbacks) == 1 and mail.outbox == []  # nothing is sent before the commit
+    assert len(callbacks) == 1 and mail.outbox == []  # nothing is published or sent before the commit
+    EmailOtpDevice.objects.filter(user=email_user).update(last_generated_timestamp=None, token=None)
+    message = _published_delivery(django_capture_on_commit_callbacks, email_user)  # published for real
     device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
-    published = []
-    original = send_email_otp.apply_async
-    send_email_otp.apply_async = lambda args, **kw: published.append((args, kw)) or original(args=args, **kw)
-    try:
-        callbacks[0]()
-    finally:
-        send_email_otp.apply_async = original
-    [(args, options)] = published
-    assert args == [str(device.challenge_id)]
-    assert 0 < options["expires"] <= 300
-    code = last_email_otp()
-    assert code not in repr(published)
+    args, kwargs, _ = message.payload
+    assert args == [str(device.challenge_id)] and kwargs == {}
+    assert 0 < (datetime.fromisoformat(message.headers["expires"]) - timezone.now()).total_seconds() <= 300
+    code = device.delivery_code()
+    assert code not in message.body.decode() and email_user.user_id not in message.body.decode()
 
 
 def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, django_capture_on_commit_callbacks):
