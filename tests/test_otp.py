@@ -32,16 +32,34 @@ def issue(user, on_commit, purpose=SIGN_IN):
         return services.request_email_otp(user, purpose=purpose)
 
 
-def test_sec13_code_is_8_random_digits_stored_hashed(email_user, django_capture_on_commit_callbacks):
+def test_sec13_code_is_8_random_digits_stored_hashed(email_user, django_capture_on_commit_callbacks, settings):
+    from otp import sealing
+
     codes = set()
     for n in range(5):
         with time_machine.travel(timedelta(minutes=6 * n)):
             assert issue(email_user, django_capture_on_commit_callbacks).sent
         codes.add(last_email_otp())
     assert len(codes) == 5 and all(len(c) == 8 and c.isdigit() for c in codes)
+    code = last_email_otp()
     device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
-    assert device.token and device.token not in codes and last_email_otp() not in device.token
-    assert device.sealed_token == ""  # after delivery nothing recoverable is kept
+    # Stored as the project's keyed hash of the code (sealing.digest), which needs the key ...
+    assert device.token == sealing.digest(code)
+    assert not any(e in device.token for e in _plain_encodings(code.encode()) | {code})
+    settings.SECRET_KEY = "another-" + settings.SECRET_KEY
+    assert sealing.digest(code) != device.token
+    assert device.sealed_token == ""  # ... and after delivery nothing recoverable is kept
+
+
+def test_sec13_a_code_works_only_for_the_person_it_was_mailed_to_over_http(participant, email_user, django_capture_on_commit_callbacks):
+    other = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel="EMAIL")
+    mine, theirs = Client(), Client()
+    password_step(mine, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
+    password_step(theirs, other.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
+    my_code, their_code = last_email_otp(email_user.email), last_email_otp(other.email)
+    assert mine.post("/login/otp/", {"otp": their_code}).status_code == 400
+    assert mine.post("/login/otp/", {"otp": my_code})["Location"] == "/login/success/"
+    assert theirs.post("/login/otp/", {"otp": their_code})["Location"] == "/login/success/"
 
 
 def test_sec13_valid_300_seconds_and_not_one_more(email_user, django_capture_on_commit_callbacks):
@@ -95,22 +113,21 @@ def test_sec13_a_new_code_replaces_the_old(email_user, django_capture_on_commit_
 
 
 def test_sec31_task_carries_only_an_id_and_runs_after_commit(email_user, django_capture_on_commit_callbacks):
+    from datetime import datetime
+
+    from django.utils import timezone
+
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.request_email_otp(email_user, purpose=SIGN_IN)
-    assert len(callbacks) == 1 and mail.outbox == []  # nothing is sent before the commit
+    assert len(callbacks) == 1 and mail.outbox == []  # nothing is published or sent before the commit
+    EmailOtpDevice.objects.filter(user=email_user).update(last_generated_timestamp=None, token=None)
+    message = _published_delivery(django_capture_on_commit_callbacks, email_user)  # published for real
     device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
-    published = []
-    original = send_email_otp.apply_async
-    send_email_otp.apply_async = lambda args, **kw: published.append((args, kw)) or original(args=args, **kw)
-    try:
-        callbacks[0]()
-    finally:
-        send_email_otp.apply_async = original
-    [(args, options)] = published
-    assert args == [str(device.challenge_id)]
-    assert 0 < options["expires"] <= 300
-    code = last_email_otp()
-    assert code not in repr(published)
+    args, kwargs, _ = message.payload
+    assert args == [str(device.challenge_id)] and kwargs == {}
+    assert 0 < (datetime.fromisoformat(message.headers["expires"]) - timezone.now()).total_seconds() <= 300
+    code = device.delivery_code()
+    assert code not in message.body.decode() and email_user.user_id not in message.body.decode()
 
 
 def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, django_capture_on_commit_callbacks):
@@ -181,14 +198,80 @@ def test_sec10_at_most_one_step_of_tolerance(app_user, offset, accepted):
     assert services.verify_app_code(user, app.code(offset)).ok is accepted
 
 
-def test_sec11_secret_is_160_bits_from_the_csprng_and_distinct(participant):
-    keys = set()
-    for n in range(5):
-        user = make_user(participant, f"B012340{n + 1}")
-        device = AuthenticatorDevice.new_for(user)
-        assert len(device.bin_key) == 20
-        keys.add(device.bin_key)
-    assert len(keys) == 5
+def test_sec11_secret_is_160_bits_from_the_os_csprng(participant, monkeypatch):
+    """The secret is the very bytes the OS CSPRNG (os.urandom) returned, not merely "different"."""
+    import os
+
+    import django_otp.util
+
+    drawn = []
+
+    def recording_urandom(n):
+        value = os.urandom(n)
+        drawn.append(value)
+        return value
+
+    monkeypatch.setattr(django_otp.util, "urandom", recording_urandom)  # observed, not replaced
+    keys = []
+    for n in range(3):
+        device = AuthenticatorDevice.new_for(make_user(participant, f"B012340{n + 1}"))
+        assert len(device.bin_key) == 20 and device.bin_key == drawn[-1]  # the last draw, from new_for
+        keys.append(device.bin_key)
+    assert len(set(keys)) == 3
+
+
+def _plain_encodings(secret: bytes) -> set[str]:
+    import base64
+
+    encodings = {
+        secret.hex(), secret.hex().upper(),
+        base64.b32encode(secret).decode(), base64.b32encode(secret).decode().rstrip("="),
+        base64.b64encode(secret).decode(), base64.urlsafe_b64encode(secret).decode(),
+        base64.b64encode(secret.hex().encode()).decode(), base64.urlsafe_b64encode(secret.hex().encode()).decode(),
+    }
+    return {e.rstrip("=") for e in encodings} | encodings
+
+
+def test_sec11_secret_encrypted_at_rest_and_opened_only_with_the_key(app_user, settings):
+    import base64
+    import binascii
+
+    from cryptography.fernet import Fernet, InvalidToken
+    from django.db import connection
+
+    from otp import sealing
+
+    user, _ = app_user
+    device = AuthenticatorDevice.objects.get(user=user)
+    secret = device.bin_key
+    with connection.cursor() as cursor:  # the row as the database (and its backups) hold it
+        cursor.execute(
+            "SELECT a.sealed_key, t.key FROM otp_authenticatordevice a"
+            " JOIN otp_totp_totpdevice t ON t.id = a.totpdevice_ptr_id WHERE t.user_id = %s",
+            [user.pk],
+        )
+        [(stored, plain_column)] = cursor.fetchall()
+    assert plain_column == ""
+    # No plain encoding of the secret anywhere in the stored value, nor in any decoding of it.
+    assert not any(e in stored for e in _plain_encodings(secret))
+    decodings = [stored.encode()]
+    for decode in (base64.urlsafe_b64decode, base64.b64decode, base64.b32decode):
+        try:
+            decodings.append(decode(stored.encode() + b"=" * (-len(stored) % 8)))
+        except (binascii.Error, ValueError):
+            pass
+    try:
+        decodings.append(bytes.fromhex(stored))
+    except ValueError:
+        pass
+    assert all(secret not in d and secret.hex().encode() not in d for d in decodings)
+    # It opens with the portal's key, and with no other.
+    assert sealing.unseal(stored) == secret.hex().encode()
+    settings.PORTAL_OTP_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(InvalidToken):
+        sealing.unseal(stored)
+    with pytest.raises(InvalidToken):
+        AuthenticatorDevice.objects.get(user=user).bin_key
 
 
 def test_sec12_registration_needs_the_password_step(client, new_user):
@@ -639,3 +722,55 @@ def test_the_sweep_runs_on_a_schedule_of_its_own():
     from otp import tasks
 
     assert tasks.sweep_lost_email_otps.name == entry["task"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sec14_twenty_concurrent_request_otp_presses_queue_one_mail_and_tell_the_others_why(postgres, participant):
+    """REQUEST OTP pressed at once from 20 sessions of the person: one new mail, one audit row;
+    every other press is told a code was sent and how long to wait, and sends nothing."""
+    user = make_user(participant, "B0123402", password=GOOD_PASSWORD, channel="EMAIL")
+    clients = [Client() for _ in range(20)]
+    with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
+        for client in clients:  # the first logon mails a code; the other 19 are inside its 5 minutes
+            assert password_step(client, user.user_id, GOOD_PASSWORD)["Location"] == "/login/otp/"
+            client.get("/login/otp/")  # the page read, with its messages
+        assert len(mail.outbox) == 1
+        traveller.shift(timedelta(seconds=301))
+
+        def press(client):
+            response = client.post("/login/otp/", {"action": "request"})
+            return client.get(response["Location"]).content.decode()
+
+        pages = run_concurrently_each([lambda c=c: press(c) for c in clients])
+    assert len(mail.outbox) == 2
+    assert AuditEvent.objects.filter(subject=user, kind="otp_sent").count() == 2
+    told_to_wait = [p for p in pages if "An OTP was sent recently. You can request a new OTP in 5:00." in p]
+    winners = [p for p in pages if "An OTP was sent recently" not in p]
+    assert len(winners) == 1 and len(told_to_wait) == 19
+    assert all(HAS_BEEN_SENT in p for p in pages)  # each page says, truly, that a code is on its way
+
+
+def run_concurrently_each(targets: list) -> list:
+    """Each target from its own thread at once (tests.concurrency runs one target N times)."""
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    barrier = threading.Barrier(len(targets))
+    results = []
+
+    def run(target):
+        close_old_connections()
+        barrier.wait()
+        try:
+            results.append(target())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
