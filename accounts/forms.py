@@ -9,6 +9,7 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .password_validation import MAX_PASSWORD_LENGTH
@@ -80,7 +81,10 @@ class NewPasswordForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
-        self.fields["new_password1"].help_text = password_validation.password_validators_help_text_html()
+        # Django's own rule says "can’t", ours "firm's": one kind of apostrophe in the list.
+        self.fields["new_password1"].help_text = mark_safe(  # nosec B308: Django's own escaped HTML list
+            password_validation.password_validators_help_text_html().replace("\u2019", "'")
+        )
 
     def clean_new_password2(self):
         p1 = self.cleaned_data.get("new_password1")
@@ -105,6 +109,12 @@ class ChangePasswordForm(NewPasswordForm):
     old_password = PasswordInputField(label=_("Current password"))
 
     field_order = ["new_password1", "new_password2", "old_password"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Beside "Current password", the new ones say they are new (issue 17, Finish).
+        self.fields["new_password1"].label = _("New password")
+        self.fields["new_password2"].label = _("Confirm new password")
 
     def clean_old_password(self):
         # Checked by the service so that a wrong one counts towards the lockout.

@@ -1,0 +1,37 @@
+"""Issue 17's "Finish" items a newcomer met on `make demo`, proved through the pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import GOOD_PASSWORD
+from tests.logon_helpers import app_logon
+
+pytestmark = pytest.mark.django_db
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+# -- Change Password: the labels, one error once, one apostrophe -----------------------------------
+
+
+def test_change_password_labels_and_each_error_once(client, app_user):
+    user, app = app_user
+    app_logon(client, user.user_id, GOOD_PASSWORD, app)
+    page = client.get("/password/").content.decode()
+    for label, field in (("New password", "new_password1"), ("Confirm new password", "new_password2"),
+                         ("Current password", "old_password")):
+        assert f'<label for="id_{field}">{label}</label>' in page
+    rules = page.split('id="id_new_password1-help">', 1)[1].split("</div>", 1)[0]
+    assert "firm" in rules and "can" in rules
+    assert "\u2019" not in rules  # one kind of apostrophe: "firm's" and "can't"
+    response = client.post("/password/", {"new_password1": "short", "new_password2": "short",
+                                          "old_password": GOOD_PASSWORD})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert html.count("At least 16 characters.") == 1
+    assert 'id="id_new_password1-error"' in html  # next to its field
