@@ -35,3 +35,24 @@ def test_change_password_labels_and_each_error_once(client, app_user):
     html = response.content.decode()
     assert html.count("At least 16 characters.") == 1
     assert 'id="id_new_password1-error"' in html  # next to its field
+
+
+# -- "Close" after a reset returns to the service chosen on the landing page ----------------------
+
+
+@pytest.mark.parametrize("service", ["online", "reports"])
+def test_close_after_a_reset_returns_to_the_chosen_services_login(client, app_user, service):
+    from tests.conftest import NEW_PASSWORD
+
+    user, app = app_user
+    login = client.get(f"/login/?service={service}").content.decode()
+    reset_link = re.search(r'href="(/reset/[^"]*)"', login).group(1)
+    assert reset_link == f"/reset/?service={service}"
+    client.get(reset_link)
+    assert client.post(reset_link, {"user_id": user.user_id})["Location"] == "/reset/otp/"
+    assert client.post("/reset/otp/", {"otp": app.code()})["Location"] == "/reset/password/"
+    assert client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+                       )["Location"] == "/reset/done/"
+    done = client.get("/reset/done/").content.decode()
+    close = re.search(r'<a class="button primary" href="([^"]+)">Close</a>', done).group(1)
+    assert close == f"/login/?service={service}"
