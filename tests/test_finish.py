@@ -56,3 +56,38 @@ def test_close_after_a_reset_returns_to_the_chosen_services_login(client, app_us
     done = client.get("/reset/done/").content.decode()
     close = re.search(r'<a class="button primary" href="([^"]+)">Close</a>', done).group(1)
     assert close == f"/login/?service={service}"
+
+
+# -- DMS menu: one case style, every report reachable from it -----------------------------------
+
+
+SMALL_WORDS = {"of", "and", "a", "the", "by"}
+
+
+def test_dms_menu_items_in_one_case_style_and_every_report_in_it(participant):
+    from django.test import Client
+
+    from tests.dms.conftest import log_in, make_roster
+
+    roster = make_roster(participant)
+    client = log_in(Client(), roster.maker, roster.maker_app)
+    html = client.get("/dms/home/").content.decode()
+    menu = html.split('id="dms-menu"', 1)[1].split("</nav>", 1)[0]
+    items = dict((text.strip(), href) for href, text in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', menu))
+    for href in ("/dms/reports/requests/", "/dms/reports/2fa-readiness/", "/dms/reports/migration-readiness/"):
+        assert href in items.values(), (href, items)
+    for text in items:
+        words = [w for w in text.split() if w.lower() not in SMALL_WORDS]
+        assert all(w[0].isupper() or w[0].isdigit() for w in words), text
+
+
+# -- Online Functions: which functions are simulated, before a person opens one -------------------
+
+
+def test_online_functions_menu_says_the_functions_are_simulated(client, app_user):
+    user, app = app_user
+    app_logon(client, user.user_id, GOOD_PASSWORD, app)
+    html = client.get("/terminal/").content.decode()
+    note = html.split('id="functions-simulated"', 1)[1].split("</p>", 1)[0]
+    assert "simulated" in note and "Function not available" in note
+    assert 'aria-describedby="functions-simulated"' in html  # read with the menu

@@ -229,7 +229,7 @@ def test_dashboard_numbers_against_seeded_data(page: Page):
     expect_logon_success(page, "B01234X1")
     link(page, "Continue").click()
     page.get_by_role("navigation", name="Security Management Functions").get_by_role(
-        "link", name="Migration readiness dashboard"
+        "link", name="Migration Readiness Dashboard"
     ).click()
     expect(heading(page, "Migration readiness dashboard")).to_be_visible()
     expected = {
