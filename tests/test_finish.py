@@ -91,3 +91,21 @@ def test_online_functions_menu_says_the_functions_are_simulated(client, app_user
     note = html.split('id="functions-simulated"', 1)[1].split("</p>", 1)[0]
     assert "simulated" in note and "Function not available" in note
     assert 'aria-describedby="functions-simulated"' in html  # read with the menu
+
+
+# -- DMS Create User Profile in Traditional Chinese: the seeds' values translated ------------------
+
+
+def test_create_user_profile_values_in_traditional_chinese(participant):
+    from django.test import Client
+
+    from tests.dms.conftest import log_in, make_roster
+
+    roster = make_roster(participant)
+    client = log_in(Client(), roster.maker, roster.maker_app)
+    client.cookies["django_language"] = "zh-hant"
+    html = client.get("/dms/profiles/create/").content.decode()
+    for english, chinese in (("EXTERNAL", "外部"), ("ENABLED", "啟用"), ("DISABLED", "停用"), ("Cash", "現貨")):
+        assert chinese in html and f">{english}<" not in html and f"> {english}</label>" not in html, english
+    assert 'value="EXTERNAL"' in html and 'value="ENABLED"' in html  # the stored values stay the seeds'
+    assert html.count("DD/MM/YY") == 2  # one hint per date field
