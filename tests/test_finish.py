@@ -109,3 +109,26 @@ def test_create_user_profile_values_in_traditional_chinese(participant):
         assert chinese in html and f">{english}<" not in html and f"> {english}</label>" not in html, english
     assert 'value="EXTERNAL"' in html and 'value="ENABLED"' in html  # the stored values stay the seeds'
     assert html.count("DD/MM/YY") == 2  # one hint per date field
+
+
+# -- The demo clock page and banner in Traditional Chinese -------------------------------------------
+
+
+def test_demo_clock_page_and_banner_fully_in_traditional_chinese(client, settings):
+    from ccass_portal import clock
+
+    settings.PORTAL_DEMO = True
+    clock.forget_demo_offset()
+    try:
+        client.cookies["django_language"] = "zh-hant"
+        client.post("/demo/clock/", {"action": "forward_91d"})
+        html = client.get("/demo/clock/").content.decode()
+    finally:
+        clock.forget_demo_offset()
+    # the header's clock keeps the seeds' DD-Mon-YY on every page (templatetags.portal.seed_date)
+    page = text_of(re.sub(r'<span class="clock">[^<]*</span>', "", html))
+    for english in ("+5 minutes", "an e-mail OTP expires", "passwords expire", "91 days", "YYYY-MM-DD"):
+        assert english not in page, english
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", page)  # dates in the page language's format
+    assert not re.search(r"\d\d-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d\d", page)
+    assert '<label for="id_date">日期</label>' in html  # the browser's date field shows its own format
