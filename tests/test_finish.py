@@ -73,7 +73,7 @@ def test_dms_menu_items_in_one_case_style_and_every_report_in_it(participant):
     client = log_in(Client(), roster.maker, roster.maker_app)
     html = client.get("/dms/home/").content.decode()
     menu = html.split('id="dms-menu"', 1)[1].split("</nav>", 1)[0]
-    items = dict((text.strip(), href) for href, text in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', menu))
+    items = {text.strip(): href for href, text in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', menu)}
     for href in ("/dms/reports/requests/", "/dms/reports/2fa-readiness/", "/dms/reports/migration-readiness/"):
         assert href in items.values(), (href, items)
     for text in items:
