@@ -66,7 +66,7 @@ def test_every_page_has_no_serious_accessibility_violation(page: Page, live_serv
         report[label] = axe_violations(page)
 
     anonymous = ["/", "/dms/", "/sso/", "/login/", "/dms/login/", "/backoffice/login/", "/reset/", "/login/smartcard/",
-                 "/dms/login/smartcard/", "/demo/outbox/"]
+                 "/dms/login/smartcard/", "/demo/outbox/", "/demo/clock/"]
     for url in anonymous:
         page.goto(base + url)
         check(url)
@@ -105,7 +105,8 @@ def test_every_page_has_no_serious_accessibility_violation(page: Page, live_serv
     # back-office pages of an HKEX operator
     operator, operator_app = enrolled(None, "HKEXOP01", is_staff=True)
     log_in(page, base, "/backoffice", operator, operator_app)
-    for url in ["/backoffice/home/", "/backoffice/migration-readiness/"]:
+    for url in ["/backoffice/home/", "/backoffice/migration-readiness/", "/backoffice/da3/da-action/",
+                "/backoffice/scard1/"]:
         page.goto(base + url)
         check(url)
     failures = {label: found for label, found in report.items() if found}
