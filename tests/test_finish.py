@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import translation
 
 from tests.conftest import GOOD_PASSWORD
 from tests.logon_helpers import app_logon
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def back_to_the_default_language():
+    """A request leaves its language active in the thread; later tests read messages in English."""
+    yield
+    translation.deactivate()
 
 
 def text_of(html: str) -> str:
