@@ -9,6 +9,7 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from . import step_up
@@ -101,7 +102,10 @@ class NewPasswordForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
-        self.fields["new_password1"].help_text = password_validation.password_validators_help_text_html()
+        # Django's own rule says "can’t", ours "firm's": one kind of apostrophe in the list.
+        self.fields["new_password1"].help_text = mark_safe(  # nosec B308: Django's own escaped HTML list
+            password_validation.password_validators_help_text_html().replace("\u2019", "'")
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -175,6 +179,9 @@ class ChangePasswordForm(StepUpForm, NewPasswordForm):
     def __init__(self, *args, reason: str = "change_password", **kwargs):
         super().__init__(*args, **kwargs)
         self.step_up_reason = reason
+        # Beside "Current password", the new ones say they are new (issue 17, Finish).
+        self.fields["new_password1"].label = _("New password")
+        self.fields["new_password2"].label = _("Confirm new password")
         self.order_fields(self.field_order)
 
     def new_password_ok(self) -> bool:

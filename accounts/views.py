@@ -307,8 +307,19 @@ def logout(request):
 # -- Forgot/Reset your password? ---------------------------------------------------------
 
 
+RESET_SERVICE_KEY = "reset_service"
+
+
+def _login_of_chosen_service(request) -> str:
+    """The login of the service chosen on the landing page, for "Close" after a reset."""
+    service = request.session.get(RESET_SERVICE_KEY)
+    return url(request, "login") + (f"?service={service}" if service in SERVICES else "")
+
+
 @logon_page
 def reset_start(request):
+    if request.GET.get("service") in SERVICES and portal_of(request) == "terminal":
+        request.session[RESET_SERVICE_KEY] = request.GET["service"]
     form = UserIdForm(posted(request))
     if request.method == "POST":
         if form.is_valid():
@@ -369,7 +380,7 @@ def reset_done(request):
     if _reset_state(request, ResetStep.DONE) is None:
         return redirect(url(request, "reset"))
     request.session.pop(reset.RESET_KEY, None)
-    return render_portal(request, "accounts/reset_done.html")
+    return render_portal(request, "accounts/reset_done.html", {"close_url": _login_of_chosen_service(request)})
 
 
 # -- Smartcard ------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy, ngettext
+from django.utils.translation import gettext as _
 
 from accounts import audit
 from accounts.audit import Event
@@ -21,9 +23,14 @@ from .models import DemoClock
 
 # The buttons of the demo clock page: what each shows off.
 STEPS = {
-    "forward_5m": (timedelta(minutes=5), "+5 minutes", "an e-mail OTP expires"),
-    "forward_31m": (timedelta(minutes=31), "+31 minutes", "failed logons leave the 30-minute lockout window"),
-    "forward_91d": (timedelta(days=91), "+91 days", "passwords expire; the smartcard is decommissioned"),
+    "forward_5m": (timedelta(minutes=5), gettext_lazy("+5 minutes"), gettext_lazy("an e-mail OTP expires")),
+    "forward_31m": (
+        timedelta(minutes=31), gettext_lazy("+31 minutes"),
+        gettext_lazy("failed logons leave the 30-minute lockout window"),
+    ),
+    "forward_91d": (
+        timedelta(days=91), gettext_lazy("+91 days"), gettext_lazy("passwords expire; the smartcard is decommissioned"),
+    ),
 }
 LATEST = timedelta(days=10 * 366)  # how far ahead a move may go
 
@@ -39,7 +46,17 @@ def describe_offset(seconds: int) -> str:
     days, rest = divmod(int(seconds), 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
-    return (f"{days} days " if days else "") + f"{hours} h {minutes} min"
+    time = _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    if not days:
+        return time
+    return ngettext("%(days)d day %(time)s", "%(days)d days %(time)s", days) % {"days": days, "time": time}
+
+
+def shown_time(when: datetime) -> str:
+    """A demo clock time in the page's language: 2027年2月28日 01:05, or the seeds' 28-Feb-27 01:05."""
+    if (get_language() or "").lower().startswith("zh"):
+        return f"{when.year}年{when.month}月{when.day}日 {when:%H:%M}"
+    return f"{when:%d-%b-%y %H:%M}"
 
 
 def _check_demo() -> None:

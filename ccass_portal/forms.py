@@ -23,7 +23,7 @@ class DemoClockForm(forms.Form):
         },
     )
     date = forms.DateField(
-        label=_("Date (YYYY-MM-DD)"),
+        label=_("Date"),  # the browser's date field shows the date in its own format
         required=False,
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
         widget=forms.DateInput(attrs={"type": "date"}),

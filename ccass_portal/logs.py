@@ -20,7 +20,7 @@ AUDIT_FIELDS = ("event", "actor", "subject")
 class _ZoneTime:
     zone: ZoneInfo
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging API)
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return datetime.fromtimestamp(record.created, self.zone).strftime(datefmt or TIME_FORMAT)
 
 

@@ -138,7 +138,7 @@ def demo_clock_page(request):
                 form.add_error(None, str(refused))
             else:
                 shown = timezone.localtime(clock.now())
-                messages.success(request, _("The demo clock now shows %(time)s.") % {"time": f"{shown:%d-%b-%y %H:%M}"})
+                messages.success(request, _("The demo clock now shows %(time)s.") % {"time": demo_clock.shown_time(shown)})
                 return redirect("demo-clock")
         status = 400
     return render(request, "demo/clock.html", {"form": form, "steps": demo_clock.STEPS}, status=status)

@@ -28,28 +28,29 @@ class DmsDateField(forms.DateField):
             input_formats=[DATE_FORMAT],
             required=False,
             help_text=DATE_HELP,
-            error_messages={"invalid": "Enter the date as DD/MM/YY, e.g. 31/12/24."},
-            widget=forms.DateInput(format=DATE_FORMAT, attrs={"placeholder": DATE_HELP}),
+            error_messages={"invalid": _("Enter the date as DD/MM/YY, e.g. 31/12/24.")},
+            widget=forms.DateInput(format=DATE_FORMAT),  # one hint: the help text (no placeholder)
             **kwargs,
         )
+
+
+# The seeds' values, shown in the page's language (the stored values stay the seeds').
+INTERNAL_EXTERNAL_CHOICES = [(User.InternalExternal.INTERNAL, _("INTERNAL")), (User.InternalExternal.EXTERNAL, _("EXTERNAL"))]
+STATUS_CHOICES = [(User.Status.ENABLED, _("ENABLED")), (User.Status.DISABLED, _("DISABLED"))]
+CLEARING_HOUSE_OPTION_LABELS = {"Cash": _("Cash"), "Derivatives": _("Derivatives")}
 
 
 class ProfileForm(forms.Form):
     """The fields of "Create User Profile - Detail" and "Change User Profile - Detail"."""
 
-    # The options stay in English on 繁體中文 pages too: marked so screen readers switch voice.
-    internal_external = forms.ChoiceField(
-        label=_("Internal/External"), choices=User.InternalExternal.choices, widget=forms.Select(attrs={"lang": "en"})
-    )
-    status = forms.ChoiceField(label=_("User Status"), choices=User.Status.choices, widget=forms.RadioSelect)
+    internal_external = forms.ChoiceField(label=_("Internal/External"), choices=INTERNAL_EXTERNAL_CHOICES)
+    status = forms.ChoiceField(label=_("User Status"), choices=STATUS_CHOICES, widget=forms.RadioSelect)
     surname = forms.CharField(label=_("Surname"), max_length=60)
     other_names = forms.CharField(label=_("Other Names"), max_length=60, required=False)
     email = forms.EmailField(label=_("Email"), max_length=254)  # mandatory (§3.1)
     enable_from = DmsDateField(label=_("Enable From"))
     disable_after = DmsDateField(label=_("Disable After"))
-    clearing_house_options = forms.ChoiceField(
-        label=_("Clearing House Options"), widget=forms.Select(attrs={"lang": "en"})
-    )
+    clearing_house_options = forms.ChoiceField(label=_("Clearing House Options"))  # shown translated
     access_channel = forms.ChoiceField(
         label=_("Access Channel"),
         choices=[(channel, channel) for channel in profiles.ACCESS_CHANNELS],
@@ -68,13 +69,15 @@ class ProfileForm(forms.Form):
         max_digits=12,
         decimal_places=2,
         initial=Decimal("0.00"),
-        error_messages={"invalid": "Enter an amount in HKD, e.g. 1000000.00."},
+        error_messages={"invalid": _("Enter an amount in HKD, e.g. 1000000.00.")},
     )
 
     def __init__(self, *args, participant: Participant, **kwargs):
         super().__init__(*args, **kwargs)
         options = profiles.clearing_house_options(participant)
-        self.fields["clearing_house_options"].choices = [(option, option) for option in options]
+        self.fields["clearing_house_options"].choices = [
+            (option, CLEARING_HOUSE_OPTION_LABELS.get(option, option)) for option in options
+        ]
 
     def clean_surname(self):
         value = self.cleaned_data["surname"].strip().upper()

@@ -113,7 +113,7 @@ def test_change_password_new_twice_then_current(client, app_user):
     user, app = app_user
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
     page = client.get("/password/").content.decode()
-    assert all(label in page for label in ["Change Password", "Confirm password", "Current password", "Update", "AUTHENTICATION SETTINGS"])
+    assert all(label in page for label in ["Change Password", "New password", "Confirm new password", "Current password", "Update", "AUTHENTICATION SETTINGS"])
     bad = client.post("/password/", {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD, "otp": app.code(1)})
     assert bad.status_code == 400 and b"At least 16 characters" in bad.content
     user.refresh_from_db()

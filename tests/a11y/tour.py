@@ -24,7 +24,7 @@ DMS = ["/dms/home/", "/dms/profiles/create/", "/dms/profiles/change/", "/dms/pro
        "/dms/reports/requests/", "/dms/reports/2fa-readiness/", "/dms/reports/migration-readiness/"]
 BACKOFFICE = ["/backoffice/home/", "/backoffice/da3/add-da/", "/backoffice/da3/da-action/",
               "/backoffice/da3/assign-role/", "/backoffice/da4/", "/backoffice/processed/",
-              "/backoffice/migration-readiness/"]
+              "/backoffice/migration-readiness/", "/backoffice/scard1/"]
 
 
 def enrolled(participant, user_id, **extra) -> tuple:

@@ -230,7 +230,7 @@ def test_dashboard_numbers_against_seeded_data(page: Page):
     expect_logon_success(page, "B01234X1")
     link(page, "Continue").click()
     page.get_by_role("navigation", name="Security Management Functions").get_by_role(
-        "link", name="Migration readiness dashboard"
+        "link", name="Migration Readiness Dashboard"
     ).click()
     expect(heading(page, "Migration readiness dashboard")).to_be_visible()
     expected = {
@@ -311,9 +311,10 @@ def test_demo_clock_makes_a_received_email_otp_expire(page: Page, email_user, de
 
 
 @pytest.mark.parametrize("language, suffix", [("en", "en"), ("zh-hant", "zh")])
-def test_main_screens_in_both_languages(page: Page, live_server, language, suffix):
-    """Landing, login, e-mail OTP with its countdowns, register device, logon success, DMS home
-    and the dashboard, as docs/screenshots/<name>-<en|zh>.png."""
+def test_main_screens_in_both_languages(page: Page, live_server, settings, language, suffix):
+    """Landing, login, e-mail OTP with its countdowns, register device, logon success, Online
+    Functions, Change Password, DMS home, Create User Profile, the dashboard and the demo clock,
+    as docs/screenshots/<name>-<en|zh>.png."""
     page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
     lang = "zh-Hant" if suffix == "zh" else "en"
     seeded_demo()
@@ -351,6 +352,11 @@ def test_main_screens_in_both_languages(page: Page, live_server, language, suffi
     page.wait_for_url("**/login/success/")
     assert html_lang(page) == lang
     shot(page, f"logon-success-{suffix}")
+    page.goto("/terminal/")
+    expect(page.locator("#functions-simulated")).to_be_visible()
+    shot(page, f"online-functions-{suffix}")
+    page.goto("/password/")
+    shot(page, f"change-password-{suffix}")
     page.locator("form.inline button").click()
 
     # DMS home and the dashboard of the DA maker
@@ -365,7 +371,17 @@ def test_main_screens_in_both_languages(page: Page, live_server, language, suffi
     page.goto("/dms/home/")
     expect(page.locator("#dms-menu")).to_be_visible()
     shot(page, f"dms-home-{suffix}")
+    page.goto("/dms/profiles/create/")
+    expect(page.locator("#field-user_groups")).to_be_visible()
+    shot(page, f"dms-create-{suffix}")
+    page.goto("/dms/home/")
     page.locator('#dms-menu a[href="/dms/reports/migration-readiness/"]').click()
     expect(page.locator(".checklist li")).to_have_count(15)
     assert html_lang(page) == lang
     shot(page, f"dashboard-{suffix}")
+
+    # the demo clock page (demo mode)
+    settings.PORTAL_DEMO = True
+    page.goto("/demo/clock/")
+    assert html_lang(page) == lang
+    shot(page, f"demo-clock-{suffix}")

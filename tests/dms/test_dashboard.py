@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.test.utils import override_settings
+from django.utils import translation
 
 from accounts.models import OtpChannel, Participant, User
 from ccass_portal import clock
@@ -294,7 +295,10 @@ def test_chart_shares_add_up_to_100_by_largest_remainder(seeded, language):
     assert sum(s.share for s in chart.segments) == 100 and sorted(s.share for s in chart.segments) == [0, 12, 13, 75]
     client = da_client("B01234X1")
     client.cookies["django_language"] = language
-    html = client.get("/dms/reports/migration-readiness/").content.decode()
+    try:
+        html = client.get("/dms/reports/migration-readiness/").content.decode()
+    finally:
+        translation.deactivate()  # the request left its language active in this thread
     table = html.split('id="chart-twofa-data"', 1)[1].split("</table>", 1)[0]
     shares = [int(cell) for cell in re.findall(r"<td>(\d+)%</td>", table)]
     assert len(shares) == 4 and sum(shares) == 100
