@@ -60,7 +60,7 @@ def probe(user_id, on_commit, address="10.9.9.9"):
     return answers
 
 
-def test_a_stranger_probing_ids_of_every_kind_gets_identical_answers(people, django_capture_on_commit_callbacks):
+def test_sec08_a_stranger_probing_ids_of_every_kind_gets_identical_answers(people, django_capture_on_commit_callbacks):
     answers = {kind: probe(user_id, django_capture_on_commit_callbacks) for kind, user_id in people.items()}
     first = answers["unknown"]
     assert all(seen == first for seen in answers.values()), [k for k, v in answers.items() if v != first]

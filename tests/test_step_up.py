@@ -182,3 +182,44 @@ def test_a_self_service_reset_is_told_by_mail_too(client, app_user, django_captu
         client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     [notice] = _notices(user.email)
     assert "Forgot/Reset your password?" in notice.body and user.user_id not in notice.body
+
+
+def test_request_otp_on_a_step_up_page_sends_nothing_to_an_app_user(app_user, django_capture_on_commit_callbacks):
+    user, app = app_user
+    victim = Client()
+    app_logon(victim, user.user_id, GOOD_PASSWORD, app)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert stolen(victim).post(SETTINGS_URL, {"action": "request"}).status_code == 302
+    assert mail.outbox == []
+
+
+def test_a_change_made_with_a_stolen_session_is_told_to_the_victim(app_user, django_capture_on_commit_callbacks):
+    """A thief who also phished the password and a fresh app code can change the password;
+    the person then learns of it from the notice in their own mailbox."""
+    user, app = app_user
+    victim = Client()
+    app_logon(victim, user.user_id, GOOD_PASSWORD, app)
+    thief = stolen(victim)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert change(thief, new=NEW_PASSWORD, current=GOOD_PASSWORD, otp=app.code(1)).status_code == 302
+    [notice] = _notices(user.email)
+    assert notice.to == [user.email] and "password" in notice.body
+    assert not is_logged_in(Client()) and AuditEvent.objects.filter(subject=user, kind="password_changed").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit runs as in production
+def test_a_broker_that_refuses_the_notice_does_not_undo_or_break_the_change(app_user):
+    from accounts.tasks import send_change_notice
+
+    user, app = app_user
+    victim = Client()
+    app_logon(victim, user.user_id, GOOD_PASSWORD, app)
+    original = send_change_notice.apply_async
+    send_change_notice.apply_async = lambda *a, **k: (_ for _ in ()).throw(ConnectionRefusedError("broker down"))
+    try:
+        response = change(victim, new=NEW_PASSWORD, current=GOOD_PASSWORD, otp=app.code(1))
+    finally:
+        send_change_notice.apply_async = original
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD) and _notices(user.email) == []
