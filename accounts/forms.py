@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
+from . import step_up
 from .password_validation import MAX_PASSWORD_LENGTH
 
 MAX_USER_ID_INPUT = 32
@@ -50,25 +51,33 @@ class UserIdForm(forms.Form):
     user_id = UserIdField()
 
 
-class OtpForm(forms.Form):
-    otp = forms.CharField(
-        label=_("Enter OTP"),
-        max_length=OTP_MAX_INPUT,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
-        ),
-    )
+class OtpCodeField(forms.CharField):
+    """ "Enter OTP": `digits` digits; full-width digits and spaces are accepted."""
 
-    def __init__(self, *args, digits: int = 8, **kwargs):
+    def __init__(self, *, digits: int = 8, **kwargs):
         self.digits = digits
-        super().__init__(*args, **kwargs)
+        kwargs.setdefault("label", _("Enter OTP"))
+        kwargs.setdefault("max_length", OTP_MAX_INPUT)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}),
+        )
+        super().__init__(**kwargs)
 
-    def clean_otp(self):
+    def clean(self, value):
+        value = super().clean(value)
         # NFKC turns full-width digits (typed with a Chinese input method) into ASCII ones.
-        value = unicodedata.normalize("NFKC", self.cleaned_data["otp"]).replace(" ", "")
+        value = unicodedata.normalize("NFKC", value).replace(" ", "")
         if not re.fullmatch(rf"[0-9]{{{self.digits}}}", value):
             raise forms.ValidationError(_("The OTP is %(digits)d digits."), code="otp_format", params={"digits": self.digits})
         return value
+
+
+class OtpForm(forms.Form):
+    def __init__(self, *args, digits: int = 8, **kwargs):
+        self.digits = digits
+        super().__init__(*args, **kwargs)
+        self.fields["otp"] = OtpCodeField(digits=digits)
 
 
 class NewPasswordForm(forms.Form):
@@ -82,43 +91,104 @@ class NewPasswordForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["new_password1"].help_text = password_validation.password_validators_help_text_html()
 
-    def clean_new_password2(self):
+    def clean(self):
+        cleaned = super().clean()
+        self.check_new_password()
+        return cleaned
+
+    def check_new_password(self) -> bool:
+        """The confirmation, then the password rule and history. True if the new password is accepted."""
         p1 = self.cleaned_data.get("new_password1")
         p2 = self.cleaned_data.get("new_password2")
-        if p1 and p2 and p1 != p2:
-            raise forms.ValidationError(_("The two passwords do not match."), code="password_mismatch")
-        return p2
+        if not (p1 and p2):
+            return False
+        if p1 != p2:
+            self.add_error("new_password2", forms.ValidationError(_("The two passwords do not match."), code="password_mismatch"))
+            return False
+        try:
+            password_validation.validate_password(p2, self.user)
+        except forms.ValidationError as error:
+            self.add_error("new_password1", error)
+            return False
+        return True
 
-    def _post_clean(self):
-        super()._post_clean()
-        password = self.cleaned_data.get("new_password2")
-        if password:
-            try:
-                password_validation.validate_password(password, self.user)
-            except forms.ValidationError as error:
-                self.add_error("new_password1", error)
+
+class StepUpForm(forms.Form):
+    """A change that proves the person again (accounts.step_up): the current password and,
+    when `with_code`, a code of the person's current second factor. Nothing else is checked
+    or said before the password is proved; a wrong password or code counts towards the lockout."""
+
+    password_field = "old_password"
+    step_up_reason = ""
+
+    def __init__(self, *args, request, user, with_code: bool = True, **kwargs):
+        self.request = request
+        self.locked = False
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.code_digits = step_up.code_digits(user) if with_code else None
+        if self.code_digits:
+            self.fields["otp"] = OtpCodeField(digits=self.code_digits)
+
+    def new_password_ok(self) -> bool:
+        return True
+
+    def clean(self):
+        if self.errors:
+            # A field missing or malformed: nothing is tried, nothing counted, nothing said.
+            return self.cleaned_data
+        proof = step_up.prove(
+            self.request,
+            self.user,
+            password=self.cleaned_data[self.password_field],
+            code=self.cleaned_data.get("otp") if self.code_digits else None,
+            reason=self.step_up_reason,
+            new_password_ok=self.new_password_ok,
+        )
+        self.locked = proof.locked
+        if not proof.ok and proof.field:
+            self.add_error(self.password_field if proof.field == "password" else "otp", proof.message)
+        return self.cleaned_data
 
 
-class ChangePasswordForm(NewPasswordForm):
-    """ "Change Password": new password twice, then the current password, "Update" (App. D.a)."""
+class ChangePasswordForm(StepUpForm, NewPasswordForm):
+    """ "Change Password": new password twice, then the current password, "Update" (App. D.a);
+    also the forced change of an expired password (`with_code=False`)."""
 
     old_password = PasswordInputField(label=_("Current password"))
 
-    field_order = ["new_password1", "new_password2", "old_password"]
+    field_order = ["new_password1", "new_password2", "old_password", "otp"]
+    step_up_reason = "change_password"
 
-    def clean_old_password(self):
-        # Checked by the service so that a wrong one counts towards the lockout.
-        return self.cleaned_data["old_password"]
+    def __init__(self, *args, reason: str = "change_password", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.step_up_reason = reason
+        self.order_fields(self.field_order)
+
+    def new_password_ok(self) -> bool:
+        return self.check_new_password()
+
+    def clean(self):
+        return StepUpForm.clean(self)
 
 
-class ReauthenticateForm(forms.Form):
-    """Authentication settings changes need the current password again."""
+class ReauthenticateForm(StepUpForm):
+    """AUTHENTICATION SETTINGS, Delete: the current password and a code again."""
 
     password = PasswordInputField(label=_("Current password"))
+
+    password_field = "password"
+    step_up_reason = "authentication_settings"
 
 
 class OathSettingsForm(ReauthenticateForm):
     oath_enabled = forms.BooleanField(label=_("Multi-factor authentication using OATH"), required=False)
+
+    def clean(self):
+        if self.cleaned_data.get("oath_enabled"):
+            # Nothing to change (the view says how to use the app again): no proof asked.
+            return self.cleaned_data
+        return super().clean()
 
 
 class SmartcardForm(forms.Form):

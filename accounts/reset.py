@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from ccass_portal import clock
 from otp import services as otp_services
 
-from . import audit, lockout
+from . import audit, lockout, notices
 from .audit import Event
 from .logon import find_user, otp_binding, profile_active, typed_label
 from .models import OtpChannel, User
@@ -141,6 +141,7 @@ def set_new_password(request, state: ResetState, password: str) -> None:
             return
         apply_new_password(user, password)
         audit.record(Event.PASSWORD_RESET, request=request, subject=user)
+        notices.notify_change(user, notices.Change.PASSWORD_RESET)
     state.advance(request, ResetStep.DONE)
 
 

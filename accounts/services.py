@@ -12,40 +12,34 @@ from django.utils.translation import gettext_lazy as _
 from ccass_portal import clock
 from otp import services as otp_services
 
-from . import audit, lockout, logon
+from . import audit, lockout, logon, notices, step_up
 from .audit import Event
 from .models import OtpChannel, User
 from .policies import smartcard_available
 from .reset import apply_new_password
 
-WRONG_CURRENT_PASSWORD = _("The current password is incorrect.")
+# The forms that take the current password prove it (and the second factor) first,
+# through accounts.step_up; these actions run only once that proof is made.
+WRONG_CURRENT_PASSWORD = step_up.WRONG_CURRENT_PASSWORD
 
 
-def _reauthenticate(request, user: User, password: str, *, reason: str) -> bool:
-    """A fresh proof of the password; a wrong one counts towards the lockout."""
-    if logon.check_password_once(user, password) and not lockout.is_locked(user):
-        return True
-    lockout.record_logon_failure(user, request=request, reason=reason)
-    return False
+def change_password(request, user: User, *, new: str) -> None:
+    """ "Change Password", after step-up: ends the person's other sessions, keeps this one."""
+    with transaction.atomic():
+        apply_new_password(user, new)
+        update_session_auth_hash(request, user)
+        audit.record(Event.PASSWORD_CHANGED, request=request, subject=user)
+        notices.notify_change(user, notices.Change.PASSWORD_CHANGED)
 
 
-def change_password(request, user: User, *, current: str, new: str) -> bool:
-    """ "Change Password": ends the person's other sessions, keeps this one."""
-    if not _reauthenticate(request, user, current, reason="change_password"):
-        return False
-    apply_new_password(user, new)
-    update_session_auth_hash(request, user)
-    audit.record(Event.PASSWORD_CHANGED, request=request, subject=user)
-    return True
-
-
-def change_expired_password(request, attempt: logon.Attempt, *, current: str, new: str) -> bool:
-    """The forced change after User ID + expired password; then the logon goes on to its OTP."""
+def change_expired_password(request, attempt: logon.Attempt, *, new: str) -> None:
+    """The forced change after User ID + expired password (the current password proved on
+    the same form); then the logon goes on to its OTP."""
     user = attempt.user()
-    if user is None or not _reauthenticate(request, user, current, reason="expired_password_change"):
-        return False
-    apply_new_password(user, new)
-    audit.record(Event.PASSWORD_CHANGED, request=request, subject=user, expired=True)
+    with transaction.atomic():
+        apply_new_password(user, new)
+        audit.record(Event.PASSWORD_CHANGED, request=request, subject=user, expired=True)
+        notices.notify_change(user, notices.Change.PASSWORD_CHANGED)
     if user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
         attempt.step = logon.Step.OTP_APP
     elif user.otp_channel == OtpChannel.EMAIL:
@@ -54,14 +48,11 @@ def change_expired_password(request, attempt: logon.Attempt, *, current: str, ne
         attempt.step = logon.Step.SETUP
     request.session.cycle_key()
     attempt.save(request)
-    return True
 
 
-def _remove_app_device(request, user: User, *, password: str, channel: str, event: str) -> bool:
-    """Re-authenticate, remove the app registration and set the next OTP channel; every
-    other session of the person ends, this one stays verified (it just proved the password)."""
-    if not _reauthenticate(request, user, password, reason="authentication_settings"):
-        return False
+def _remove_app_device(request, user: User, *, channel: str, event: str) -> None:
+    """After step-up: remove the app registration and set the next OTP channel; every other
+    session of the person ends, this one stays verified (it just proved both factors)."""
     with transaction.atomic():
         otp_services.remove_app_devices(user)
         user.otp_channel = channel
@@ -70,19 +61,17 @@ def _remove_app_device(request, user: User, *, password: str, channel: str, even
         update_session_auth_hash(request, user)
         request.session[logon.DEVICE_REMOVED_KEY] = True
         audit.record(event, request=request, subject=user)
-    return True
+        notices.notify_change(user, event)
 
 
-def delete_app_device(request, user: User, *, password: str) -> bool:
+def delete_app_device(request, user: User) -> None:
     """AUTHENTICATION SETTINGS, Delete: the next logon registers a new device (App. D.d)."""
-    return _remove_app_device(request, user, password=password, channel=OtpChannel.NONE, event=Event.DEVICE_DELETED)
+    _remove_app_device(request, user, channel=OtpChannel.NONE, event=Event.DEVICE_DELETED)
 
 
-def use_email_otp(request, user: User, *, password: str) -> bool:
+def use_email_otp(request, user: User) -> None:
     """AUTHENTICATION SETTINGS, Settings: "Multi-factor authentication using OATH" off."""
-    return _remove_app_device(
-        request, user, password=password, channel=OtpChannel.EMAIL, event=Event.OTP_CHANNEL_EMAIL
-    )
+    _remove_app_device(request, user, channel=OtpChannel.EMAIL, event=Event.OTP_CHANNEL_EMAIL)
 
 
 def reset_registration(user: User, *, actor=None, request=None) -> None:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from otp import services as otp_services
 
-from . import logon, reset, services
+from . import logon, reset, services, step_up
 from .forms import (
     ChangePasswordForm,
     LoginForm,
@@ -252,22 +252,21 @@ def skip(request, attempt: Attempt):
 @at_step(Step.EXPIRED)
 def expired(request, attempt: Attempt):
     user = attempt.user()
-    form = ChangePasswordForm(posted(request), user=user)
+    form = ChangePasswordForm(
+        posted(request), request=request, user=user, with_code=False, reason="expired_password_change"
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            if services.change_expired_password(
-                request, attempt, current=form.cleaned_data["old_password"], new=form.cleaned_data["new_password1"]
-            ):
-                messages.success(request, _("Your password has been changed."))
-                if attempt.step == Step.OTP_EMAIL:
-                    return _send_logon_otp(request, attempt)
-                return redirect(_step_url(request, attempt.step))
-            form.add_error("old_password", services.WRONG_CURRENT_PASSWORD)
-            if user.is_locked or not Attempt.load(request, portal_of(request)):
-                logon.abandon_attempt(request)
-                messages.error(request, logon.GENERIC_FAILURE)
-                return redirect(url(request, "login"))
+            services.change_expired_password(request, attempt, new=form.cleaned_data["new_password1"])
+            messages.success(request, _("Your password has been changed."))
+            if attempt.step == Step.OTP_EMAIL:
+                return _send_logon_otp(request, attempt)
+            return redirect(_step_url(request, attempt.step))
+        if form.locked or not Attempt.load(request, portal_of(request)):
+            logon.abandon_attempt(request)
+            messages.error(request, logon.GENERIC_FAILURE)
+            return redirect(url(request, "login"))
         status = 400
     return render_portal(request, "accounts/expired.html", {"form": form}, status=status)
 
@@ -401,30 +400,49 @@ def smartcard(request):
 
 
 # -- Change Password and AUTHENTICATION SETTINGS (App. D.a, D.d) ------------------------
+# Each change proves the current password first, then a code of the current second
+# factor (accounts.step_up); e-mail OTP users press REQUEST OTP on the page for theirs.
+
+
+def _request_step_up_code(request, user, name: str):
+    try:
+        result = step_up.request_code(request, user)
+    except otp_services.DeliveryUnavailable:
+        messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
+    else:
+        if result.sent:
+            messages.info(request, _("An OTP has been sent to your registered e-mail address. It is valid for 5 minutes."))
+        else:
+            messages.info(request, _("You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})
+    return redirect(url(request, name))
+
+
+def _locked_out(request):
+    """The lock landed on this request: the session ends (SECURITY.md 18)."""
+    logon.logout(request)
+    messages.error(request, logon.GENERIC_FAILURE)
+    return redirect(url(request, "login"))
 
 
 @logon_page
 @strong_session_required
 def change_password(request):
-    form = ChangePasswordForm(posted(request), user=request.user)
+    user = request.user
+    if request.method == "POST" and request.POST.get("action") == "request":
+        return _request_step_up_code(request, user, "change-password")
+    form = ChangePasswordForm(posted(request), request=request, user=user)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            if services.change_password(
-                request,
-                request.user,
-                current=form.cleaned_data["old_password"],
-                new=form.cleaned_data["new_password1"],
-            ):
-                messages.success(request, _("Your password has been changed. Use the new password at your next login."))
-                return redirect(url(request, "change-password"))
-            if request.user.is_locked:
-                logon.logout(request)
-                messages.error(request, logon.GENERIC_FAILURE)
-                return redirect(url(request, "login"))
-            form.add_error("old_password", services.WRONG_CURRENT_PASSWORD)
+            services.change_password(request, user, new=form.cleaned_data["new_password1"])
+            messages.success(request, _("Your password has been changed. Use the new password at your next login."))
+            return redirect(url(request, "change-password"))
+        if form.locked:
+            return _locked_out(request)
         status = 400
-    return render_portal(request, "accounts/change_password.html", {"form": form}, status=status)
+    return render_portal(
+        request, "accounts/change_password.html", {"form": form, "by_email": step_up.second_factor(user) == "email"}, status=status
+    )
 
 
 @logon_page
@@ -432,23 +450,26 @@ def change_password(request):
 def authentication_settings(request):
     user = request.user
     device = otp_services.confirmed_app_device(user)
-    delete_form = ReauthenticateForm(prefix="delete")
-    settings_form = OathSettingsForm(prefix="settings", initial={"oath_enabled": user.otp_channel == OtpChannel.APP})
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "request":
+        return _request_step_up_code(request, user, "auth-settings")
+    delete_form = ReauthenticateForm(prefix="delete", request=request, user=user)
+    settings_form = OathSettingsForm(
+        prefix="settings", request=request, user=user, initial={"oath_enabled": user.otp_channel == OtpChannel.APP}
+    )
     status = 200
     if request.method == "POST":
-        action = request.POST.get("action")
+        status = 400
         if action == "delete" and device is not None:
-            delete_form = ReauthenticateForm(request.POST, prefix="delete")
+            delete_form = ReauthenticateForm(request.POST, prefix="delete", request=request, user=user)
             if delete_form.is_valid():
-                if services.delete_app_device(request, user, password=delete_form.cleaned_data["password"]):
-                    messages.success(
-                        request, _("The registered device was deleted. Your next login will register a new device.")
-                    )
-                    return redirect(url(request, "auth-settings"))
-                delete_form.add_error("password", services.WRONG_CURRENT_PASSWORD)
-            status = 400
+                services.delete_app_device(request, user)
+                messages.success(
+                    request, _("The registered device was deleted. Your next login will register a new device.")
+                )
+                return redirect(url(request, "auth-settings"))
         elif action == "settings":
-            settings_form = OathSettingsForm(request.POST, prefix="settings")
+            settings_form = OathSettingsForm(request.POST, prefix="settings", request=request, user=user)
             if settings_form.is_valid():
                 if settings_form.cleaned_data["oath_enabled"]:
                     settings_form.add_error(
@@ -458,22 +479,20 @@ def authentication_settings(request):
                             "your next login registers a device."
                         ),
                     )
-                elif services.use_email_otp(request, user, password=settings_form.cleaned_data["password"]):
+                else:
+                    services.use_email_otp(request, user)
                     messages.success(request, _("Saved. Your next login will use an OTP sent by e-mail."))
                     return redirect(url(request, "auth-settings"))
-                else:
-                    settings_form.add_error("password", services.WRONG_CURRENT_PASSWORD)
-            status = 400
-        else:
-            status = 400
-        if user.is_locked:
-            logon.logout(request)
-            messages.error(request, logon.GENERIC_FAILURE)
-            return redirect(url(request, "login"))
+        if delete_form.locked or settings_form.locked or user.is_locked:
+            return _locked_out(request)
     return render_portal(
         request,
         "accounts/authentication_settings.html",
-        {"device": device, "delete_form": delete_form, "settings_form": settings_form},
+        {
+            "device": device,
+            "delete_form": delete_form,
+            "settings_form": settings_form,
+            "by_email": step_up.second_factor(user) == "email",
+        },
         status=status,
     )
-

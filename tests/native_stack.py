@@ -257,8 +257,13 @@ class NativeStack:
             messages.append({"raw": raw.decode(), "headers": envelope.get("headers", {}), "body": json.loads(body)})
         return messages
 
-    def mails(self, sink: Service | None = None, to: str | None = None) -> list[dict]:
-        return [m for m in stack.read_sink(sink or self.sink) if to is None or to in (m["to"] or "")]
+    def mails(self, sink: Service | None = None, to: str | None = None, *, otp_only: bool = True) -> list[dict]:
+        """OTP mails (by default; change notices are left out: accounts.notices) to `to`."""
+        return [
+            m
+            for m in stack.read_sink(sink or self.sink)
+            if (to is None or to in (m["to"] or "")) and (not otp_only or m["subject"] == OTP_SUBJECT)
+        ]
 
     def wait_for_mails(self, to: str, count: int = 1, timeout: float = 5.0, sink: Service | None = None) -> list[dict]:
         """The first `count` mails to `to`, waiting for them up to `timeout` seconds."""

@@ -145,11 +145,11 @@ def test_change_password_new_twice_then_current(client, app_user):
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
     page = client.get("/password/").content.decode()
     assert all(label in page for label in ["Change Password", "Confirm password", "Current password", "Update", "AUTHENTICATION SETTINGS"])
-    bad = client.post("/password/", {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD})
+    bad = client.post("/password/", {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD, "otp": app.code(1)})
     assert bad.status_code == 400 and b"At least 16 characters" in bad.content
     user.refresh_from_db()
     assert user.check_password(GOOD_PASSWORD)
-    ok = client.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD})
+    ok = client.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD, "otp": app.code(1)})
     assert ok.status_code == 302
     assert is_logged_in(client)  # this session continues
     user.refresh_from_db()
@@ -163,11 +163,11 @@ def test_sec18_password_change_and_device_removal_end_other_sessions(app_user):
     app_logon(other, user.user_id, GOOD_PASSWORD, app)
     with time_machine.travel(timedelta(seconds=30)):
         app_logon(mine, user.user_id, GOOD_PASSWORD, app)
-        mine.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD})
+        mine.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD, "otp": app.code(1)})
         assert is_logged_in(mine) and not is_logged_in(other)
-    with time_machine.travel(timedelta(seconds=60)):
+    with time_machine.travel(timedelta(seconds=120)):  # past the step-up code just used
         app_logon(other, user.user_id, NEW_PASSWORD, app)
-        mine.post("/password/authentication-settings/", {"action": "delete", "delete-password": NEW_PASSWORD})
+        mine.post("/password/authentication-settings/", {"action": "delete", "delete-password": NEW_PASSWORD, "delete-otp": app.code(1)})
         assert is_logged_in(mine) and not is_logged_in(other)
 
 
@@ -179,7 +179,7 @@ def test_delete_device_needs_the_password_and_next_logon_registers_again(client,
     response = client.post("/password/authentication-settings/", {"action": "delete", "delete-password": "Wrong(Pass)12345"})
     assert response.status_code == 400
     assert AuthenticatorDevice.objects.filter(user=user).exists()
-    response = client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD})
+    response = client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": app.code(1)})
     assert response.status_code == 302
     assert not AuthenticatorDevice.objects.filter(user=user).exists()
     assert AuditEvent.objects.filter(subject=user, kind="device_deleted").count() == 1
@@ -191,7 +191,7 @@ def test_switch_off_oath_uses_email_otp_next_time(client, app_user, django_captu
     user, app = app_user
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
     response = client.post(
-        "/password/authentication-settings/", {"action": "settings", "settings-password": GOOD_PASSWORD}
+        "/password/authentication-settings/", {"action": "settings", "settings-password": GOOD_PASSWORD, "settings-otp": app.code(1)}
     )
     assert response.status_code == 302
     user.refresh_from_db()

@@ -82,7 +82,8 @@ def wait_for_otp_mail(to: str, count: int, timeout: float = 5.0) -> str:
     in the live server's thread)."""
     deadline = time.monotonic() + timeout
     while True:
-        messages = [m for m in mail.outbox if to in m.to]
+        # OTP mails only: change notices (accounts.notices) go to the same address.
+        messages = [m for m in mail.outbox if to in m.to and m.subject == "CCASS: One Time Password"]
         if len(messages) >= count:
             message = messages[count - 1]
             assert message.subject == "CCASS: One Time Password"

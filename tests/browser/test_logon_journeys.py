@@ -211,7 +211,8 @@ def test_self_service_reset_by_an_app_user(page: Page, app_user):
     new_password_twice(page, NEW_PASSWORD)
     button(page, "SUBMIT").click()
     expect(page.get_by_text("Password changed successfully", exact=False)).to_be_visible()
-    assert not mail.outbox  # nothing by e-mail for an app user
+    # No OTP by e-mail for an app user; only the notice of the change (docs/security.md, "Step-up").
+    assert [m.subject for m in mail.outbox] == ["CCASS: a change to your logon settings / CCASS：您的登入設定已更改"]
     link(page, "Close").click()
 
     fill_login(page, user.user_id, GOOD_PASSWORD)  # the old password no longer works

@@ -127,21 +127,21 @@ def _device_deleted(w):
     user, app = w.person()
     client = Client()
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
-    client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD})
+    client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": w.code(app, 1)})
 
 
 def _channel_email(w):
     user, app = w.person()
     client = Client()
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
-    client.post("/password/authentication-settings/", {"action": "settings", "settings-password": GOOD_PASSWORD})
+    client.post("/password/authentication-settings/", {"action": "settings", "settings-password": GOOD_PASSWORD, "settings-otp": w.code(app, 1)})
 
 
 def _password_changed(w):
     user, app = w.person()
     client = Client()
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
-    client.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD})
+    client.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD, "otp": w.code(app, 1)})
 
 
 def _password_reset(w):
