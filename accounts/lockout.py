@@ -16,12 +16,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 
 from ccass_portal import clock
 
-from . import audit
+from . import audit, user_ids
 from .audit import Event
-from .models import User
+from .models import KeyedAttempts, User
 
 
 @dataclass(frozen=True)
@@ -127,3 +128,38 @@ def lift_lock(user: User, *, actor=None, request=None) -> None:
         if was_locked:
             audit.record(Event.ACCOUNT_UNLOCKED, request=request, actor=actor, subject=row)
     user.locked_at = None
+
+
+# -- User IDs that name nobody ---------------------------------------------------------
+# A stranger must not learn from the locked message which IDs exist: a typed ID that names
+# nobody is counted on the same clock and window, and "locked" after the same number of
+# failures, for as long as a real lock lasts (no DA ever lifts it). Keyed by a keyed hash
+# of the normalised ID, so the table holds nothing that was typed.
+
+
+def attempts_key(kind: str, value: str) -> str:
+    return f"{kind}:" + salted_hmac(f"accounts.lockout.{kind}", value).hexdigest()
+
+
+def _unknown_key(typed_user_id: str) -> str:
+    return attempts_key("unknown-id", user_ids.normalise_user_id(typed_user_id))
+
+
+def unknown_id_is_locked(typed_user_id: str) -> bool:
+    return KeyedAttempts.objects.filter(key=_unknown_key(typed_user_id), locked_at__isnull=False).exists()
+
+
+def record_unknown_id_failure(typed_user_id: str) -> bool:
+    """One failed logon of an ID that names nobody (audited by the caller). Returns locked."""
+    policy = LockoutPolicy.from_settings()
+    with transaction.atomic():
+        row, _ = KeyedAttempts.objects.select_for_update().get_or_create(key=_unknown_key(typed_user_id))
+        if row.locked_at is not None:
+            return True
+        failures = _recent(row.times, policy) + [clock.now().timestamp()]
+        row.times = failures[-policy.failures :]
+        if len(failures) >= policy.failures:
+            row.locked_at = clock.now()
+            row.times = []
+        row.save(update_fields=["times", "locked_at"])
+    return row.locked_at is not None

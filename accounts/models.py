@@ -314,3 +314,20 @@ class PasswordHistory(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class KeyedAttempts(models.Model):
+    """Attempts counted under a keyed hash rather than a person (docs/security.md, "Attacker
+    model"): the failed logons of a typed User ID that names nobody, so that it is counted
+    and locked like a real one; and self-service reset requests per User ID and per client
+    address. Only the hash is kept, never what was typed."""
+
+    key = models.CharField(max_length=80, unique=True)
+    times = models.JSONField(default=list, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "keyed attempts"
+
+    def __str__(self) -> str:
+        return self.key[:16]

@@ -8,7 +8,7 @@ import time_machine
 from django.test import Client
 
 from accounts import lockout
-from accounts.logon import GENERIC_FAILURE
+from accounts.logon import GENERIC_FAILURE, LOCKED_MESSAGE
 from accounts.models import AuditEvent, User
 from ccass_portal import clock
 from tests.concurrency import run_concurrently
@@ -31,16 +31,20 @@ def test_sec04_five_failures_lock_and_the_right_password_no_longer_gets_in(clien
     user, app = app_user
     for n in range(4):
         response = fail_password(client)
-        assert response.status_code == 200 and GENERIC_FAILURE.encode() in response.content
+        assert response.status_code == 200 and str(GENERIC_FAILURE) in response.content.decode()
+        assert str(LOCKED_MESSAGE) not in response.content.decode()
     user.refresh_from_db()
     assert not user.is_locked and len(user.logon_failures) == 4
-    fail_password(client)
+    response = fail_password(client)  # the fifth locks, and still says what the others said
+    assert str(LOCKED_MESSAGE) not in response.content.decode()
     user.refresh_from_db()
     assert user.is_locked
     assert AuditEvent.objects.filter(subject=user, kind="account_locked").count() == 1
-    # From the next attempt on, even the right password and OTP do not get in (SECURITY.md 4).
+    # From the next attempt on, even the right password and OTP do not get in (SECURITY.md 4),
+    # and the page says the account is locked (the exact message, not the generic one).
     response = password_step(client, user.user_id, GOOD_PASSWORD)
-    assert response.status_code == 200 and b"locked" in response.content
+    assert response.status_code == 200 and str(LOCKED_MESSAGE) in response.content.decode()
+    assert str(GENERIC_FAILURE) not in response.content.decode()
     assert client.get("/login/otp/").status_code == 302
     assert not is_logged_in(client)
 
@@ -201,7 +205,7 @@ def test_sec05_lock_holds_on_the_backoffice_and_django_admin(participant):
     assert session.get("/admin/").status_code == 302  # the open session loses the admin at once
     assert session.get("/backoffice/home/").status_code == 302
     response = password_step(Client(), operator.user_id, GOOD_PASSWORD, prefix="/backoffice")
-    assert response.status_code == 200 and GENERIC_FAILURE.encode() in response.content
+    assert response.status_code == 200 and str(LOCKED_MESSAGE) in response.content.decode()
 
 
 def _hammer(url_data, n):

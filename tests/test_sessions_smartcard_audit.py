@@ -13,6 +13,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts.hashers import PortalArgon2PasswordHasher
+from accounts.logon import LOCKED_MESSAGE
 from accounts.models import AuditEvent, OtpChannel, Role, User
 from ccass_portal import clock
 from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, make_user
@@ -235,19 +236,29 @@ def test_sec07_same_page_same_status_one_hash_each(participant, settings):
     make_user(participant, "B0123402", password=GOOD_PASSWORD, channel=OtpChannel.EMAIL)
     make_user(participant, "B0123404", password=GOOD_PASSWORD, channel=OtpChannel.EMAIL, status=User.Status.DISABLED)
     make_user(participant, "B0123405", password=GOOD_PASSWORD, channel=OtpChannel.EMAIL, locked_at=clock.now())
-    cases = {
-        "unknown": ("B0123499", GOOD_PASSWORD),
-        "disabled": ("B0123404", GOOD_PASSWORD),
-        "locked (right password)": ("B0123405", GOOD_PASSWORD),
-        "wrong password": ("B0123402", "Wrong(Password)12x"),
+    for _ in range(5):  # an ID that names nobody, locked like a person (issue 12, finding 5)
+        Client().post("/login/", {"user_id": "B0123498", "password": "Wrong(Password)12x"})
+    groups = {
+        "not locked": {
+            "unknown": ("B0123499", GOOD_PASSWORD),
+            "disabled": ("B0123404", GOOD_PASSWORD),
+            "wrong password": ("B0123402", "Wrong(Password)12x"),
+        },
+        "locked": {
+            "locked (right password)": ("B0123405", GOOD_PASSWORD),
+            "locked (wrong password)": ("B0123405", "Wrong(Password)12x"),
+            "unknown, after 5 failures": ("B0123498", GOOD_PASSWORD),
+        },
     }
-    answers = {}
-    for name, (user_id, password) in cases.items():
-        CountingHasher.calls = 0
-        response = Client().post("/login/", {"user_id": user_id, "password": password})
-        assert CountingHasher.calls == 1, f"{name}: {CountingHasher.calls} hashes"
-        answers[name] = (response.status_code, comparable_page(response.content.decode(), user_id))
-    assert len(set(answers.values())) == 1, answers.keys()
+    for group, cases in groups.items():
+        answers = {}
+        for name, (user_id, password) in cases.items():
+            CountingHasher.calls = 0
+            response = Client().post("/login/", {"user_id": user_id, "password": password})
+            assert CountingHasher.calls == 1, f"{name}: {CountingHasher.calls} hashes"
+            answers[name] = (response.status_code, comparable_page(response.content.decode(), user_id))
+        assert len(set(answers.values())) == 1, (group, answers.keys())
+        assert (str(LOCKED_MESSAGE) in next(iter(answers.values()))[1]) == (group == "locked")
 
 
 # -- SEC 15 and 27: the audit trail and the logs keep no secret ------------------------------

@@ -219,7 +219,7 @@ def test_unlock_reset_of_a_locked_user_then_first_time_logon(
 ):
     User.objects.filter(pk=roster.user.pk).update(locked_at="2024-01-01T00:00:00Z")
     refused = client.post("/login/", {"user_id": roster.user.user_id, "password": GOOD_PASSWORD})
-    assert "Unsuccessful logon" in text(refused)
+    assert "This account is locked." in text(refused)  # the locked message (issue 12, finding 5)
     response = maker_client.post(
         f"/dms/profiles/{roster.user.user_id}/change/", form_data(roster.user, unlock_reset="on")
     )

@@ -92,7 +92,7 @@ def test_lockout_after_five_wrong_passwords_even_the_right_one_is_refused(page: 
         expect(page.get_by_text("Unsuccessful logon", exact=False)).to_be_visible()
     log_in(page, user_id, GOOD_PASSWORD)
     expect(heading(page, "User Login")).to_be_visible()
-    expect(page.get_by_text("Unsuccessful logon", exact=False)).to_be_visible()
+    expect(page.get_by_text("This account is locked.", exact=False)).to_be_visible()  # issue 12, finding 5
     [(locked_at,)] = native_stack.sql("SELECT locked_at FROM accounts_user WHERE user_id = %s", [user_id])
     assert locked_at is not None
     kinds = native_stack.sql(
@@ -171,7 +171,7 @@ def test_dms_unlock_reset_then_first_time_logon(page: Page, native_stack):
     for _ in range(5):  # the user locks the account
         log_in(page, subject, "Wrong(Password)12345")
     log_in(page, subject, GOOD_PASSWORD)
-    expect(page.get_by_text("Unsuccessful logon", exact=False)).to_be_visible()
+    expect(page.get_by_text("This account is locked.", exact=False)).to_be_visible()  # issue 12, finding 5
 
     dms_logon(page, maker, native_stack.apps[maker])
     change_profile(
