@@ -20,7 +20,7 @@ from otp import services as otp_services
 
 from . import audit, lockout, notices
 from .audit import Event
-from .logon import find_user, otp_binding, profile_active, typed_label
+from .logon import attempt_expired, find_user, otp_binding, profile_active, typed_label
 from .models import OtpChannel, User
 
 RESET_KEY = "reset"
@@ -48,19 +48,25 @@ class ResetState:
     step: str
     attempt_id: str
     portal: str
+    started: float | None = None
 
     @classmethod
     def load(cls, request, portal: str) -> ResetState | None:
         data = request.session.get(RESET_KEY)
         if not data or data.get("portal") != portal:
             return None
-        return cls(**data)
+        state = cls(**data)
+        if attempt_expired(state.started):
+            # A reset in progress lasts as long as a logon attempt, counted from its start.
+            request.session.pop(RESET_KEY, None)
+            return None
+        return state
 
     def save(self, request) -> None:
         request.session[RESET_KEY] = self.__dict__.copy()
 
     def advance(self, request, step: str) -> ResetState:
-        state = ResetState(self.user_id, step, self.attempt_id, self.portal)
+        state = ResetState(self.user_id, step, self.attempt_id, self.portal, self.started)
         request.session.cycle_key()
         state.save(request)
         return state
@@ -87,7 +93,7 @@ def start_reset(request, typed_user_id: str, *, portal: str) -> str:
             actor_label="" if user else typed_label(typed_user_id),
         )
         return step
-    state = ResetState(user.user_id, step, otp_binding(request, user), portal)
+    state = ResetState(user.user_id, step, otp_binding(request, user), portal, clock.now().timestamp())
     request.session.cycle_key()
     state.save(request)
     if step == ResetStep.EMAIL_OTP:
