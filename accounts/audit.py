@@ -9,6 +9,7 @@ import logging
 
 from django.utils.functional import Promise
 
+from .client import client_address
 from .models import AuditEvent
 
 log = logging.getLogger("portal.audit")
@@ -38,9 +39,7 @@ class Event:
 
 
 def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)  # one place decides the address (accounts.client)
 
 
 def record(

@@ -52,9 +52,10 @@ class UserIdForm(forms.Form):
 
 
 class OtpCodeField(forms.CharField):
-    """ "Enter OTP": `digits` digits; full-width digits and spaces are accepted."""
+    """ "Enter OTP": `digits` digits (or any of a tuple of lengths); full-width digits and
+    spaces are accepted."""
 
-    def __init__(self, *, digits: int = 8, **kwargs):
+    def __init__(self, *, digits: int | tuple[int, ...] = 8, **kwargs):
         self.digits = digits
         kwargs.setdefault("label", _("Enter OTP"))
         kwargs.setdefault("max_length", OTP_MAX_INPUT)
@@ -68,7 +69,12 @@ class OtpCodeField(forms.CharField):
         value = super().clean(value)
         # NFKC turns full-width digits (typed with a Chinese input method) into ASCII ones.
         value = unicodedata.normalize("NFKC", value).replace(" ", "")
-        if not re.fullmatch(rf"[0-9]{{{self.digits}}}", value):
+        lengths = self.digits if isinstance(self.digits, tuple) else (self.digits,)
+        if not any(re.fullmatch(rf"[0-9]{{{n}}}", value) for n in lengths):
+            if len(lengths) > 1:
+                raise forms.ValidationError(
+                    _("The OTP is 6 digits (mobile application) or 8 digits (e-mail)."), code="otp_format"
+                )
             raise forms.ValidationError(_("The OTP is %(digits)d digits."), code="otp_format", params={"digits": self.digits})
         return value
 
@@ -78,6 +84,12 @@ class OtpForm(forms.Form):
         self.digits = digits
         super().__init__(*args, **kwargs)
         self.fields["otp"] = OtpCodeField(digits=digits)
+
+
+class ResetCodeForm(forms.Form):
+    """ "Enter OTP" of the reset: the app's 6 digits or the e-mailed 8, on one page for everyone."""
+
+    otp = OtpCodeField(digits=(6, 8))
 
 
 class NewPasswordForm(forms.Form):

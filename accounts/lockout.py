@@ -163,3 +163,33 @@ def record_unknown_id_failure(typed_user_id: str) -> bool:
             row.times = []
         row.save(update_fields=["times", "locked_at"])
     return row.locked_at is not None
+
+
+def record_unknown_id_code_failure(typed_user_id: str) -> bool:
+    """A wrong code (self-service reset) for an ID that names nobody: every third is a
+    failed logon, as for a person (record_otp_failure). Returns locked."""
+    if unknown_id_is_locked(typed_user_id):
+        return True
+    policy = LockoutPolicy.from_settings()
+    key = attempts_key("unknown-id-otp", user_ids.normalise_user_id(typed_user_id))
+    with transaction.atomic():
+        row, _ = KeyedAttempts.objects.select_for_update().get_or_create(key=key)
+        row.times = row.times + [clock.now().timestamp()]
+        third = len(row.times) >= policy.otp_failures_per_logon_failure
+        if third:
+            row.times = []
+        row.save(update_fields=["times"])
+    return record_unknown_id_failure(typed_user_id) if third else False
+
+
+def within_limit(key: str, limit: int) -> bool:
+    """Count one request under `key`; False (and not counted) once `limit` requests were
+    made within the lockout window. For throttles keyed by something other than a person."""
+    policy = LockoutPolicy.from_settings()
+    with transaction.atomic():
+        row, _ = KeyedAttempts.objects.select_for_update().get_or_create(key=key)
+        recent = _recent(row.times, policy)
+        allowed = len(recent) < limit
+        row.times = recent + [clock.now().timestamp()] if allowed else recent
+        row.save(update_fields=["times"])
+    return allowed

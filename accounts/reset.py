@@ -2,16 +2,21 @@
 
 Two people may use it: someone setting up 2FA for the first time (proved by
 an e-mail OTP), and someone whose OTP comes from the app (proved by an app
-code). Everyone else (unknown IDs, e-mail-OTP users, locked or disabled
-profiles, and anyone when the mail queue is down) gets one and the same
-refusal, so the page does not tell who exists (SECURITY.md 8, 20). A reset
-never logs anyone in; wrong codes count towards the lockout.
+code). Until a code is proved, everyone gets the same answers: whoever the
+User ID names (nobody, an app user, a first-time user, an e-mail-OTP user, a
+locked or disabled profile), the same redirect to the same code page, the same
+answers to REQUEST OTP and to a wrong code, and the locked message after as many
+failures (docs/decisions.md, "Self-service reset answers alike"; SECURITY.md 8,
+20). Requests are limited per User ID and per client address. A reset never
+logs anyone in; wrong codes count towards the lockout.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -20,26 +25,49 @@ from otp import services as otp_services
 
 from . import audit, lockout, notices
 from .audit import Event
+from .client import client_address
 from .logon import attempt_expired, find_user, otp_binding, profile_active, typed_label
+from .user_ids import normalise_user_id
 from .models import OtpChannel, User
 
 RESET_KEY = "reset"
 
-REFUSAL = _(
-    "Self-service password reset is not available for this User ID. It is available only to people "
-    "who receive their OTP from the mobile application, or who are setting up 2FA for the first time "
-    "with a registered e-mail address. If you receive your OTP by e-mail, or your account is locked, "
-    "ask your Delegated Administrator for “Unlock/Reset OTP Device Registration” "
-    "(Delegated Administrators: ask HKEX through eService DA3)."
+# Shown on the code page to everyone (it names no one's situation).
+WHO_CAN_RESET = _(
+    "Self-service password reset is available only to people who receive their OTP from the mobile "
+    "application, or who are setting up 2FA for the first time with a registered e-mail address. If you "
+    "receive your OTP by e-mail, or your account is locked, ask your Delegated Administrator for "
+    "“Unlock/Reset OTP Device Registration” (Delegated Administrators: ask HKEX through eService DA3)."
+)
+TOO_MANY_REQUESTS = _("Too many password reset requests. Please try again later.")
+EMAIL_OTP_ANSWER = _(
+    "If an OTP can be sent by e-mail for this User ID, it has been sent to the registered e-mail address. "
+    "A new OTP can be requested every 5 minutes."
 )
 
 
 class ResetStep:
-    EMAIL_OTP = "email_otp"
-    APP_OTP = "app_otp"
+    CODE = "code"
     NEW_PASSWORD = "new_password"
     DONE = "done"
-    REFUSED = "refused"
+    THROTTLED = "throttled"
+
+
+class Factor:
+    APP = "app"
+    EMAIL = "email"
+
+
+def provable_factor(user: User | None) -> str | None:
+    """What can prove this person here: the app's code (2FA with the app), an e-mail OTP
+    (first-time, with a registered e-mail), or nothing (everyone else)."""
+    if user is None or not profile_active(user) or user.is_locked:
+        return None
+    if user.has_twofa and user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
+        return Factor.APP
+    if not user.has_twofa and user.email:
+        return Factor.EMAIL
+    return None
 
 
 @dataclass(frozen=True)
@@ -76,63 +104,66 @@ class ResetState:
 
 
 def start_reset(request, typed_user_id: str, *, portal: str) -> str:
-    """Returns the next ResetStep; REFUSED looks the same whatever the reason."""
+    """CODE for every User ID (the same page whoever it names), or THROTTLED."""
     request.session.pop(RESET_KEY, None)
+    user_id = normalise_user_id(typed_user_id)
+    if not (
+        lockout.within_limit(lockout.attempts_key("reset-address", client_address(request) or ""), settings.PORTAL_RESET_REQUESTS_PER_ADDRESS)
+        and lockout.within_limit(lockout.attempts_key("reset-id", user_id), settings.PORTAL_RESET_REQUESTS_PER_USER_ID)
+    ):
+        return ResetStep.THROTTLED
     user = find_user(typed_user_id)
-    step = ResetStep.REFUSED
-    if user is not None and profile_active(user) and not user.is_locked:
-        if user.has_twofa and user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
-            step = ResetStep.APP_OTP
-        elif not user.has_twofa and user.email:
-            step = ResetStep.EMAIL_OTP
-    if step == ResetStep.REFUSED:
-        audit.record(
-            Event.RESET_REFUSED,
-            request=request,
-            subject=user,
-            actor_label="" if user else typed_label(typed_user_id),
-        )
-        return step
-    state = ResetState(user.user_id, step, otp_binding(request, user), portal, clock.now().timestamp())
+    factor = provable_factor(user)
+    binding = otp_binding(request, user) if user is not None else secrets.token_urlsafe(24)
+    state = ResetState(user_id, ResetStep.CODE, binding, portal, clock.now().timestamp())
     request.session.cycle_key()
     state.save(request)
-    if step == ResetStep.EMAIL_OTP:
-        try:
-            send_reset_email_otp(request, user, state)
-        except otp_services.DeliveryUnavailable:
-            request.session.pop(RESET_KEY, None)
-            audit.record(Event.RESET_REFUSED, request=request, subject=user, reason="mail queue down")
-            return ResetStep.REFUSED
-    return step
+    if factor is None:
+        audit.record(
+            Event.RESET_REFUSED, request=request, subject=user, actor_label="" if user else typed_label(typed_user_id)
+        )
+    elif factor == Factor.EMAIL:
+        send_reset_email_otp(request, user, state)
+    return ResetStep.CODE
 
 
-def send_reset_email_otp(request, user: User, state: ResetState) -> otp_services.EmailOtpRequest:
-    result = otp_services.request_email_otp(user, attempt=state.attempt_id)
+def send_reset_email_otp(request, user: User | None, state: ResetState) -> None:
+    """REQUEST OTP: sends only to a first-time user, and answers nothing either way (the
+    answer would tell who the ID names); a queue that is down is audited, not told."""
+    if provable_factor(user) != Factor.EMAIL:
+        return
+    try:
+        result = otp_services.request_email_otp(user, attempt=state.attempt_id)
+    except otp_services.DeliveryUnavailable:
+        audit.record(Event.RESET_REFUSED, request=request, subject=user, reason="mail queue down")
+        return
     if result.sent:
         audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="reset")
-    return result
 
 
 @dataclass(frozen=True)
 class CodeResult:
     ok: bool
-    locked: bool = False
 
 
 def verify_reset_code(request, state: ResetState, code: str) -> CodeResult:
+    """The code of the factor the person can prove; for anyone else (a locked person too) no
+    code is right. Each wrong one counts like a wrong OTP, under the person or under the ID
+    that names nobody, so the logon page's locked message comes alike for both; this page
+    answers every wrong code the same way and never says "locked" (it would tell who is)."""
     user = state.user()
-    if user is None or user.is_locked:
-        request.session.pop(RESET_KEY, None)
-        return CodeResult(ok=False, locked=True)
-    if state.step == ResetStep.APP_OTP:
+    if user is None:
+        lockout.record_unknown_id_code_failure(state.user_id)
+        return CodeResult(ok=False)
+    factor = provable_factor(user)
+    ok = replay = False
+    if factor == Factor.APP:
         check = otp_services.verify_app_code(user, code)
         ok, replay = check.ok, check.replay
-    else:
-        ok, replay = otp_services.verify_email_otp(user, code, attempt=state.attempt_id), False
+    elif factor == Factor.EMAIL:
+        ok = otp_services.verify_email_otp(user, code, attempt=state.attempt_id)
     if not ok:
-        if lockout.record_otp_failure(user, request=request, replay=replay):
-            request.session.pop(RESET_KEY, None)
-            return CodeResult(ok=False, locked=True)
+        lockout.record_otp_failure(user, request=request, replay=replay)  # nothing while locked
         return CodeResult(ok=False)
     state.advance(request, ResetStep.NEW_PASSWORD)
     return CodeResult(ok=True)

@@ -30,6 +30,7 @@ from .forms import (
     OathSettingsForm,
     OtpForm,
     ReauthenticateForm,
+    ResetCodeForm,
     SmartcardForm,
     UserIdForm,
 )
@@ -306,9 +307,10 @@ def reset_start(request):
     form = UserIdForm(posted(request))
     if request.method == "POST":
         if form.is_valid():
-            step = reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request))
-            if step == ResetStep.REFUSED:
-                return render_portal(request, "accounts/reset_refused.html", {"message": reset.REFUSAL})
+            if reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request)) == ResetStep.THROTTLED:
+                form.add_error(None, reset.TOO_MANY_REQUESTS)
+                return render_portal(request, "accounts/reset_start.html", {"form": form}, status=429)
+            # The same redirect whoever the ID names (docs/decisions.md, "Self-service reset answers alike").
             return redirect(url(request, "reset-otp"))
         return render_portal(request, "accounts/reset_start.html", {"form": form}, status=400)
     return render_portal(request, "accounts/reset_start.html", {"form": form})
@@ -321,35 +323,26 @@ def _reset_state(request, *steps):
 
 @logon_page
 def reset_otp(request):
-    state = _reset_state(request, ResetStep.EMAIL_OTP, ResetStep.APP_OTP)
+    """One code page for everyone: the app's 6 digits or the e-mailed 8 (reset.provable_factor)."""
+    state = _reset_state(request, ResetStep.CODE)
     if state is None:
         return redirect(url(request, "reset"))
-    by_email = state.step == ResetStep.EMAIL_OTP
-    if request.method == "POST" and request.POST.get("action") == "request" and by_email:
-        try:
-            result = reset.send_reset_email_otp(request, state.user(), state)
-        except otp_services.DeliveryUnavailable:
-            messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
-        else:
-            if not result.sent:
-                messages.info(request, _("You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})
+    if request.method == "POST" and request.POST.get("action") == "request":
+        reset.send_reset_email_otp(request, state.user(), state)
+        messages.info(request, reset.EMAIL_OTP_ANSWER)
         return redirect(url(request, "reset-otp"))
-    form = OtpForm(posted(request), digits=8 if by_email else 6)
+    form = ResetCodeForm(posted(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():
             result = reset.verify_reset_code(request, state, form.cleaned_data["otp"])
             if result.ok:
                 return redirect(url(request, "reset-password"))
-            if result.locked:
-                return render_portal(request, "accounts/reset_refused.html", {"message": reset.REFUSAL})
             form.add_error("otp", logon.INVALID_OTP)
         status = 400
-    template = "accounts/otp_email.html" if by_email else "accounts/otp_app.html"
-    context = {"form": form, "reset": True}
-    if by_email:
-        context["email_status"] = otp_services.email_otp_status(state.user())
-    return render_portal(request, template, context, status=status)
+    return render_portal(
+        request, "accounts/reset_code.html", {"form": form, "who_can_reset": reset.WHO_CAN_RESET}, status=status
+    )
 
 
 @logon_page

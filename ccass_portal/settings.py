@@ -302,3 +302,7 @@ PORTAL_LOCKOUT_WINDOW = 30 * 60  # ... within 30 minutes lock the account
 PORTAL_OTP_FAILURES_PER_LOGON_FAILURE = 3  # 3 wrong OTPs count as 1 failed logon
 PORTAL_PASSWORD_MAX_AGE_DAYS = 90
 PORTAL_PASSWORD_EXPIRY_WARNING_DAYS = 14
+# Self-service reset requests within the lockout window, per typed User ID and per client
+# address (docs/decisions.md, "Self-service reset answers alike"); beyond them: "try later".
+PORTAL_RESET_REQUESTS_PER_USER_ID = env.int("PORTAL_RESET_REQUESTS_PER_USER_ID", default=5)
+PORTAL_RESET_REQUESTS_PER_ADDRESS = env.int("PORTAL_RESET_REQUESTS_PER_ADDRESS", default=20)

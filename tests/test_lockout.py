@@ -165,8 +165,10 @@ def test_sec05_lock_holds_on_every_path(client, app_user, participant, settings)
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2999, 1, 1)
     response = client.post("/login/smartcard/", {"srn": user.srn, "smartcard_password": "246810"})
     assert b"Unsuccessful smartcard logon" in response.content and not is_logged_in(client)
-    response = client.post("/reset/", {"user_id": user.user_id})
-    assert b"not available for this User ID" in response.content
+    # The reset answers as for anyone (issue 12, finding 6), and even the app's right code gets nowhere.
+    assert client.post("/reset/", {"user_id": user.user_id})["Location"] == "/reset/otp/"
+    assert client.post("/reset/otp/", {"otp": app.code()}).status_code == 400
+    assert client.get("/reset/password/")["Location"] == "/reset/"
     assert password_step(client, user.user_id, GOOD_PASSWORD, prefix="/dms").status_code == 200
     assert client.get("/dms/home/").status_code == 302
 

@@ -53,39 +53,8 @@ def test_sec20_wrong_reset_codes_count_towards_the_lockout(client, app_user):
     assert len(user.logon_failures) == 1
 
 
-def _refusal(client, user_id, on_commit=None):
-    response = post(client, "/reset/", {"user_id": user_id}, on_commit)
-    return response.status_code, comparable_page(response.content.decode(), user_id)
-
-
-@pytest.mark.django_db(transaction=True)  # on_commit runs as in production: the queue's refusal reaches the view
-def test_sec08_unknown_email_user_locked_disabled_and_queue_down_get_the_same_answer(client, participant, email_user):
-    locked = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel=OtpChannel.APP)
-    locked.locked_at = clock.now()
-    locked.save()
-    disabled = make_user(participant, "B0123405", status=User.Status.DISABLED)
-    answers = {
-        _refusal(Client(), "B0123499"),  # unknown
-        _refusal(Client(), email_user.user_id),  # e-mail OTP user
-        _refusal(Client(), locked.user_id),
-        _refusal(Client(), disabled.user_id),
-    }
-    first_timer = make_user(participant, "B0123406")
-    original = send_email_otp.apply_async
-    send_email_otp.apply_async = lambda *a, **k: (_ for _ in ()).throw(ConnectionRefusedError("broker down"))
-    try:
-        answers.add(_refusal(Client(), first_timer.user_id))  # queue down
-    finally:
-        send_email_otp.apply_async = original
-    assert len(answers) == 1
-    status, body = answers.pop()
-    assert status == 200 and "Self-service password reset is not available" in body and "Delegated Administrator" in body
-    assert mail.outbox == []
-
-
-def test_first_timer_without_email_is_refused_the_same_way(client, participant):
-    no_mail = make_user(participant, "B0123407", email="")
-    assert _refusal(client, no_mail.user_id) == _refusal(Client(), "B0123498")
+# SEC 8 (the same answers whoever the ID names, the queue down too) and the limits on
+# requests: tests/test_reset_answers.py, which plays a stranger beside each kind of person.
 
 
 # -- 90-day expiry ------------------------------------------------------------------------
