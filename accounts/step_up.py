@@ -74,8 +74,11 @@ def prove_password(request, user: User, password: str, *, reason: str) -> bool:
     return False
 
 
-def request_code(request, user: User) -> otp_services.EmailOtpRequest:
-    """REQUEST OTP on a step-up page (e-mail OTP users). May raise DeliveryUnavailable."""
+def request_code(request, user: User) -> otp_services.EmailOtpRequest | None:
+    """REQUEST OTP on a step-up page; None (nothing sent) unless the person's factor is the
+    e-mail OTP. May raise DeliveryUnavailable."""
+    if second_factor(user) != Factor.EMAIL:
+        return None
     result = otp_services.request_email_otp(user, attempt=_binding(request, user))
     if result.sent:
         audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="step_up")

@@ -403,7 +403,9 @@ def _request_step_up_code(request, user, name: str):
     except otp_services.DeliveryUnavailable:
         messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
     else:
-        if result.sent:
+        if result is None:
+            pass  # the app is this person's factor: nothing to send
+        elif result.sent:
             messages.info(request, _("An OTP has been sent to your registered e-mail address. It is valid for 5 minutes."))
         else:
             messages.info(request, _("You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})

@@ -182,3 +182,12 @@ def test_a_self_service_reset_is_told_by_mail_too(client, app_user, django_captu
         client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     [notice] = _notices(user.email)
     assert "Forgot/Reset your password?" in notice.body and user.user_id not in notice.body
+
+
+def test_request_otp_on_a_step_up_page_sends_nothing_to_an_app_user(app_user, django_capture_on_commit_callbacks):
+    user, app = app_user
+    victim = Client()
+    app_logon(victim, user.user_id, GOOD_PASSWORD, app)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert stolen(victim).post(SETTINGS_URL, {"action": "request"}).status_code == 302
+    assert mail.outbox == []
