@@ -63,3 +63,20 @@ def test_failures_older_than_the_window_do_not_lock_a_known_or_an_unknown_id(app
     assert not pages["B0123498"][2]
     user.refresh_from_db()
     assert not user.is_locked
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_failures_of_an_unknown_id_are_counted_like_a_person_s(postgres, participant):
+    """Twenty wrong passwords at once for a person and for an ID that names nobody: both locked,
+    none answered with an error, and the next attempt says "locked" for both."""
+    from tests.concurrency import run_concurrently
+
+    make_user(participant, "B0123403", password=GOOD_PASSWORD)
+    for user_id in ("B0123403", "B0123497"):
+        statuses = run_concurrently(20, lambda: password_step(Client(), user_id, WRONG).status_code)
+        assert statuses == [200] * 20
+    assert answer("B0123403", GOOD_PASSWORD)[1:3] == answer("B0123497", GOOD_PASSWORD)[1:3]
+    assert answer("B0123497", GOOD_PASSWORD)[2]
+    [row] = KeyedAttempts.objects.filter(locked_at__isnull=False)
+    assert row.times == []

@@ -191,3 +191,17 @@ def test_request_otp_on_a_step_up_page_sends_nothing_to_an_app_user(app_user, dj
     with django_capture_on_commit_callbacks(execute=True):
         assert stolen(victim).post(SETTINGS_URL, {"action": "request"}).status_code == 302
     assert mail.outbox == []
+
+
+def test_a_change_made_with_a_stolen_session_is_told_to_the_victim(app_user, django_capture_on_commit_callbacks):
+    """A thief who also phished the password and a fresh app code can change the password;
+    the person then learns of it from the notice in their own mailbox."""
+    user, app = app_user
+    victim = Client()
+    app_logon(victim, user.user_id, GOOD_PASSWORD, app)
+    thief = stolen(victim)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert change(thief, new=NEW_PASSWORD, current=GOOD_PASSWORD, otp=app.code(1)).status_code == 302
+    [notice] = _notices(user.email)
+    assert notice.to == [user.email] and "password" in notice.body
+    assert not is_logged_in(Client()) and AuditEvent.objects.filter(subject=user, kind="password_changed").count() == 1
