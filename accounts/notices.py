@@ -58,15 +58,25 @@ def notify_change(user: User, change: str) -> None:
 
 
 def _enqueue(user_pk, change: str, at: str) -> None:
+    """Publish as the OTP mail is published (otp.tasks.enqueue_email_otp): a dead or hung
+    broker fails fast, and the person's request still answers (SECURITY.md 30)."""
+    from otp.tasks import PUBLISH_SOCKET_TIMEOUT
+
     from .tasks import send_change_notice
 
+    timeouts = {"socket_connect_timeout": PUBLISH_SOCKET_TIMEOUT, "socket_timeout": PUBLISH_SOCKET_TIMEOUT}
     try:
-        send_change_notice.apply_async(
-            args=[user_pk, change, at], retry=True, retry_policy=settings.PORTAL_TASK_PUBLISH_RETRY_POLICY
-        )
+        with send_change_notice.app.connection_for_write(
+            connect_timeout=PUBLISH_SOCKET_TIMEOUT, transport_options=timeouts
+        ) as connection:
+            send_change_notice.apply_async(
+                args=[user_pk, change, at],
+                retry=True,
+                retry_policy=settings.PORTAL_TASK_PUBLISH_RETRY_POLICY,
+                connection=connection,
+            )
     except Exception as exc:  # the broker's own exceptions vary by transport
         log.warning("notice.enqueue_failed", extra={"change": change, "error": type(exc).__name__})
-        raise
 
 
 def notice_body(change: str, at: datetime) -> str:

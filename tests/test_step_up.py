@@ -205,3 +205,21 @@ def test_a_change_made_with_a_stolen_session_is_told_to_the_victim(app_user, dja
     [notice] = _notices(user.email)
     assert notice.to == [user.email] and "password" in notice.body
     assert not is_logged_in(Client()) and AuditEvent.objects.filter(subject=user, kind="password_changed").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit runs as in production
+def test_a_broker_that_refuses_the_notice_does_not_undo_or_break_the_change(app_user):
+    from accounts.tasks import send_change_notice
+
+    user, app = app_user
+    victim = Client()
+    app_logon(victim, user.user_id, GOOD_PASSWORD, app)
+    original = send_change_notice.apply_async
+    send_change_notice.apply_async = lambda *a, **k: (_ for _ in ()).throw(ConnectionRefusedError("broker down"))
+    try:
+        response = change(victim, new=NEW_PASSWORD, current=GOOD_PASSWORD, otp=app.code(1))
+    finally:
+        send_change_notice.apply_async = original
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD) and _notices(user.email) == []
