@@ -21,6 +21,8 @@ from django.conf import settings
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.db import transaction
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
@@ -79,11 +81,20 @@ PORTALS = {
     ),
 }
 
-GENERIC_FAILURE = _(
-    "Unsuccessful logon: the User ID or password is incorrect, or the account is locked or disabled. "
-    "Access is locked after 5 consecutive unsuccessful attempts within 30 minutes; "
-    "users ask their Delegated Administrator, and DAs ask HKEX, to unlock it."
-)
+
+
+def _generic_failure() -> str:
+    # The numbers are the lockout policy's (accounts.lockout), so the message says what an
+    # operator configured; read when shown, in the language of the request.
+    policy = lockout.LockoutPolicy.from_settings()
+    return gettext(
+        "Unsuccessful logon: the User ID or password is incorrect, or the account is locked or disabled. "
+        "Access is locked after %(failures)d consecutive unsuccessful attempts within %(minutes)d minutes; "
+        "users ask their Delegated Administrator, and DAs ask HKEX, to unlock it."
+    ) % {"failures": policy.failures, "minutes": int(policy.window.total_seconds() // 60)}
+
+
+GENERIC_FAILURE = lazy(_generic_failure, str)()
 
 # From the next attempt after a lock (§4.1.2, §4.2.2). The seeds show this message only as a
 # screenshot, so the words are ours. An ID that names nobody gets it too after as many
@@ -186,6 +197,12 @@ def password_expires_in_days(user: User) -> int | None:
         return None
     expiry = user.password_changed_at + timedelta(days=settings.PORTAL_PASSWORD_MAX_AGE_DAYS)
     return max(0, (expiry - clock.now()).days)
+
+
+def password_expiry_warning(user: User) -> int | None:
+    """Days left, when the Logon Success page should warn (PORTAL_PASSWORD_EXPIRY_WARNING_DAYS)."""
+    days = password_expires_in_days(user)
+    return days if days is not None and days <= settings.PORTAL_PASSWORD_EXPIRY_WARNING_DAYS else None
 
 
 def find_user(typed_user_id: str) -> User | None:

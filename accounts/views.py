@@ -292,7 +292,7 @@ def success(request):
         {
             "previous_at": previous_at,
             "home_url": home,
-            "expires_in_days": logon.password_expires_in_days(request.user),
+            "expires_in_days": logon.password_expiry_warning(request.user),
         },
     )
 

@@ -1,0 +1,61 @@
+"""Issue 16 item 2: one function per rule, where its domain lives (docs/architecture.md,
+"Where each rule lives"). Each test puts the rule where it could drift: a setting an
+operator tunes, or two callers that used to decide it apart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from accounts import logon
+from ccass_portal import clock
+from tests.conftest import GOOD_PASSWORD
+from tests.logon_helpers import app_logon, password_step
+
+pytestmark = pytest.mark.django_db
+
+
+# -- the password expiry warning reads PORTAL_PASSWORD_EXPIRY_WARNING_DAYS ------------------
+
+
+def _success_page_after(client, user, app, *, days_old: int) -> str:
+    with time_machine.travel("2024-01-01 09:00 +0800", tick=False) as traveller:
+        user.password_changed_at = clock.now()
+        user.save(update_fields=["password_changed_at"])
+        traveller.shift(timedelta(days=days_old))
+        app_logon(client, user.user_id, GOOD_PASSWORD, app)
+        return client.get("/login/success/").content.decode()
+
+
+def test_the_expiry_warning_starts_when_the_setting_says(client, app_user, settings):
+    user, app = app_user
+    settings.PORTAL_PASSWORD_EXPIRY_WARNING_DAYS = 20
+    # 19 days left: inside a 20-day warning, outside the default 14.
+    assert "Your password will expire in 19 days" in _success_page_after(client, user, app, days_old=71)
+
+
+def test_a_shorter_warning_setting_keeps_quiet_earlier(client, app_user, settings):
+    user, app = app_user
+    settings.PORTAL_PASSWORD_EXPIRY_WARNING_DAYS = 7
+    # 10 days left: inside the default 14, outside a 7-day warning.
+    assert "will expire" not in _success_page_after(client, user, app, days_old=80)
+
+
+# -- the lockout numbers in the logon messages read the lockout settings ----------------------
+
+
+def test_the_unsuccessful_logon_message_names_the_configured_lockout(client, app_user, settings):
+    user, _ = app_user
+    settings.PORTAL_LOCKOUT_FAILURES = 3
+    settings.PORTAL_LOCKOUT_WINDOW = 15 * 60
+    page = password_step(client, user.user_id, "Wrong(Pass)12345").content.decode()
+    assert "after 3 consecutive unsuccessful attempts within 15 minutes" in page
+    assert "after 5 consecutive" not in page
+
+
+def test_the_default_message_is_the_seed_wording(app_user):
+    assert "Access is locked after 5 consecutive unsuccessful attempts within 30 minutes;" in str(
+        logon.GENERIC_FAILURE
+    )
