@@ -226,6 +226,16 @@ def check_password_once(user: User | None, password: str) -> bool:
     return user.check_password(password)  # upgrades an old hash on success
 
 
+def step_after_password(user: User) -> str:
+    """The OTP step that follows a proved, unexpired password (or the forced change of an
+    expired one): the app, e-mail OTP, or the first-time set-up."""
+    if user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
+        return Step.OTP_APP
+    if user.otp_channel == OtpChannel.EMAIL:
+        return Step.OTP_EMAIL
+    return Step.SETUP
+
+
 # -- step 1: User ID and password --------------------------------------------------------
 
 
@@ -260,14 +270,7 @@ def password_step(request, typed_user_id: str, password: str, *, portal: str, se
         audit.record(Event.LOGON_FAILURE, request=request, subject=user, reason="portal", portal=portal)
         return PasswordResult(ok=False, message=PORTALS[portal].refusal)
 
-    if password_expired(user):
-        step = Step.EXPIRED
-    elif user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
-        step = Step.OTP_APP
-    elif user.otp_channel == OtpChannel.EMAIL:
-        step = Step.OTP_EMAIL
-    else:
-        step = Step.SETUP
+    step = Step.EXPIRED if password_expired(user) else step_after_password(user)
     attempt = start_attempt(request, user, portal=portal, service=service, step=step)
     return PasswordResult(ok=True, attempt=attempt)
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 
 from accounts import logon
 from ccass_portal import clock
@@ -59,3 +60,43 @@ def test_the_default_message_is_the_seed_wording(app_user):
     assert "Access is locked after 5 consecutive unsuccessful attempts within 30 minutes;" in str(
         logon.GENERIC_FAILURE
     )
+
+
+# -- the next step after the password: one rule for the logon and the forced change ----------
+
+
+@pytest.mark.parametrize(
+    "channel, confirmed_app, step",
+    [
+        ("app", True, logon.Step.OTP_APP),
+        ("app", False, logon.Step.SETUP),  # an app never confirmed proves nothing: set up again
+        ("email", False, logon.Step.OTP_EMAIL),
+        ("", False, logon.Step.SETUP),
+    ],
+)
+def test_the_step_after_the_password_is_the_same_with_and_without_the_forced_change(
+    participant, channel, confirmed_app, step
+):
+    from accounts.models import OtpChannel
+    from otp.models import AuthenticatorDevice
+    from tests.conftest import NEW_PASSWORD, make_user
+
+    channel = {"app": OtpChannel.APP, "email": OtpChannel.EMAIL, "": OtpChannel.NONE}[channel]
+    fresh = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel=channel)
+    expired = make_user(participant, "B0123405", password=GOOD_PASSWORD, channel=channel)
+    expired.password_changed_at = clock.now() - timedelta(days=91)
+    expired.save(update_fields=["password_changed_at"])
+    for user in (fresh, expired):
+        device = AuthenticatorDevice.new_for(user)
+        device.confirmed = confirmed_app
+        device.save()
+
+    on_time, late = Client(), Client()
+    password_step(on_time, fresh.user_id, GOOD_PASSWORD)
+    assert password_step(late, expired.user_id, GOOD_PASSWORD)["Location"] == "/login/expired/"
+    late.post(
+        "/login/expired/",
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD},
+    )
+    assert on_time.session[logon.ATTEMPT_KEY]["step"] == step
+    assert late.session[logon.ATTEMPT_KEY]["step"] == step
