@@ -95,6 +95,9 @@ class Role(models.TextChoices):
     DA_CHECKER = "DA_CHECKER", "DA checker"
 
 
+# The Delegated Administrator roles: the one list DMS, its reports and the back-office use.
+DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
+
 class OtpChannel(models.TextChoices):
     NONE = "", "Not set up"
     APP = "APP", "Mobile application (ForgeRock Authenticator)"
@@ -231,7 +234,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # -- roles -------------------------------------------------------------------
     @property
     def is_delegated_administrator(self) -> bool:
-        return self.role in (Role.DA_MAKER, Role.DA_CHECKER)
+        return self.role in DA_ROLES
 
     @property
     def is_operator(self) -> bool:

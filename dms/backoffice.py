@@ -25,15 +25,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, policies, user_ids
 from accounts import services as account_services
-from accounts.models import Participant, Role, User
-from ccass_portal import clock
+from accounts.models import DA_ROLES, Participant, User
 
 from .models import EServiceRecord
 from .roster import RosterBreach, check_roster
-from .services import DmsRefusal
+from .services import DmsRefusal, set_profile_status, soft_delete_profile
 
 Action = EServiceRecord.Action
-DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
 log = logging.getLogger(__name__)
 
 EMAIL_NOT_REGISTERED = _("This is not the registered e-mail address of the DA.")
@@ -150,19 +148,13 @@ def act_on_da(
             if action in (Action.UNLOCK, Action.RESET_OTP):
                 account_services.reset_registration(da, actor=operator, request=request)
             elif action == Action.ENABLE:
-                da.status = User.Status.ENABLED
-                da.save(update_fields=["status"])
+                da.save(update_fields=set_profile_status(da, User.Status.ENABLED))
             elif action == Action.DISABLE:
                 check_roster(da, enabled=False)
-                da.status = User.Status.DISABLED
-                da.rotate_security_stamp()
-                da.save(update_fields=["status", "security_stamp"])
+                da.save(update_fields=set_profile_status(da, User.Status.DISABLED))
             elif action == Action.DELETE:
                 check_roster(da, deleted=True)
-                da.deleted_at = clock.now()
-                da.is_active = False
-                da.rotate_security_stamp()
-                da.save(update_fields=["deleted_at", "is_active", "security_stamp"])
+                soft_delete_profile(da)
             else:
                 raise DmsRefusal(_("Choose an action."), field="action")
         except RosterBreach as exc:

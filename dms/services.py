@@ -469,6 +469,28 @@ def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request) -> 
     )
 
 
+# -- a profile's status and deletion: one rule for DMS and the back-office (dms.backoffice) --
+
+
+def set_profile_status(user: User, status: str) -> list[str]:
+    """Sets User Status (unsaved) and returns the fields to save: disabling ends every
+    session of the person (SECURITY.md 18)."""
+    fields = ["status"]
+    if status == User.Status.DISABLED and user.status != User.Status.DISABLED:
+        user.rotate_security_stamp()
+        fields.append("security_stamp")
+    user.status = status
+    return fields
+
+
+def soft_delete_profile(user: User) -> None:
+    """Soft delete: the ID stays taken for ever; every session of the person ends."""
+    user.deleted_at = clock.now()
+    user.is_active = False
+    user.rotate_security_stamp()
+    user.save(update_fields=["deleted_at", "is_active", "security_stamp"])
+
+
 # -- applying an authorised request ----------------------------------------------------
 
 
@@ -486,20 +508,14 @@ def _apply(cr: ChangeRequest, subject: User | None, *, checker: User, request) -
         user.save(force_insert=True)
         return user
     if cr.kind == Kind.DELETE:
-        # Soft delete: the ID stays taken for ever; every session of the person ends.
-        subject.deleted_at = clock.now()
-        subject.is_active = False
-        subject.rotate_security_stamp()
-        subject.save(update_fields=["deleted_at", "is_active", "security_stamp"])
+        soft_delete_profile(subject)
         return subject
-    old_email, old_status = subject.email, subject.status
+    old_email = subject.email
+    status_fields = set_profile_status(subject, profiles.from_json("status", cr.payload["status"]))
     _set_profile(subject, cr.payload)
-    fields = list(profiles.PROFILE_FIELDS)
+    fields = list(dict.fromkeys([*profiles.PROFILE_FIELDS, *status_fields]))
     if subject.email != old_email:
         otp_services.withdraw_email_otp(subject)  # a code sent to the old address no longer works
-    if subject.status != old_status and subject.status == User.Status.DISABLED:
-        subject.rotate_security_stamp()  # disabling ends the person's sessions (SECURITY.md 18)
-        fields.append("security_stamp")
     if cr.secret_hash:
         subject.smartcard_password = cr.secret_hash
         fields.append("smartcard_password")
