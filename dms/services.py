@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, lockout, logon, policies, user_ids
 from accounts import services as account_services
-from accounts.models import OtpChannel, Participant, Role, User
+from accounts.models import DATES_OUT_OF_ORDER, OtpChannel, Participant, Role, User, dates_in_order
 from ccass_portal import clock
 from otp import services as otp_services
 
@@ -174,9 +174,8 @@ def _check_shape(payload: dict) -> None:
 
 def _check_payload(participant: Participant, payload: dict, *, role: str) -> None:
     _check_shape(payload)
-    enable_from, disable_after = payload.get("enable_from"), payload.get("disable_after")
-    if enable_from and disable_after and disable_after < enable_from:
-        raise DmsRefusal(_("Disable After must not be before Enable From."), field="disable_after")
+    if not dates_in_order(payload.get("enable_from"), payload.get("disable_after")):
+        raise DmsRefusal(DATES_OUT_OF_ORDER, field="disable_after")
     if payload.get("clearing_house_options") not in profiles.clearing_house_options(participant):
         raise DmsRefusal(_("Choose one of the Clearing House Options offered."), field="clearing_house_options")
     if not set(payload.get("user_groups", ())) <= set(profiles.USER_GROUPS):

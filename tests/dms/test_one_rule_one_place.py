@@ -82,3 +82,32 @@ def test_the_back_office_and_the_listing_know_the_same_da_roles(roster, operator
     _, footer = profile_listing(roster.maker.participant)
     das = User.objects.filter(participant=roster.maker.participant)
     assert footer.total_das == sum(1 for person in das if person.is_delegated_administrator) == 3
+
+
+# -- date order: one rule for the form, the service and the model ------------------------------
+
+
+def test_the_date_order_refusal_is_the_one_translated_message_everywhere(roster, logged_in_client):
+    from django.core.exceptions import ValidationError
+
+    from .test_views import field_error, form_data, text
+
+    maker = logged_in_client(roster.maker, roster.maker_app)
+    maker.post("/i18n/setlang/", {"language": "zh-hant", "next": "/dms/"})
+    response = maker.post(
+        f"/dms/profiles/{roster.user.user_id}/change/",
+        form_data(roster.user, enable_from="02/01/25", disable_after="01/01/25"),
+    )
+    assert response.status_code == 400
+    assert field_error(text(response), "disable_after") == "停用日期不可早於啟用日期。"
+    assert not ChangeRequest.objects.exists()
+
+    from datetime import date
+
+    from django.utils import translation
+
+    person = User.objects.get(pk=roster.user.pk)
+    person.enable_from, person.disable_after = date(2025, 1, 2), date(2025, 1, 1)
+    with translation.override("zh-hant"), pytest.raises(ValidationError) as refused:
+        person.clean()
+    assert refused.value.message_dict["disable_after"] == ["停用日期不可早於啟用日期。"]
