@@ -100,3 +100,42 @@ def test_the_step_after_the_password_is_the_same_with_and_without_the_forced_cha
     )
     assert on_time.session[logon.ATTEMPT_KEY]["step"] == step
     assert late.session[logon.ATTEMPT_KEY]["step"] == step
+
+
+# -- audit event kinds: one class ---------------------------------------------------------------
+
+
+def _kind_classes() -> list[str]:
+    """Every product class that declares audit kinds (UPPER_CASE = "string" in a class named *Event)."""
+    import ast
+
+    from tests.test_architecture import ROOT, module_name, product_files
+
+    found = []
+    for path in product_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Event"):
+                constants = [
+                    statement
+                    for statement in node.body
+                    if isinstance(statement, ast.Assign)
+                    and all(isinstance(t, ast.Name) and t.id.isupper() for t in statement.targets)
+                    and isinstance(statement.value, ast.Constant)
+                    and isinstance(statement.value.value, str)
+                ]
+                if constants:
+                    found.append(f"{module_name(path)}.{node.name}")
+    assert ROOT.exists()
+    return found
+
+
+def test_every_audit_kind_is_declared_in_one_class():
+    assert _kind_classes() == ["accounts.audit.Event"]
+
+
+def test_no_two_audit_kinds_share_a_value():
+    from accounts.audit import Event
+
+    kinds = {name: value for name, value in vars(Event).items() if name.isupper()}
+    assert len(set(kinds.values())) == len(kinds)
+    assert {"dms_request_authorised", "eservice_da3_processed", "logon_success"} <= set(kinds.values())
