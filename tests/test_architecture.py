@@ -122,3 +122,16 @@ def test_the_base_of_ccass_portal_imports_no_part_above_it():
             if any(in_part(module, part) for part in ("accounts", "otp", "dms", "terminal"))
         ]
     assert breaches == []
+
+
+def test_no_service_exception_is_an_http_answer():
+    """Services raise their own errors and views turn them into answers (issue 16 item 7):
+    no product exception subclasses Http404."""
+    subclasses = []
+    for path in product_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                bases = {getattr(base, "id", None) or getattr(base, "attr", None) for base in node.bases}
+                if "Http404" in bases:
+                    subclasses.append(f"{module_name(path)}.{node.name}")
+    assert subclasses == []
