@@ -84,7 +84,11 @@ def _da_of(participant: Participant, user_id: str) -> User:
     user_id = user_ids.normalise_user_id(user_id)
     da = User.objects.select_for_update().filter(participant=participant, user_id=user_id).first()
     if da is None or not da.is_delegated_administrator:
-        raise DmsRefusal(f"{participant.participant_id} has no Delegated Administrator {user_id}.", field="user_id")
+        raise DmsRefusal(
+            _("%(participant)s has no Delegated Administrator %(user_id)s.")
+            % {"participant": participant.participant_id, "user_id": user_id},
+            field="user_id",
+        )
     return da
 
 

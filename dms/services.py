@@ -85,7 +85,7 @@ MAKER_GONE = _("The maker of this request is no longer a DA maker of this partic
 ALREADY_PENDING = _("A request for %(user_id)s is already awaiting authorisation (request #%(number)s).")
 NOTHING_TO_CHANGE = _("Nothing to change: the profile already has these values.")
 NOT_FOUND = _("There is no active user profile %(user_id)s in this participant.")
-DA_GROUPS_BEFORE_DECOMMISSIONING = (
+DA_GROUPS_BEFORE_DECOMMISSIONING = _(
     "A Delegated Administrator can be given business user groups only after the decommissioning of smartcards."
 )
 DA_RESET_BY_HKEX = _("A Delegated Administrator's lock and OTP registration are reset by HKEX (eService DA3).")
@@ -112,11 +112,7 @@ def _pending_create_ids(participant: Participant) -> set[str]:
 
 def _check_quota(participant: Participant, *, reserved: int) -> None:
     if participant.spare_accounts() - reserved <= 0:
-        pending = f", {reserved} awaiting authorisation" if reserved else ""
-        raise user_ids.QuotaExhausted(
-            f"{participant.participant_id} has no spare user account (MAX. NO. OF USERS: {participant.max_users}"
-            f"{pending}). Ask HKEX for more (eService DA4)."
-        )
+        raise user_ids.quota_exhausted(participant, pending=reserved)
 
 
 def propose_user_id(participant: Participant) -> str:
