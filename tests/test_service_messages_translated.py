@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def firm(db):
-    return Participant.objects.create(participant_id="B01234", name="ABC SECURITIES", clearing_house="HKSCC", max_users=0)
+    return Participant.objects.create(
+        participant_id="B01234", name="ABC SECURITIES", clearing_house="HKSCC", max_users=0
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,10 @@ def test_a_participant_id_refusal_is_translated():
 def test_the_quota_message_is_translated_and_one_for_dms_and_the_back_office(firm):
     with translation.override("zh-hant"), pytest.raises(user_ids.QuotaExhausted) as refused:
         user_ids.next_free_user_id(firm)
-    assert str(refused.value) == "B01234 已沒有剩餘用戶賬戶（用戶數目上限：0）。請向香港交易所申請更多賬戶（電子服務 DA4）。"
+    assert (
+        str(refused.value)
+        == "B01234 已沒有剩餘用戶賬戶（用戶數目上限：0）。請向香港交易所申請更多賬戶（電子服務 DA4）。"
+    )
     with translation.override("en"):
         assert str(user_ids.quota_exhausted(firm, pending=2)) == (
             "B01234 has no spare user account (MAX. NO. OF USERS: 0, 2 awaiting authorisation). "

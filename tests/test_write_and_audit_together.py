@@ -35,7 +35,9 @@ def audit_refuses(kind: str):
 
 def test_a_smartcard_logon_whose_audit_row_fails_leaves_no_trace(postgres, participant, settings):
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2999, 1, 1)
-    user = make_user(participant, "B0123401", srn="0101423031323334", certificate_expiry=clock.now() + timedelta(days=365))
+    user = make_user(
+        participant, "B0123401", srn="0101423031323334", certificate_expiry=clock.now() + timedelta(days=365)
+    )
     user.set_smartcard_password("246810")
     user.logon_failures = [clock.now().timestamp()]
     user.save()
@@ -63,7 +65,12 @@ def test_a_password_change_whose_audit_row_fails_keeps_the_old_password(postgres
     with audit_refuses("password_changed"):
         response = browser.post(
             "/password/",
-            {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD, "otp": app.code(1)},
+            {
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+                "old_password": GOOD_PASSWORD,
+                "otp": app.code(1),
+            },
         )
     assert response.status_code == 500
     user = User.objects.get(pk=user.pk)

@@ -34,7 +34,9 @@ def _dms_disable(roster, subject):
 
 
 def _dms_delete(roster, subject):
-    cr = services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.DELETE, subject_user_id=subject.user_id, payload={})
+    cr = services.prepare_request(
+        maker=roster.maker, kind=ChangeRequest.Kind.DELETE, subject_user_id=subject.user_id, payload={}
+    )
     authorise(roster, cr)
 
 
@@ -62,9 +64,9 @@ def test_deleting_is_the_same_soft_delete_in_dms_and_the_back_office(roster, ope
     stamps = {user.pk: user.security_stamp, da.pk: da.security_stamp}
     _dms_delete(roster, user)
     _backoffice(Action.DELETE, operator, da)
-    for pk in stamps:
+    for pk, stamp in stamps.items():
         gone = User.all_objects.get(pk=pk)  # the ID stays taken for ever
-        assert gone.deleted_at is not None and not gone.is_active and gone.security_stamp != stamps[pk]
+        assert gone.deleted_at is not None and not gone.is_active and gone.security_stamp != stamp
         assert not User.objects.filter(pk=pk).exists()
 
 
@@ -73,11 +75,15 @@ def test_the_back_office_and_the_listing_know_the_same_da_roles(roster, operator
     for role in Role.values:
         person, _ = make_person(roster.maker.participant, "B0123412")
         if role in DA_ROLES:
-            backoffice.assign_da_role(operator=operator[0], participant=person.participant, user_id=person.user_id, role=role)
+            backoffice.assign_da_role(
+                operator=operator[0], participant=person.participant, user_id=person.user_id, role=role
+            )
             assert User.objects.get(pk=person.pk).is_delegated_administrator
         else:
             with pytest.raises(services.DmsRefusal):
-                backoffice.assign_da_role(operator=operator[0], participant=person.participant, user_id=person.user_id, role=role)
+                backoffice.assign_da_role(
+                    operator=operator[0], participant=person.participant, user_id=person.user_id, role=role
+                )
         User.objects.filter(pk=person.pk).delete()
     _, footer = profile_listing(roster.maker.participant)
     das = User.objects.filter(participant=roster.maker.participant)
