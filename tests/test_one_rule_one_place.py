@@ -57,9 +57,7 @@ def test_the_unsuccessful_logon_message_names_the_configured_lockout(client, app
 
 
 def test_the_default_message_is_the_seed_wording(app_user):
-    assert "Access is locked after 5 consecutive unsuccessful attempts within 30 minutes;" in str(
-        logon.GENERIC_FAILURE
-    )
+    assert "Access is locked after 5 consecutive unsuccessful attempts within 30 minutes;" in str(logon.GENERIC_FAILURE)
 
 
 # -- the next step after the password: one rule for the logon and the forced change ----------
@@ -139,3 +137,22 @@ def test_no_two_audit_kinds_share_a_value():
     kinds = {name: value for name, value in vars(Event).items() if name.isupper()}
     assert len(set(kinds.values())) == len(kinds)
     assert {"dms_request_authorised", "eservice_da3_processed", "logon_success"} <= set(kinds.values())
+
+
+# -- OTP lengths: the e-mailed code's length is the setting it is made with ----------------------
+
+
+def test_an_email_otp_of_the_configured_length_is_accepted(
+    client, email_user, settings, django_capture_on_commit_callbacks
+):
+    import re
+
+    from django.core import mail
+
+    settings.OTP_EMAIL_TOKEN_LENGTH = 9
+    response = password_step(client, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
+    assert response["Location"] == "/login/otp/"
+    code = re.search(r"(\d+)\s*$", mail.outbox[-1].body).group(1)
+    assert len(code) == 9
+    assert "The OTP is 9 digits." in client.post("/login/otp/", {"otp": "12345678"}).content.decode()
+    assert client.post("/login/otp/", {"otp": code})["Location"] == "/login/success/"
