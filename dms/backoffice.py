@@ -240,9 +240,13 @@ def assign_da_role(*, operator: User, participant: Participant, user_id: str, ro
         participant = _lock(participant)
         user = User.objects.select_for_update().filter(participant=participant, user_id=user_id).first()
         if user is None:
-            raise DmsRefusal(f"{participant.participant_id} has no user profile {user_id}.", field="user_id")
+            raise DmsRefusal(
+                _("%(participant)s has no user profile %(user_id)s.")
+                % {"participant": participant.participant_id, "user_id": user_id},
+                field="user_id",
+            )
         if user.role == role:
-            raise DmsRefusal(f"{user_id} already has this role.", field="role")
+            raise DmsRefusal(_("%(user_id)s already has this role.") % {"user_id": user_id}, field="role")
         if user.user_groups and policies.smartcard_available():
             raise DmsRefusal(
                 "Before the decommissioning of smartcards a DA cannot hold business user groups: "

@@ -67,3 +67,27 @@ def test_the_back_office_refusal_of_an_unknown_da_is_translated(firm):
     with translation.override("zh-hant"), pytest.raises(DmsRefusal) as refused:
         backoffice.act_on_da(operator=operator, participant=firm, user_id="B01234X9", action="ENABLE")
     assert refused.value.message == "B01234 沒有授權管理員 B01234X9。"
+
+
+def test_the_back_office_refusals_of_a_role_assignment_are_translated(firm):
+    from dms import backoffice
+    from dms.services import DmsRefusal
+    from tests.conftest import make_user
+
+    operator = make_user(None, "HKEXOP01", is_staff=True)
+    make_user(firm, "B01234X1", role="DA_MAKER")
+    with translation.override("zh-hant"):
+        with pytest.raises(DmsRefusal) as unknown:
+            backoffice.assign_da_role(operator=operator, participant=firm, user_id="B0123499", role="DA_CHECKER")
+        with pytest.raises(DmsRefusal) as same:
+            backoffice.assign_da_role(operator=operator, participant=firm, user_id="B01234X1", role="DA_MAKER")
+    assert unknown.value.message == "B01234 沒有用戶資料 B0123499。"
+    assert same.value.message == "B01234X1 已擔任此角色。"
+
+
+def test_a_request_with_an_unknown_choice_is_refused_in_the_persons_language(firm):
+    from dms import services
+
+    with translation.override("zh-hant"), pytest.raises(services.DmsRefusal) as refused:
+        services._check_shape({field: "" for field in services.profiles.PROFILE_FIELDS} | {"status": "GONE"})
+    assert refused.value.message.endswith("：不是有效的選項。")
