@@ -16,6 +16,8 @@ log = logging.getLogger("portal.audit")
 
 
 class Event:
+    """Every kind of audit row, of every part (docs/architecture.md): one class."""
+
     LOGON_SUCCESS = "logon_success"
     LOGON_FAILURE = "logon_failure"
     OTP_FAILURE = "otp_failure"
@@ -36,6 +38,16 @@ class Event:
     REGISTRATION_RESET = "registration_reset"
     REPORT_DOWNLOADED = "report_downloaded"
     DEMO_CLOCK_MOVED = "demo_clock_moved"
+    # DMS maker-checker (dms.services): the trail is one vocabulary, so its kinds are here too.
+    REQUEST_PREPARED = "dms_request_prepared"
+    REQUEST_AUTHORISED = "dms_request_authorised"
+    REQUEST_REJECTED = "dms_request_rejected"
+    REQUEST_WITHDRAWN = "dms_request_withdrawn"
+    AUTHORISATION_REFUSED = "dms_authorisation_refused"
+    # HKEX back-office eServices (dms.backoffice).
+    DA3_PROCESSED = "eservice_da3_processed"
+    DA4_PROCESSED = "eservice_da4_processed"
+    SCARD1_PROCESSED = "eservice_scard1_processed"
 
 
 def client_ip(request) -> str | None:

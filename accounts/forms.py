@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -52,12 +53,24 @@ class UserIdForm(forms.Form):
     user_id = UserIdField()
 
 
-class OtpCodeField(forms.CharField):
-    """ "Enter OTP": `digits` digits (or any of a tuple of lengths); full-width digits and
-    spaces are accepted."""
+def email_otp_digits() -> int:
+    """The e-mailed OTP's length: the setting the codes are made with (otp.models)."""
+    return settings.OTP_EMAIL_TOKEN_LENGTH
 
-    def __init__(self, *, digits: int | tuple[int, ...] = 8, **kwargs):
-        self.digits = digits
+
+def app_otp_digits() -> int:
+    """The app's code length: django-otp's TOTP device default (6, RFC 6238)."""
+    from otp.models import AuthenticatorDevice
+
+    return AuthenticatorDevice._meta.get_field("digits").default
+
+
+class OtpCodeField(forms.CharField):
+    """ "Enter OTP": `digits` digits (or any of a tuple of lengths; by default the e-mailed
+    OTP's); full-width digits and spaces are accepted."""
+
+    def __init__(self, *, digits: int | tuple[int, ...] | None = None, **kwargs):
+        self.digits = digits if digits is not None else email_otp_digits()
         kwargs.setdefault("label", _("Enter OTP"))
         kwargs.setdefault("max_length", OTP_MAX_INPUT)
         kwargs.setdefault(
@@ -74,23 +87,27 @@ class OtpCodeField(forms.CharField):
         if not any(re.fullmatch(rf"[0-9]{{{n}}}", value) for n in lengths):
             if len(lengths) > 1:
                 raise forms.ValidationError(
-                    _("The OTP is 6 digits (mobile application) or 8 digits (e-mail)."), code="otp_format"
+                    _("The OTP is %(app)d digits (mobile application) or %(email)d digits (e-mail)."),
+                    code="otp_format",
+                    params={"app": app_otp_digits(), "email": email_otp_digits()},
                 )
             raise forms.ValidationError(_("The OTP is %(digits)d digits."), code="otp_format", params={"digits": self.digits})
         return value
 
 
 class OtpForm(forms.Form):
-    def __init__(self, *args, digits: int = 8, **kwargs):
-        self.digits = digits
+    def __init__(self, *args, digits: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["otp"] = OtpCodeField(digits=digits)
+        self.digits = self.fields["otp"].digits
 
 
 class ResetCodeForm(forms.Form):
     """ "Enter OTP" of the reset: the app's 6 digits or the e-mailed 8, on one page for everyone."""
 
-    otp = OtpCodeField(digits=(6, 8))
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["otp"] = OtpCodeField(digits=(app_otp_digits(), email_otp_digits()))
 
 
 class NewPasswordForm(forms.Form):

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.db import transaction
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
@@ -79,11 +81,20 @@ PORTALS = {
     ),
 }
 
-GENERIC_FAILURE = _(
-    "Unsuccessful logon: the User ID or password is incorrect, or the account is locked or disabled. "
-    "Access is locked after 5 consecutive unsuccessful attempts within 30 minutes; "
-    "users ask their Delegated Administrator, and DAs ask HKEX, to unlock it."
-)
+
+
+def _generic_failure() -> str:
+    # The numbers are the lockout policy's (accounts.lockout), so the message says what an
+    # operator configured; read when shown, in the language of the request.
+    policy = lockout.LockoutPolicy.from_settings()
+    return gettext(
+        "Unsuccessful logon: the User ID or password is incorrect, or the account is locked or disabled. "
+        "Access is locked after %(failures)d consecutive unsuccessful attempts within %(minutes)d minutes; "
+        "users ask their Delegated Administrator, and DAs ask HKEX, to unlock it."
+    ) % {"failures": policy.failures, "minutes": int(policy.window.total_seconds() // 60)}
+
+
+GENERIC_FAILURE = lazy(_generic_failure, str)()
 
 # From the next attempt after a lock (§4.1.2, §4.2.2). The seeds show this message only as a
 # screenshot, so the words are ours. An ID that names nobody gets it too after as many
@@ -188,6 +199,12 @@ def password_expires_in_days(user: User) -> int | None:
     return max(0, (expiry - clock.now()).days)
 
 
+def password_expiry_warning(user: User) -> int | None:
+    """Days left, when the Logon Success page should warn (PORTAL_PASSWORD_EXPIRY_WARNING_DAYS)."""
+    days = password_expires_in_days(user)
+    return days if days is not None and days <= settings.PORTAL_PASSWORD_EXPIRY_WARNING_DAYS else None
+
+
 def find_user(typed_user_id: str) -> User | None:
     user_id = user_ids.normalise_user_id(typed_user_id)
     if not user_ids.ANY_USER_ID.fullmatch(user_id):
@@ -207,6 +224,16 @@ def check_password_once(user: User | None, password: str) -> bool:
         User().set_password(password)  # same cost as a real check; result ignored
         return False
     return user.check_password(password)  # upgrades an old hash on success
+
+
+def step_after_password(user: User) -> str:
+    """The OTP step that follows a proved, unexpired password (or the forced change of an
+    expired one): the app, e-mail OTP, or the first-time set-up."""
+    if user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
+        return Step.OTP_APP
+    if user.otp_channel == OtpChannel.EMAIL:
+        return Step.OTP_EMAIL
+    return Step.SETUP
 
 
 # -- step 1: User ID and password --------------------------------------------------------
@@ -243,14 +270,7 @@ def password_step(request, typed_user_id: str, password: str, *, portal: str, se
         audit.record(Event.LOGON_FAILURE, request=request, subject=user, reason="portal", portal=portal)
         return PasswordResult(ok=False, message=PORTALS[portal].refusal)
 
-    if password_expired(user):
-        step = Step.EXPIRED
-    elif user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
-        step = Step.OTP_APP
-    elif user.otp_channel == OtpChannel.EMAIL:
-        step = Step.OTP_EMAIL
-    else:
-        step = Step.SETUP
+    step = Step.EXPIRED if password_expired(user) else step_after_password(user)
     attempt = start_attempt(request, user, portal=portal, service=service, step=step)
     return PasswordResult(ok=True, attempt=attempt)
 
@@ -347,6 +367,9 @@ def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:
     return OtpResult(ok=True)
 
 
+# The stamps and the audit row together, or neither (issue 16 item 7); within a verify_*_step
+# transaction no savepoint is needed (an error ends that whole transaction anyway).
+@transaction.atomic(savepoint=False)
 def complete_logon(request, user: User, *, device, method: str, service: str) -> bool:
     """The only place a person is logged in. Rotates the session key (SECURITY.md 16).
     False, and nothing done but the attempt dropped, if the account was locked meanwhile."""

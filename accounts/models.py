@@ -16,6 +16,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.utils.crypto import salted_hmac
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
 
@@ -94,6 +95,17 @@ class Role(models.TextChoices):
     DA_MAKER = "DA_MAKER", "DA maker"
     DA_CHECKER = "DA_CHECKER", "DA checker"
 
+
+# Disable After never before Enable From: the model, the DMS form and the DMS service ask this.
+DATES_OUT_OF_ORDER = _("Disable After must not be before Enable From.")
+
+
+def dates_in_order(enable_from, disable_after) -> bool:
+    return not (enable_from and disable_after and disable_after < enable_from)
+
+
+# The Delegated Administrator roles: the one list DMS, its reports and the back-office use.
+DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
 
 class OtpChannel(models.TextChoices):
     NONE = "", "Not set up"
@@ -231,7 +243,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # -- roles -------------------------------------------------------------------
     @property
     def is_delegated_administrator(self) -> bool:
-        return self.role in (Role.DA_MAKER, Role.DA_CHECKER)
+        return self.role in DA_ROLES
 
     @property
     def is_operator(self) -> bool:
@@ -280,8 +292,8 @@ class User(AbstractBaseUser, PermissionsMixin):
                 )
             except ValidationError as exc:
                 raise ValidationError({"user_id": exc.messages}) from exc
-        if self.enable_from and self.disable_after and self.disable_after < self.enable_from:
-            raise ValidationError({"disable_after": "Disable After must not be before Enable From."})
+        if not dates_in_order(self.enable_from, self.disable_after):
+            raise ValidationError({"disable_after": DATES_OUT_OF_ORDER})
 
 
 class AuditEvent(models.Model):

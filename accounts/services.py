@@ -40,12 +40,7 @@ def change_expired_password(request, attempt: logon.Attempt, *, new: str) -> Non
         apply_new_password(user, new)
         audit.record(Event.PASSWORD_CHANGED, request=request, subject=user, expired=True)
         notices.notify_change(user, notices.Change.PASSWORD_CHANGED)
-    if user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
-        attempt.step = logon.Step.OTP_APP
-    elif user.otp_channel == OtpChannel.EMAIL:
-        attempt.step = logon.Step.OTP_EMAIL
-    else:
-        attempt.step = logon.Step.SETUP
+    attempt.step = logon.step_after_password(user)
     request.session.cycle_key()
     attempt.save(request)
 

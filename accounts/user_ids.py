@@ -25,6 +25,8 @@ from string import ascii_uppercase, digits
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from .models import Participant
@@ -32,10 +34,10 @@ if TYPE_CHECKING:
 USER_ID_LENGTH = 8
 
 PARTICIPANT_ID_PATTERNS = {
-    "HKSCC_CP": (re.compile(r"[A-Z]\d{5}"), "a letter and 5 digits, e.g. B01234"),
-    "HKSCC_DB": (re.compile(r"[A-Z]{3}\d{3}"), "3 letters and 3 digits, e.g. BNK999"),
-    "HKCC": (re.compile(r"HK[A-Z0-9]{3}[1-4]"), "HK, the 3-character customer code and 1-4, e.g. HKABC1"),
-    "SEOCH": (re.compile(r"HK[A-Z0-9]{3}[1-4]"), "HK, the 3-character customer code and 1-4, e.g. HKABC2"),
+    "HKSCC_CP": (re.compile(r"[A-Z]\d{5}"), _("a letter and 5 digits, e.g. B01234")),
+    "HKSCC_DB": (re.compile(r"[A-Z]{3}\d{3}"), _("3 letters and 3 digits, e.g. BNK999")),
+    "HKCC": (re.compile(r"HK[A-Z0-9]{3}[1-4]"), _("HK, the 3-character customer code and 1-4, e.g. HKABC1")),
+    "SEOCH": (re.compile(r"HK[A-Z0-9]{3}[1-4]"), _("HK, the 3-character customer code and 1-4, e.g. HKABC2")),
 }
 
 DA_SUFFIX = re.compile(r"[XYZ][1-9]")
@@ -56,6 +58,23 @@ class QuotaExhausted(Exception):
     """The participant has no spare user account left (§4.3.1)."""
 
 
+def quota_exhausted(participant: Participant, *, pending: int = 0) -> QuotaExhausted:
+    """The one message for a firm without a spare account (DMS and the back-office), in the
+    language of the request."""
+    params = {"participant": participant.participant_id, "max_users": participant.max_users, "pending": pending}
+    if pending:
+        message = gettext(
+            "%(participant)s has no spare user account (MAX. NO. OF USERS: %(max_users)s, "
+            "%(pending)s awaiting authorisation). Ask HKEX for more (eService DA4)."
+        )
+    else:
+        message = gettext(
+            "%(participant)s has no spare user account (MAX. NO. OF USERS: %(max_users)s). "
+            "Ask HKEX for more (eService DA4)."
+        )
+    return QuotaExhausted(message % params)
+
+
 def normalise_user_id(value: str) -> str:
     """User IDs are case-insensitive and surrounding blanks are not part of them."""
     return (value or "").strip().upper()
@@ -72,7 +91,7 @@ def validate_participant_id(value: str, *, clearing_house: str, is_designated_ba
     pattern, shape = PARTICIPANT_ID_PATTERNS[kind]
     if not pattern.fullmatch(value or ""):
         raise ValidationError(
-            "%(value)s is not a valid participant ID here: expected %(shape)s.",
+            _("%(value)s is not a valid participant ID here: expected %(shape)s."),
             code="invalid_participant_id",
             params={"value": value, "shape": shape},
         )
@@ -87,31 +106,31 @@ def validate_user_id(value: str, *, participant: Participant, delegated_administ
     prefix = participant.participant_id
     if not ANY_USER_ID.fullmatch(value or ""):
         raise ValidationError(
-            "A User ID is 8 letters or digits, e.g. %(example)s.",
+            _("A User ID is 8 letters or digits, e.g. %(example)s."),
             code="invalid_user_id",
             params={"example": prefix + ("X1" if delegated_administrator else "01")},
         )
     if not value.startswith(prefix):
         raise ValidationError(
-            "User IDs of %(name)s start with %(prefix)s.",
+            _("User IDs of %(name)s start with %(prefix)s."),
             code="wrong_participant",
             params={"name": participant.name, "prefix": prefix},
         )
     suffix = value[len(prefix):]
     if delegated_administrator and not DA_SUFFIX.fullmatch(suffix):
         raise ValidationError(
-            "A Delegated Administrator's User ID ends with X, Y or Z and a digit 1-9, e.g. %(example)s.",
+            _("A Delegated Administrator's User ID ends with X, Y or Z and a digit 1-9, e.g. %(example)s."),
             code="invalid_da_suffix",
             params={"example": prefix + "X1"},
         )
     if not delegated_administrator:
         if DA_SUFFIX.fullmatch(suffix):
             raise ValidationError(
-                "User IDs ending X1-Z9 are reserved for Delegated Administrators.",
+                _("User IDs ending X1-Z9 are reserved for Delegated Administrators."),
                 code="reserved_da_suffix",
             )
         if suffix == "00":
-            raise ValidationError("%(value)s is not a valid User ID.", code="invalid_user_id", params={"value": value})
+            raise ValidationError(_("%(value)s is not a valid User ID."), code="invalid_user_id", params={"value": value})
 
 
 def next_free_user_id(
@@ -122,10 +141,7 @@ def next_free_user_id(
     from .models import User
 
     if participant.spare_accounts() <= 0:
-        raise QuotaExhausted(
-            f"{participant.participant_id} has no spare user account "
-            f"(MAX. NO. OF USERS: {participant.max_users}). Ask HKEX for more (eService DA4)."
-        )
+        raise quota_exhausted(participant)
     taken = set(reserved) | set(
         User.all_objects.filter(user_id__startswith=participant.participant_id).values_list("user_id", flat=True)
     )
@@ -134,4 +150,7 @@ def next_free_user_id(
         candidate = participant.participant_id + suffix
         if candidate not in taken:
             return candidate
-    raise QuotaExhausted(f"Every User ID of {participant.participant_id} of this kind has been issued.")
+    raise QuotaExhausted(
+        gettext("Every User ID of %(participant)s of this kind has been issued.")
+        % {"participant": participant.participant_id}
+    )

@@ -33,6 +33,8 @@ from .forms import (
     ResetCodeForm,
     SmartcardForm,
     UserIdForm,
+    app_otp_digits,
+    email_otp_digits,
 )
 from .logon import Attempt, Step
 from .models import OtpChannel
@@ -184,7 +186,7 @@ def otp(request, attempt: Attempt):
         if not by_email:
             raise Http404
         return _send_logon_otp(request, attempt)
-    form = OtpForm(posted(request), digits=8 if by_email else 6)
+    form = OtpForm(posted(request), digits=email_otp_digits() if by_email else app_otp_digits())
     answer, status = _code_step(request, form, attempt, logon.verify_email_step if by_email else logon.verify_app_step)
     if answer is not None:
         return answer
@@ -292,7 +294,7 @@ def success(request):
         {
             "previous_at": previous_at,
             "home_url": home,
-            "expires_in_days": logon.password_expires_in_days(request.user),
+            "expires_in_days": logon.password_expiry_warning(request.user),
         },
     )
 

@@ -18,7 +18,6 @@ import io
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.http import Http404
 
 from accounts import audit
 from accounts.audit import Event
@@ -136,8 +135,8 @@ def reports_for(user) -> list[OvernightReport]:
     )
 
 
-class ReportNotFound(Http404):
-    """Not one of the person's firm's reports (or no such report): answered as 404."""
+class ReportNotFound(LookupError):
+    """Not one of the person's firm's reports (or no such report); the view answers 404."""
 
 
 def download_report(request, user, report_pk: int) -> OvernightReport:

@@ -56,7 +56,10 @@ def overnight_reports(request):
 @strong_session_required
 def overnight_report_download(request, report_id: int):
     """One report of the firm as a CSV file (audited); any other id is 404."""
-    report = overnight_reports_service.download_report(request, request.user, report_id)
+    try:
+        report = overnight_reports_service.download_report(request, request.user, report_id)
+    except overnight_reports_service.ReportNotFound as exc:
+        raise Http404(str(exc)) from exc
     response = HttpResponse(report.content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{report.filename}"'
     return response

@@ -25,31 +25,26 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, policies, user_ids
 from accounts import services as account_services
-from accounts.models import Participant, Role, User
-from ccass_portal import clock
+from accounts.models import DA_ROLES, Participant, User
 
 from .models import EServiceRecord
 from .roster import RosterBreach, check_roster
-from .services import DmsRefusal
+from .services import DmsRefusal, set_profile_status, soft_delete_profile
 
 Action = EServiceRecord.Action
-DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
 log = logging.getLogger(__name__)
 
 EMAIL_NOT_REGISTERED = _("This is not the registered e-mail address of the DA.")
 NO_SMARTCARD = _("This DA has no smartcard to reset, or smartcards have been decommissioned.")
 
 
-class BackofficeEvent:
-    DA3_PROCESSED = "eservice_da3_processed"
-    DA4_PROCESSED = "eservice_da4_processed"
-    SCARD1_PROCESSED = "eservice_scard1_processed"
-
+# The kinds live in accounts.audit.Event; the old name stays for callers not yet moved.
+BackofficeEvent = audit.Event
 
 EVENTS = {
-    EServiceRecord.Service.DA3: BackofficeEvent.DA3_PROCESSED,
-    EServiceRecord.Service.DA4: BackofficeEvent.DA4_PROCESSED,
-    EServiceRecord.Service.SCARD1: BackofficeEvent.SCARD1_PROCESSED,
+    EServiceRecord.Service.DA3: audit.Event.DA3_PROCESSED,
+    EServiceRecord.Service.DA4: audit.Event.DA4_PROCESSED,
+    EServiceRecord.Service.SCARD1: audit.Event.SCARD1_PROCESSED,
 }
 
 
@@ -89,7 +84,11 @@ def _da_of(participant: Participant, user_id: str) -> User:
     user_id = user_ids.normalise_user_id(user_id)
     da = User.objects.select_for_update().filter(participant=participant, user_id=user_id).first()
     if da is None or not da.is_delegated_administrator:
-        raise DmsRefusal(f"{participant.participant_id} has no Delegated Administrator {user_id}.", field="user_id")
+        raise DmsRefusal(
+            _("%(participant)s has no Delegated Administrator %(user_id)s.")
+            % {"participant": participant.participant_id, "user_id": user_id},
+            field="user_id",
+        )
     return da
 
 
@@ -150,19 +149,13 @@ def act_on_da(
             if action in (Action.UNLOCK, Action.RESET_OTP):
                 account_services.reset_registration(da, actor=operator, request=request)
             elif action == Action.ENABLE:
-                da.status = User.Status.ENABLED
-                da.save(update_fields=["status"])
+                da.save(update_fields=set_profile_status(da, User.Status.ENABLED))
             elif action == Action.DISABLE:
                 check_roster(da, enabled=False)
-                da.status = User.Status.DISABLED
-                da.rotate_security_stamp()
-                da.save(update_fields=["status", "security_stamp"])
+                da.save(update_fields=set_profile_status(da, User.Status.DISABLED))
             elif action == Action.DELETE:
                 check_roster(da, deleted=True)
-                da.deleted_at = clock.now()
-                da.is_active = False
-                da.rotate_security_stamp()
-                da.save(update_fields=["deleted_at", "is_active", "security_stamp"])
+                soft_delete_profile(da)
             else:
                 raise DmsRefusal(_("Choose an action."), field="action")
         except RosterBreach as exc:
@@ -247,9 +240,13 @@ def assign_da_role(*, operator: User, participant: Participant, user_id: str, ro
         participant = _lock(participant)
         user = User.objects.select_for_update().filter(participant=participant, user_id=user_id).first()
         if user is None:
-            raise DmsRefusal(f"{participant.participant_id} has no user profile {user_id}.", field="user_id")
+            raise DmsRefusal(
+                _("%(participant)s has no user profile %(user_id)s.")
+                % {"participant": participant.participant_id, "user_id": user_id},
+                field="user_id",
+            )
         if user.role == role:
-            raise DmsRefusal(f"{user_id} already has this role.", field="role")
+            raise DmsRefusal(_("%(user_id)s already has this role.") % {"user_id": user_id}, field="role")
         if user.user_groups and policies.smartcard_available():
             raise DmsRefusal(
                 "Before the decommissioning of smartcards a DA cannot hold business user groups: "

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import policies
 from accounts.forms import OTP_MAX_INPUT, UserIdField
-from accounts.models import Participant, Role, User
+from accounts.models import DATES_OUT_OF_ORDER, Participant, Role, User, dates_in_order
 
 from . import profiles
 from .models import EServiceRecord
@@ -90,9 +90,8 @@ class ProfileForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        enable_from, disable_after = cleaned.get("enable_from"), cleaned.get("disable_after")
-        if enable_from and disable_after and disable_after < enable_from:
-            self.add_error("disable_after", "Disable After must not be before Enable From.")
+        if not dates_in_order(cleaned.get("enable_from"), cleaned.get("disable_after")):
+            self.add_error("disable_after", DATES_OUT_OF_ORDER)
         return cleaned
 
     def payload(self) -> dict:

@@ -12,13 +12,12 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts import policies
-from accounts.models import OtpChannel, Participant, Role, User
+from accounts.models import DA_ROLES, OtpChannel, Participant, Role, User
 from ccass_portal import clock
 
 from .models import ChangeRequest
 from .roster import Roster
 
-DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
 ROLE_LABELS = dict(Role.choices)
 LISTING_COLUMNS = (_("User ID"), _("User Name"), _("Email"), _("Role"), _("User Status"))
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, lockout, logon, policies, user_ids
 from accounts import services as account_services
-from accounts.models import OtpChannel, Participant, Role, User
+from accounts.models import DATES_OUT_OF_ORDER, OtpChannel, Participant, Role, User, dates_in_order
 from ccass_portal import clock
 from otp import services as otp_services
 
@@ -35,12 +35,8 @@ Kind = ChangeRequest.Kind
 Status = ChangeRequest.Status
 
 
-class DmsEvent:
-    REQUEST_PREPARED = "dms_request_prepared"
-    REQUEST_AUTHORISED = "dms_request_authorised"
-    REQUEST_REJECTED = "dms_request_rejected"
-    REQUEST_WITHDRAWN = "dms_request_withdrawn"
-    AUTHORISATION_REFUSED = "dms_authorisation_refused"
+# The kinds live in accounts.audit.Event; the old name stays for callers not yet moved.
+DmsEvent = audit.Event
 
 
 class DmsRefusal(Exception):
@@ -65,7 +61,7 @@ def _auditing_refusals(request):
     except DmsRefusal as refusal:
         if refusal.audit_as is not None:
             audit.record(
-                DmsEvent.AUTHORISATION_REFUSED,
+                audit.Event.AUTHORISATION_REFUSED,
                 request=request,
                 actor_label=refusal.audit_as,
                 subject=User.all_objects.filter(pk=refusal.cr.maker_id).first(),
@@ -89,7 +85,7 @@ MAKER_GONE = _("The maker of this request is no longer a DA maker of this partic
 ALREADY_PENDING = _("A request for %(user_id)s is already awaiting authorisation (request #%(number)s).")
 NOTHING_TO_CHANGE = _("Nothing to change: the profile already has these values.")
 NOT_FOUND = _("There is no active user profile %(user_id)s in this participant.")
-DA_GROUPS_BEFORE_DECOMMISSIONING = (
+DA_GROUPS_BEFORE_DECOMMISSIONING = _(
     "A Delegated Administrator can be given business user groups only after the decommissioning of smartcards."
 )
 DA_RESET_BY_HKEX = _("A Delegated Administrator's lock and OTP registration are reset by HKEX (eService DA3).")
@@ -116,11 +112,7 @@ def _pending_create_ids(participant: Participant) -> set[str]:
 
 def _check_quota(participant: Participant, *, reserved: int) -> None:
     if participant.spare_accounts() - reserved <= 0:
-        pending = f", {reserved} awaiting authorisation" if reserved else ""
-        raise user_ids.QuotaExhausted(
-            f"{participant.participant_id} has no spare user account (MAX. NO. OF USERS: {participant.max_users}"
-            f"{pending}). Ask HKEX for more (eService DA4)."
-        )
+        raise user_ids.quota_exhausted(participant, pending=reserved)
 
 
 def propose_user_id(participant: Participant) -> str:
@@ -157,7 +149,7 @@ def _check_shape(payload: dict) -> None:
     }
     for field, allowed in choices.items():
         if payload[field] not in allowed:
-            raise DmsRefusal(f"{profiles.LABELS[field]}: not a valid choice.", field=field)
+            raise DmsRefusal(_("%(field)s: not a valid choice.") % {"field": profiles.LABELS[field]}, field=field)
     if not str(payload["surname"] or "").strip():
         raise DmsRefusal(_("Enter the surname."), field="surname")
     if not str(payload.get("email") or "").strip():  # mandatory on Change as on Create (§3.1)
@@ -174,9 +166,8 @@ def _check_shape(payload: dict) -> None:
 
 def _check_payload(participant: Participant, payload: dict, *, role: str) -> None:
     _check_shape(payload)
-    enable_from, disable_after = payload.get("enable_from"), payload.get("disable_after")
-    if enable_from and disable_after and disable_after < enable_from:
-        raise DmsRefusal(_("Disable After must not be before Enable From."), field="disable_after")
+    if not dates_in_order(payload.get("enable_from"), payload.get("disable_after")):
+        raise DmsRefusal(DATES_OUT_OF_ORDER, field="disable_after")
     if payload.get("clearing_house_options") not in profiles.clearing_house_options(participant):
         raise DmsRefusal(_("Choose one of the Clearing House Options offered."), field="clearing_house_options")
     if not set(payload.get("user_groups", ())) <= set(profiles.USER_GROUPS):
@@ -293,7 +284,7 @@ def prepare_request(
         _check_rules(cr, subject)
         cr.save()
         audit.record(
-            DmsEvent.REQUEST_PREPARED,
+            audit.Event.REQUEST_PREPARED,
             request=request,
             actor=maker,
             subject=subject,
@@ -311,7 +302,7 @@ def withdraw_request(request_id: int, *, maker: User, request=None) -> ChangeReq
         cr = _locked_request(request_id, maker.participant_id)
         if cr.maker_id != maker.pk:
             raise DmsRefusal(_("Only the maker of a request can withdraw it."))
-        _close(cr, Status.WITHDRAWN, by=maker, event=DmsEvent.REQUEST_WITHDRAWN, request=request)
+        _close(cr, Status.WITHDRAWN, by=maker, event=audit.Event.REQUEST_WITHDRAWN, request=request)
     return cr
 
 
@@ -423,7 +414,7 @@ def authorise_request(
             cr.status, cr.checker, cr.decided_at, cr.secret_hash = Status.APPROVED, checker, clock.now(), ""
             cr.save(update_fields=["status", "checker", "decided_at", "secret_hash"])
             audit.record(
-                DmsEvent.REQUEST_AUTHORISED,
+                audit.Event.REQUEST_AUTHORISED,
                 request=request,
                 actor=checker,
                 subject=subject,
@@ -449,7 +440,7 @@ def reject_request(request_id: int, *, checker: User, reason: str, request=None)
         cr = _locked_request(request_id, checker.participant_id)
         _checker_for(cr, checker.user_id)
         cr.reason = reason[:200]
-        _close(cr, Status.REJECTED, by=checker, event=DmsEvent.REQUEST_REJECTED, request=request)
+        _close(cr, Status.REJECTED, by=checker, event=audit.Event.REQUEST_REJECTED, request=request)
     return cr
 
 
@@ -469,6 +460,28 @@ def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request) -> 
     )
 
 
+# -- a profile's status and deletion: one rule for DMS and the back-office (dms.backoffice) --
+
+
+def set_profile_status(user: User, status: str) -> list[str]:
+    """Sets User Status (unsaved) and returns the fields to save: disabling ends every
+    session of the person (SECURITY.md 18)."""
+    fields = ["status"]
+    if status == User.Status.DISABLED and user.status != User.Status.DISABLED:
+        user.rotate_security_stamp()
+        fields.append("security_stamp")
+    user.status = status
+    return fields
+
+
+def soft_delete_profile(user: User) -> None:
+    """Soft delete: the ID stays taken for ever; every session of the person ends."""
+    user.deleted_at = clock.now()
+    user.is_active = False
+    user.rotate_security_stamp()
+    user.save(update_fields=["deleted_at", "is_active", "security_stamp"])
+
+
 # -- applying an authorised request ----------------------------------------------------
 
 
@@ -486,20 +499,14 @@ def _apply(cr: ChangeRequest, subject: User | None, *, checker: User, request) -
         user.save(force_insert=True)
         return user
     if cr.kind == Kind.DELETE:
-        # Soft delete: the ID stays taken for ever; every session of the person ends.
-        subject.deleted_at = clock.now()
-        subject.is_active = False
-        subject.rotate_security_stamp()
-        subject.save(update_fields=["deleted_at", "is_active", "security_stamp"])
+        soft_delete_profile(subject)
         return subject
-    old_email, old_status = subject.email, subject.status
+    old_email = subject.email
+    status_fields = set_profile_status(subject, profiles.from_json("status", cr.payload["status"]))
     _set_profile(subject, cr.payload)
-    fields = list(profiles.PROFILE_FIELDS)
+    fields = list(dict.fromkeys([*profiles.PROFILE_FIELDS, *status_fields]))
     if subject.email != old_email:
         otp_services.withdraw_email_otp(subject)  # a code sent to the old address no longer works
-    if subject.status != old_status and subject.status == User.Status.DISABLED:
-        subject.rotate_security_stamp()  # disabling ends the person's sessions (SECURITY.md 18)
-        fields.append("security_stamp")
     if cr.secret_hash:
         subject.smartcard_password = cr.secret_hash
         fields.append("smartcard_password")
