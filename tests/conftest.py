@@ -146,14 +146,3 @@ def pytest_terminal_summary(terminalreporter):
     module = sys.modules.get("tests.security.test_fuzz")
     if module is not None and module.FUZZ_STATS["cases"]:
         terminalreporter.write_line(f"fuzzing: {module.FUZZ_STATS['cases']} requests tried")
-
-
-@pytest.fixture(autouse=True)
-def _default_language():
-    """Every test starts in English: LocaleMiddleware leaves a request's language active in the
-    thread, so a zh-hant page of one test would otherwise translate the next test's messages."""
-    from django.utils import translation
-
-    translation.activate("en")
-    yield
-    translation.deactivate()
