@@ -14,6 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import PermissionsMixin
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -90,15 +91,15 @@ class Participant(models.Model):
 
 
 class Role(models.TextChoices):
-    USER = "USER", "Business user"
-    DA_MAKER = "DA_MAKER", "DA maker"
-    DA_CHECKER = "DA_CHECKER", "DA checker"
+    USER = "USER", _("Business user")
+    DA_MAKER = "DA_MAKER", _("DA maker")
+    DA_CHECKER = "DA_CHECKER", _("DA checker")
 
 
 class OtpChannel(models.TextChoices):
-    NONE = "", "Not set up"
-    APP = "APP", "Mobile application (ForgeRock Authenticator)"
-    EMAIL = "EMAIL", "E-mail"
+    NONE = "", _("Not set up")
+    APP = "APP", _("Mobile application (ForgeRock Authenticator)")
+    EMAIL = "EMAIL", _("E-mail")
 
 
 def _new_stamp() -> str:
@@ -131,12 +132,12 @@ class UserManager(BaseUserManager):
 
 class User(AbstractBaseUser, PermissionsMixin):
     class Status(models.TextChoices):
-        ENABLED = "ENABLED", "ENABLED"
-        DISABLED = "DISABLED", "DISABLED"
+        ENABLED = "ENABLED", _("ENABLED")
+        DISABLED = "DISABLED", _("DISABLED")
 
     class InternalExternal(models.TextChoices):
-        INTERNAL = "INTERNAL", "INTERNAL"
-        EXTERNAL = "EXTERNAL", "EXTERNAL"
+        INTERNAL = "INTERNAL", _("INTERNAL")
+        EXTERNAL = "EXTERNAL", _("EXTERNAL")
 
     user_id = models.CharField("User ID", max_length=8, primary_key=True)
     participant = models.ForeignKey(

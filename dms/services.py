@@ -155,7 +155,7 @@ def _check_shape(payload: dict) -> None:
     }
     for field, allowed in choices.items():
         if payload[field] not in allowed:
-            raise DmsRefusal(f"{profiles.LABELS[field]}: not a valid choice.", field=field)
+            raise DmsRefusal(_("%(field)s: not a valid choice.") % {"field": profiles.LABELS[field]}, field=field)
     if not str(payload["surname"] or "").strip():
         raise DmsRefusal(_("Enter the surname."), field="surname")
     try:
