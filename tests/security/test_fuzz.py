@@ -1,7 +1,9 @@
 """Fuzzing every form and every URL with a parameter (issue 6, item 2).
 
-Hypothesis sends each route random strings, Unicode, huge and missing fields,
-wrong methods and (separately) requests without a CSRF token, as every role.
+Every route is first visited as every role (GET and POST, hostile values in every
+field); then hypothesis sends random routes random strings, Unicode, huge and
+missing fields and wrong methods. Separately, every route is POSTed without a
+CSRF token, anonymously and as a DA maker, and must meet the CSRF check's 403.
 Whatever it sends: no 500, no traceback, and no change to any business record
 (profiles, credentials, devices, firms, DMS requests). Failed-logon bookkeeping
 (audit rows, lockout counters) is allowed to move: counting is the rule.
