@@ -14,6 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import PermissionsMixin
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -91,9 +92,9 @@ class Participant(models.Model):
 
 
 class Role(models.TextChoices):
-    USER = "USER", "Business user"
-    DA_MAKER = "DA_MAKER", "DA maker"
-    DA_CHECKER = "DA_CHECKER", "DA checker"
+    USER = "USER", _("Business user")
+    DA_MAKER = "DA_MAKER", _("DA maker")
+    DA_CHECKER = "DA_CHECKER", _("DA checker")
 
 
 # Disable After never before Enable From: the model, the DMS form and the DMS service ask this.
@@ -108,9 +109,9 @@ def dates_in_order(enable_from, disable_after) -> bool:
 DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
 
 class OtpChannel(models.TextChoices):
-    NONE = "", "Not set up"
-    APP = "APP", "Mobile application (ForgeRock Authenticator)"
-    EMAIL = "EMAIL", "E-mail"
+    NONE = "", _("Not set up")
+    APP = "APP", _("Mobile application (ForgeRock Authenticator)")
+    EMAIL = "EMAIL", _("E-mail")
 
 
 def _new_stamp() -> str:
@@ -143,12 +144,12 @@ class UserManager(BaseUserManager):
 
 class User(AbstractBaseUser, PermissionsMixin):
     class Status(models.TextChoices):
-        ENABLED = "ENABLED", "ENABLED"
-        DISABLED = "DISABLED", "DISABLED"
+        ENABLED = "ENABLED", _("ENABLED")
+        DISABLED = "DISABLED", _("DISABLED")
 
     class InternalExternal(models.TextChoices):
-        INTERNAL = "INTERNAL", "INTERNAL"
-        EXTERNAL = "EXTERNAL", "EXTERNAL"
+        INTERNAL = "INTERNAL", _("INTERNAL")
+        EXTERNAL = "EXTERNAL", _("EXTERNAL")
 
     user_id = models.CharField("User ID", max_length=8, primary_key=True)
     participant = models.ForeignKey(

@@ -164,7 +164,7 @@ class PromptForm(forms.Form):
     user_id = UserIdField(label=_("User ID"), required=False)
     search_by = forms.ChoiceField(
         label=_("Search by"),
-        choices=[("user_id", "User ID"), ("name", "User Name")],
+        choices=[("user_id", _("User ID")), ("name", _("User Name"))],
         initial="user_id",
         widget=forms.RadioSelect,
         required=False,

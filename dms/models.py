@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Participant
 from ccass_portal import clock
@@ -20,15 +21,15 @@ from ccass_portal import clock
 
 class ChangeRequest(models.Model):
     class Kind(models.TextChoices):
-        CREATE = "CREATE", "Create User Profile"
-        CHANGE = "CHANGE", "Change User Profile"
-        DELETE = "DELETE", "Delete User Profile"
+        CREATE = "CREATE", _("Create User Profile")
+        CHANGE = "CHANGE", _("Change User Profile")
+        DELETE = "DELETE", _("Delete User Profile")
 
     class Status(models.TextChoices):
-        PENDING = "PENDING", "Pending"
-        APPROVED = "APPROVED", "Authorised"
-        REJECTED = "REJECTED", "Rejected"
-        WITHDRAWN = "WITHDRAWN", "Withdrawn"
+        PENDING = "PENDING", _("Pending")
+        APPROVED = "APPROVED", _("Authorised")
+        REJECTED = "REJECTED", _("Rejected")
+        WITHDRAWN = "WITHDRAWN", _("Withdrawn")
 
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
     maker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

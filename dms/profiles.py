@@ -111,6 +111,10 @@ def rows(data: dict) -> list[tuple[str, str]]:
             value = " ".join(value)
         elif key == "role":
             value = Role(value).label
+        elif key == "status" and value in User.Status.values:
+            value = str(User.Status(value).label)  # shown in the reader's language
+        elif key == "internal_external" and value in User.InternalExternal.values:
+            value = str(User.InternalExternal(value).label)
         elif isinstance(value, bool):
             value = str(_("Yes")) if value else ""
         shown.append((label, "" if value is None else str(value)))

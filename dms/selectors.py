@@ -67,7 +67,7 @@ def profile_listing(participant: Participant) -> tuple[list[tuple], ListingFoote
         .values_list("user_id", "surname", "other_names", "email", "role", "status")
     )
     listing = [
-        (user_id, f"{surname} {other}".strip(), email, ROLE_LABELS[role], status)
+        (user_id, f"{surname} {other}".strip(), email, ROLE_LABELS[role], str(User.Status(status).label))
         for user_id, surname, other, email, role, status in rows
     ]
     das = sum(1 for row in rows if row[4] in DA_ROLES)

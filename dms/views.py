@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import user_ids
 from accounts.logon import PORTALS
@@ -167,9 +168,9 @@ def create(request, participant):
 # -- the prompts of Change, Enquire and Delete -----------------------------------------------
 
 PROMPTS = {
-    "change": ("Change User Profile", "dms:change"),
-    "enquire": ("Enquire User Profile", "dms:enquire"),
-    "delete": ("Delete User Profile", "dms:delete"),
+    "change": (gettext_lazy("Change User Profile"), "dms:change"),
+    "enquire": (gettext_lazy("Enquire User Profile"), "dms:enquire"),
+    "delete": (gettext_lazy("Delete User Profile"), "dms:delete"),
 }
 
 
@@ -251,7 +252,7 @@ def change(request, participant, user_id):
 @da_page
 def enquire(request, participant, user_id):
     subject = _profile_or_404(participant, user_id)
-    return page(request, "dms/profile.html", {"subject": subject, "title": "Enquire User Profile"})
+    return page(request, "dms/profile.html", {"subject": subject, "title": _("Enquire User Profile")})
 
 
 @da_page
@@ -271,7 +272,7 @@ def delete(request, participant, user_id):
     return page(
         request,
         "dms/profile.html",
-        {"subject": subject, "title": "Delete User Profile", "delete": True, "error": error},
+        {"subject": subject, "title": _("Delete User Profile"), "delete": True, "error": error},
         status=status,
     )
 
@@ -487,7 +488,8 @@ def _changes(cr: ChangeRequest) -> str:
 @da_page
 def audit_report(request, participant):
     for_csv = request.GET.get("format") == "csv"
-    columns = TRAIL_COLUMNS + (("Before", "After") if for_csv else ("Changes",))
+    # The page's headings in the reader's language; the CSV keeps the English ones.
+    columns = TRAIL_COLUMNS + ("Before", "After") if for_csv else tuple(_(c) for c in TRAIL_COLUMNS + ("Changes",))
     return table_or_csv(
         request, "dms/audit_report.html", filename="dms-requests", columns=columns,
         rows=_trail_rows(participant, for_csv=for_csv),

@@ -34,6 +34,9 @@ def test_sec16_session_key_rotates_at_each_step_and_keeps_no_password(client, ap
     password_step(client, user.user_id, GOOD_PASSWORD)
     second = client.session.session_key
     assert second != first
+    # While the session between the two steps exists: no password in it, decoded or as stored.
+    between = Session.objects.get(session_key=second)
+    assert GOOD_PASSWORD not in str(between.get_decoded()) and GOOD_PASSWORD not in between.session_data
     for url in ["/terminal/", "/reports/", "/password/", "/dms/home/", "/login/success/"]:
         assert client.get(url).status_code == 302  # nothing protected between the steps
     client.post("/login/otp/", {"otp": app.code()})
@@ -139,9 +142,17 @@ def test_sec26_admin_needs_2fa_and_staff(client, app_user, participant):
     operator.otp_channel = OtpChannel.APP
     operator.twofa_set_up_at = clock.now()
     operator.save()
-    response = app_logon(client, operator.user_id, GOOD_PASSWORD, AuthenticatorApp(device.base32_key), prefix="/backoffice")
+    # The 2FA half: staff who have only passed the password step, or hold a session that was
+    # never OTP-verified, do not reach the admin.
+    assert password_step(client, operator.user_id, GOOD_PASSWORD, prefix="/backoffice").status_code == 302
+    assert client.get("/admin/").status_code == 302
+    unverified = Client()
+    unverified.force_login(operator)  # logged in, staff, but no verified device in the session
+    assert unverified.get("/admin/").status_code == 302
+    response = client.post("/backoffice/login/otp/", {"otp": AuthenticatorApp(device.base32_key).code()})
     assert response["Location"] == "/backoffice/login/success/"
     assert client.get("/admin/").status_code == 200
+    # The staff half:
     # A business user with a full 2FA session is not an operator.
     other = Client()
     app_logon(other, user.user_id, GOOD_PASSWORD, app)

@@ -27,8 +27,8 @@ class Cast:
     firm_b: Participant
     people: dict
 
-    def client(self, role: str) -> Client:
-        client = Client()
+    def client(self, role: str, *, enforce_csrf_checks: bool = False) -> Client:
+        client = Client(enforce_csrf_checks=enforce_csrf_checks)
         if role == "anonymous":
             return client
         if role == "half-logged-in":

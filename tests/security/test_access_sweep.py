@@ -90,11 +90,17 @@ def test_sec23_sec26_every_route_as_every_role(cast, role):
     )
     values = {"user_id": "B0123401", "request_id": firm_a_request.pk, "slug": "delivery-instruction-di"}
     answers = {}
+    cached = []
     client = cast.client(role)  # GETs change nothing, so one visitor walks every route
     for route in project_routes():
         if not route.name:
             continue
         response = client.get(route.url(**values))
         answers[route.name] = (response.status_code, expected(route.name, role))
+        # A protected page shown is never stored by the browser or a proxy, so neither the back
+        # button after logout nor a shared cache shows it again.
+        if response.status_code == 200 and route.name not in PUBLIC and "no-store" not in response.get("Cache-Control", ""):
+            cached.append(route.name)
     wrong = {name: got_want for name, got_want in answers.items() if got_want[0] != got_want[1]}
     assert not wrong, f"{role}: (got, expected) {wrong}"
+    assert not cached, f"{role}: protected pages without Cache-Control: no-store: {cached}"
