@@ -21,7 +21,8 @@ class Contact:
 
 CONTACTS = {
     "CCASS": Contact(
-        "CCASS", "2979 7111",
+        "CCASS",
+        "2979 7111",
         _("During normal office hours from 09:00 to 18:00 (Mondays to Fridays, excluding public holidays)"),
         "ClearingPS@hkex.com.hk",
     ),

@@ -91,7 +91,9 @@ class OtpCodeField(forms.CharField):
                     code="otp_format",
                     params={"app": app_otp_digits(), "email": email_otp_digits()},
                 )
-            raise forms.ValidationError(_("The OTP is %(digits)d digits."), code="otp_format", params={"digits": self.digits})
+            raise forms.ValidationError(
+                _("The OTP is %(digits)d digits."), code="otp_format", params={"digits": self.digits}
+            )
         return value
 
 
@@ -136,7 +138,9 @@ class NewPasswordForm(forms.Form):
         if not (p1 and p2):
             return False
         if p1 != p2:
-            self.add_error("new_password2", forms.ValidationError(_("The two passwords do not match."), code="password_mismatch"))
+            self.add_error(
+                "new_password2", forms.ValidationError(_("The two passwords do not match."), code="password_mismatch")
+            )
             return False
         try:
             password_validation.validate_password(p2, self.user)

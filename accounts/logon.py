@@ -12,9 +12,9 @@ the app, or skip and use e-mail) -> OTP -> logon success.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 import django_otp
 from django.conf import settings
@@ -80,7 +80,6 @@ PORTALS = {
         "backoffice", _("HKEX BACK-OFFICE"), lambda u: u.is_operator, _("Only HKEX operators can use the back-office.")
     ),
 }
-
 
 
 def _generic_failure() -> str:

@@ -30,7 +30,10 @@ class SessionTimeoutMiddleware:
             too_old = now - started > settings.PORTAL_SESSION_ABSOLUTE_TIMEOUT
             if idle or too_old:
                 audit.record(
-                    audit.Event.SESSION_EXPIRED, request=request, subject=request.user, reason="idle" if idle else "absolute"
+                    audit.Event.SESSION_EXPIRED,
+                    request=request,
+                    subject=request.user,
+                    reason="idle" if idle else "absolute",
                 )
                 logon.logout(request)
                 messages.info(request, _("Your session has ended. Please log in again."))

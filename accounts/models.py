@@ -13,10 +13,9 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import PermissionsMixin
-from django.utils.crypto import salted_hmac
-from django.utils.translation import gettext_lazy as _
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
@@ -107,6 +106,7 @@ def dates_in_order(enable_from, disable_after) -> bool:
 
 # The Delegated Administrator roles: the one list DMS, its reports and the back-office use.
 DA_ROLES = (Role.DA_MAKER, Role.DA_CHECKER)
+
 
 class OtpChannel(models.TextChoices):
     NONE = "", _("Not set up")

@@ -36,7 +36,9 @@ class Change:
 
 
 WHAT = {
-    Change.PASSWORD_CHANGED: gettext_lazy("The password of your CCASS account was changed on %(when)s (Hong Kong time)."),
+    Change.PASSWORD_CHANGED: gettext_lazy(
+        "The password of your CCASS account was changed on %(when)s (Hong Kong time)."
+    ),
     Change.PASSWORD_RESET: gettext_lazy(
         "The password of your CCASS account was reset with “Forgot/Reset your password?” on %(when)s (Hong Kong time)."
     ),

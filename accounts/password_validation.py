@@ -79,8 +79,23 @@ class HkexPasswordPolicyValidator:
 
 # Words of firm names too common to count as "the firm's name".
 _GENERIC_FIRM_WORDS = {
-    "LIMITED", "LTD", "COMPANY", "CO", "SECURITIES", "BANK", "BROKERAGE", "HOLDINGS",
-    "INTERNATIONAL", "HONG", "KONG", "HK", "THE", "AND", "OF", "FUTURES", "OPTIONS",
+    "LIMITED",
+    "LTD",
+    "COMPANY",
+    "CO",
+    "SECURITIES",
+    "BANK",
+    "BROKERAGE",
+    "HOLDINGS",
+    "INTERNATIONAL",
+    "HONG",
+    "KONG",
+    "HK",
+    "THE",
+    "AND",
+    "OF",
+    "FUTURES",
+    "OPTIONS",
 }
 
 
@@ -135,9 +150,9 @@ class PasswordHistoryValidator:
         from .models import PasswordHistory
 
         hashes = list(
-            PasswordHistory.objects.filter(user=user).order_by("-created_at", "-id").values_list("password", flat=True)[
-                : self.history
-            ]
+            PasswordHistory.objects.filter(user=user)
+            .order_by("-created_at", "-id")
+            .values_list("password", flat=True)[: self.history]
         )
         if user.password and user.password not in hashes:
             hashes.insert(0, user.password)

@@ -27,8 +27,8 @@ from . import audit, lockout, notices
 from .audit import Event
 from .client import client_address
 from .logon import attempt_expired, find_user, otp_binding, profile_active, typed_label
-from .user_ids import normalise_user_id
 from .models import OtpChannel, User
+from .user_ids import normalise_user_id
 
 RESET_KEY = "reset"
 
@@ -108,7 +108,10 @@ def start_reset(request, typed_user_id: str, *, portal: str) -> str:
     request.session.pop(RESET_KEY, None)
     user_id = normalise_user_id(typed_user_id)
     if not (
-        lockout.within_limit(lockout.attempts_key("reset-address", client_address(request) or ""), settings.PORTAL_RESET_REQUESTS_PER_ADDRESS)
+        lockout.within_limit(
+            lockout.attempts_key("reset-address", client_address(request) or ""),
+            settings.PORTAL_RESET_REQUESTS_PER_ADDRESS,
+        )
         and lockout.within_limit(lockout.attempts_key("reset-id", user_id), settings.PORTAL_RESET_REQUESTS_PER_USER_ID)
     ):
         return ResetStep.THROTTLED

@@ -83,9 +83,7 @@ def reset_registration(user: User, *, actor=None, request=None) -> None:
         row.otp_channel = OtpChannel.NONE
         row.twofa_set_up_at = None
         row.rotate_security_stamp()
-        row.save(
-            update_fields=["password", "password_changed_at", "otp_channel", "twofa_set_up_at", "security_stamp"]
-        )
+        row.save(update_fields=["password", "password_changed_at", "otp_channel", "twofa_set_up_at", "security_stamp"])
         audit.record(Event.REGISTRATION_RESET, request=request, actor=actor, subject=row)
 
 

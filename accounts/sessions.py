@@ -83,7 +83,7 @@ class SessionStore(db.SessionStore):
                 obj.save(force_insert=must_create, force_update=not must_create, using=using)
         except IntegrityError:
             if must_create:
-                raise CreateError
+                raise CreateError from None
             raise
         except (OperationalError, InterfaceError):
             # The database is unreachable, not the row gone: the busy page (ccass_portal/errors.py),
@@ -91,7 +91,7 @@ class SessionStore(db.SessionStore):
             raise
         except DatabaseError:
             if not must_create:
-                raise UpdateError
+                raise UpdateError from None
             raise
 
     def delete(self, session_key=None):

@@ -47,9 +47,7 @@ ANY_USER_ID = re.compile(r"[A-Z0-9]{8}")
 # Suffixes in the order "Generate User ID" proposes them: 01..99, then with letters.
 _ALPHABET = digits + ascii_uppercase
 USER_SUFFIXES = tuple(
-    a + b
-    for a, b in product(_ALPHABET, repeat=2)
-    if a + b != "00" and not DA_SUFFIX.fullmatch(a + b)
+    a + b for a, b in product(_ALPHABET, repeat=2) if a + b != "00" and not DA_SUFFIX.fullmatch(a + b)
 )
 DA_SUFFIXES = tuple(f"{letter}{n}" for letter in "XYZ" for n in range(1, 10))
 
@@ -116,7 +114,7 @@ def validate_user_id(value: str, *, participant: Participant, delegated_administ
             code="wrong_participant",
             params={"name": participant.name, "prefix": prefix},
         )
-    suffix = value[len(prefix):]
+    suffix = value[len(prefix) :]
     if delegated_administrator and not DA_SUFFIX.fullmatch(suffix):
         raise ValidationError(
             _("A Delegated Administrator's User ID ends with X, Y or Z and a digit 1-9, e.g. %(example)s."),
@@ -130,7 +128,9 @@ def validate_user_id(value: str, *, participant: Participant, delegated_administ
                 code="reserved_da_suffix",
             )
         if suffix == "00":
-            raise ValidationError(_("%(value)s is not a valid User ID."), code="invalid_user_id", params={"value": value})
+            raise ValidationError(
+                _("%(value)s is not a valid User ID."), code="invalid_user_id", params={"value": value}
+            )
 
 
 def next_free_user_id(

@@ -8,16 +8,17 @@ answer; the rules are in `accounts.logon`, `accounts.reset` and `accounts.servic
 from __future__ import annotations
 
 from functools import wraps
+
 import segno
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from otp import services as otp_services
@@ -70,9 +71,7 @@ page_methods = require_http_methods(["GET", "HEAD", "POST"])
 def logon_page(view):
     """Credentials pages: POST bodies stay out of error reports, CSRF is checked,
     nothing is cached, and only GET (HEAD) and POST are answered."""
-    return page_methods(
-        sensitive_post_parameters()(csrf_protect(never_cache(view)))
-    )
+    return page_methods(sensitive_post_parameters()(csrf_protect(never_cache(view))))
 
 
 def at_step(*steps):
@@ -156,7 +155,10 @@ def _send_logon_otp(request, attempt: Attempt):
         messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
     else:
         if not result.sent:
-            messages.info(request, _("An OTP was sent recently. You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})
+            messages.info(
+                request,
+                _("An OTP was sent recently. You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()},
+            )
     return redirect(url(request, "otp"))
 
 
@@ -193,7 +195,12 @@ def otp(request, attempt: Attempt):
     return render_portal(
         request,
         "accounts/otp_email.html" if by_email else "accounts/otp_app.html",
-        {"form": form, "email_status": otp_services.email_otp_status(attempt.user(), purpose=otp_services.Purpose.SIGN_IN) if by_email else None},
+        {
+            "form": form,
+            "email_status": otp_services.email_otp_status(attempt.user(), purpose=otp_services.Purpose.SIGN_IN)
+            if by_email
+            else None,
+        },
         status=status,
     )
 
@@ -325,7 +332,10 @@ def reset_start(request):
     form = UserIdForm(posted(request))
     if request.method == "POST":
         if form.is_valid():
-            if reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request)) == ResetStep.THROTTLED:
+            if (
+                reset.start_reset(request, form.cleaned_data["user_id"], portal=portal_of(request))
+                == ResetStep.THROTTLED
+            ):
                 form.add_error(None, reset.TOO_MANY_REQUESTS)
                 return render_portal(request, "accounts/reset_start.html", {"form": form}, status=429)
             # The same redirect whoever the ID names (docs/decisions.md, "Self-service reset answers alike").
@@ -424,7 +434,9 @@ def _request_step_up_code(request, user, name: str):
         if result is None:
             pass  # the app is this person's factor: nothing to send
         elif result.sent:
-            messages.info(request, _("An OTP has been sent to your registered e-mail address. It is valid for 5 minutes."))
+            messages.info(
+                request, _("An OTP has been sent to your registered e-mail address. It is valid for 5 minutes.")
+            )
         else:
             messages.info(request, _("You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()})
     return redirect(url(request, name))
@@ -454,7 +466,10 @@ def change_password(request):
             return _locked_out(request)
         status = 400
     return render_portal(
-        request, "accounts/change_password.html", {"form": form, "by_email": step_up.second_factor(user) == "email"}, status=status
+        request,
+        "accounts/change_password.html",
+        {"form": form, "by_email": step_up.second_factor(user) == "email"},
+        status=status,
     )
 
 

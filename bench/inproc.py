@@ -24,7 +24,6 @@ from pathlib import Path
 import django
 import pyotp
 
-
 CAPTURE = True  # count queries (Django's debug cursor: a little slower); bench.whatif turns it off
 
 
@@ -64,7 +63,7 @@ def _step(client, method, path, data=None):
     from django.test.utils import CaptureQueriesContext
 
     global LAST_CPU_MS
-    with (CaptureQueriesContext(connection) if CAPTURE else _NoCapture()) as queries:
+    with CaptureQueriesContext(connection) if CAPTURE else _NoCapture() as queries:
         started, cpu = time.perf_counter(), time.process_time()
         response = getattr(client, method)(path, data) if data is not None else getattr(client, method)(path)
         elapsed = (time.perf_counter() - started) * 1000
@@ -78,8 +77,9 @@ def portal_logon(client, person, password, prefix="", service="?service=online")
     out = {}
     r, out["login_page"], _ = _step(client, "get", f"{prefix}/login/{service}")
     assert r.status_code == 200, r.status_code
-    r, out["password"], _ = _step(client, "post", f"{prefix}/login/{service}",
-                                  {"user_id": person["user_id"], "password": password})
+    r, out["password"], _ = _step(
+        client, "post", f"{prefix}/login/{service}", {"user_id": person["user_id"], "password": password}
+    )
     assert r.status_code == 302 and r["Location"] == f"{prefix}/login/otp/", (r.status_code, r.get("Location"))
     r, out["otp_page"], _ = _step(client, "get", f"{prefix}/login/otp/")
     assert r.status_code == 200
@@ -94,11 +94,19 @@ def peer_logon(client, person, password) -> dict:
     out = {}
     r, out["login_page"], _ = _step(client, "get", "/account/login/")
     assert r.status_code == 200
-    r, out["password"], _ = _step(client, "post", "/account/login/", {
-        "login_view-current_step": "auth", "auth-username": person["user_id"], "auth-password": password})
+    r, out["password"], _ = _step(
+        client,
+        "post",
+        "/account/login/",
+        {"login_view-current_step": "auth", "auth-username": person["user_id"], "auth-password": password},
+    )
     assert r.status_code == 200 and b"token-otp_token" in r.content
-    r, out["otp"], _ = _step(client, "post", "/account/login/", {
-        "login_view-current_step": "token", "token-otp_token": pyotp.TOTP(person["key"]).now()})
+    r, out["otp"], _ = _step(
+        client,
+        "post",
+        "/account/login/",
+        {"login_view-current_step": "token", "token-otp_token": pyotp.TOTP(person["key"]).now()},
+    )
     assert r.status_code == 302, r.status_code
     r, out["success"], _ = _step(client, "get", "/success/")
     assert r.status_code == 200
@@ -119,8 +127,13 @@ def listing(seed: dict, repeats: int = 5) -> dict:
             times.append(ms)
             counts.add(queries)
             size = len(r.content)
-        out[firm] = {"profiles": info["profiles"], "ms_median": statistics.median(times), "ms_max": max(times),
-                     "queries": sorted(counts), "bytes": size}
+        out[firm] = {
+            "profiles": info["profiles"],
+            "ms_median": statistics.median(times),
+            "ms_max": max(times),
+            "queries": sorted(counts),
+            "bytes": size,
+        }
     return out
 
 
@@ -144,9 +157,8 @@ def main() -> None:
         result["listing"] = listing(seed)
     k = args.profile_logons
     if k:
-        from pyinstrument import Profiler
-
         from django.contrib.auth.hashers import get_hasher
+        from pyinstrument import Profiler
 
         global CAPTURE
         CAPTURE = False  # the queries were counted above; the debug cursor would add its own cost

@@ -332,8 +332,13 @@ def run_email(base: str, people: list[dict], password: str, sink_dir: str, clien
     for thread in threads:
         thread.join()
     mailbox.stopping = True
-    return {"latencies": latencies, "submit_ms": submit_ms, "completed": completed[0], "errors": len(errors),
-            "error_samples": errors[:5]}
+    return {
+        "latencies": latencies,
+        "submit_ms": submit_ms,
+        "completed": completed[0],
+        "errors": len(errors),
+        "error_samples": errors[:5],
+    }
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests import stack
@@ -148,8 +148,11 @@ class Bench:
         self.services.clear()
 
     def env(self, site: str, **extra: str) -> dict:
-        env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL",
-                                                                 "REDIS_URL", "EMAIL_URL")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "EMAIL_URL")
+        }
         env.update(
             DJANGO_SETTINGS_MODULE="ccass_portal.settings" if site == "portal" else "bench.peer.settings",
             DJANGO_SECRET_KEY=SECRET,
@@ -169,8 +172,14 @@ class Bench:
         return env
 
     def run(self, cmd: list[str], site: str, name: str, timeout: float = 240, **extra) -> subprocess.Popen:
-        return subprocess.Popen(cmd, cwd=ROOT, env=self.env(site, **extra), stdout=subprocess.PIPE,
-                                stderr=open(self.workdir / f"{name}.log", "ab"), text=True)
+        return subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=self.env(site, **extra),
+            stdout=subprocess.PIPE,
+            stderr=open(self.workdir / f"{name}.log", "ab"),
+            text=True,
+        )
 
     def wait(self, proc: subprocess.Popen, name: str, timeout: float = 240) -> str:
         out, _ = proc.communicate(timeout=timeout)
@@ -189,14 +198,31 @@ class Bench:
         port = stack.free_port()
         log_path = str(self.workdir / f"{name}.log")
         if site == "portal":
-            service = stack.run_script("web", self.env(site, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2"),
-                                       log=log_path)
+            service = stack.run_script(
+                "web", self.env(site, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2"), log=log_path
+            )
         else:  # the same gunicorn options bin/web gives the portal
             proc = subprocess.Popen(
-                [str(ROOT / ".venv/bin/gunicorn"), "bench.peer.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "2", "--timeout", "30", "--access-logfile", "-", "--error-logfile", "-"],
-                cwd=ROOT, env=self.env(site), stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    str(ROOT / ".venv/bin/gunicorn"),
+                    "bench.peer.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "2",
+                    "--timeout",
+                    "30",
+                    "--access-logfile",
+                    "-",
+                    "--error-logfile",
+                    "-",
+                ],
+                cwd=ROOT,
+                env=self.env(site),
+                stdout=open(log_path, "ab"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             service = Service("peer-web", proc.pid, proc=proc, extra={"group": True})
         service.name, service.port = name, port
         self.own(service)
@@ -222,7 +248,8 @@ class Bench:
             self.db_urls = {s: pg.url.rsplit("/", 1)[0] + f"/bench_{s}" for s in ("portal", "peer")}
             self.redis_url = self.own(stack.start_redis()).url
             self.results["postgres"] = subprocess.run(
-                [stack._pg_bin("postgres"), "--version"], capture_output=True, text=True).stdout.strip()
+                [stack._pg_bin("postgres"), "--version"], capture_output=True, text=True
+            ).stdout.strip()
         self.sink = self.own(stack.start_smtp_sink())
 
     def prepare(self) -> None:
@@ -232,18 +259,38 @@ class Bench:
         self.wait(release, "release")
         self.wait(peer, "peer-migrate")
         seeds = [
-            self.run([PY, "-m", "bench.seed", "portal", str(self.workdir / "portal.json"), "--users", str(a.users),
-                      "--email-users", str(a.email_users), "--listing-profiles", str(a.listing_profiles)],
-                     "portal", "seed-portal"),
-            self.run([PY, "-m", "bench.seed", "peer", str(self.workdir / "peer.json"), "--users", str(a.users)],
-                     "peer", "seed-peer"),
+            self.run(
+                [
+                    PY,
+                    "-m",
+                    "bench.seed",
+                    "portal",
+                    str(self.workdir / "portal.json"),
+                    "--users",
+                    str(a.users),
+                    "--email-users",
+                    str(a.email_users),
+                    "--listing-profiles",
+                    str(a.listing_profiles),
+                ],
+                "portal",
+                "seed-portal",
+            ),
+            self.run(
+                [PY, "-m", "bench.seed", "peer", str(self.workdir / "peer.json"), "--users", str(a.users)],
+                "peer",
+                "seed-peer",
+            ),
         ]
         self.wait(seeds[0], "seed-portal")
         self.wait(seeds[1], "seed-peer")
         self.settle_databases()
         log("hash timing (machine quiet)")
-        self.call([PY, "-m", "bench.seed", "hashtime", str(self.workdir / "hash.json"), "--rounds", "20"],
-                  "portal", "hashtime")
+        self.call(
+            [PY, "-m", "bench.seed", "hashtime", str(self.workdir / "hash.json"), "--rounds", "20"],
+            "portal",
+            "hashtime",
+        )
         self.results["hash"] = json.loads((self.workdir / "hash.json").read_text())
 
     def settle_databases(self) -> None:
@@ -264,23 +311,54 @@ class Bench:
         a, pages = self.args, {}
         for path in paths:
             before = cpu_seconds(workers)
-            r = self.load("pages", "--base", base, "--paths", path, "--clients", str(a.page_clients),
-                          "--duration", str(seconds or a.page_seconds))
+            r = self.load(
+                "pages",
+                "--base",
+                base,
+                "--paths",
+                path,
+                "--clients",
+                str(a.page_clients),
+                "--duration",
+                str(seconds or a.page_seconds),
+            )
             cpu = cpu_seconds(workers) - before
             lat = r["latencies"][path]
-            pages[path] = {"requests": len(lat), "bad": r["bad"][path], "rps": len(lat) / r["wall"],
-                           "worker_cpu_s": cpu, "rps_per_core": len(lat) / cpu if cpu else float("nan"),
-                           "cpu_ms_per_request": 1000 * cpu / len(lat) if lat else float("nan"), **summary(lat)}
+            pages[path] = {
+                "requests": len(lat),
+                "bad": r["bad"][path],
+                "rps": len(lat) / r["wall"],
+                "worker_cpu_s": cpu,
+                "rps_per_core": len(lat) / cpu if cpu else float("nan"),
+                "cpu_ms_per_request": 1000 * cpu / len(lat) if lat else float("nan"),
+                **summary(lat),
+            }
         return pages
 
     def floor(self) -> dict:
         """gunicorn (same options, 2 workers) serving a WSGI app that does nothing."""
         port = stack.free_port()
         proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "bench.floor:app", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--timeout", "30", "--access-logfile", "-", "--error-logfile", "-"],
-            cwd=ROOT, env=self.env("peer"), stdout=open(self.workdir / "floor.log", "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "bench.floor:app",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--timeout",
+                "30",
+                "--access-logfile",
+                "-",
+                "--error-logfile",
+                "-",
+            ],
+            cwd=ROOT,
+            env=self.env("peer"),
+            stdout=open(self.workdir / "floor.log", "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         service = self.own(Service("floor", proc.pid, port, proc=proc, extra={"group": True}))
         stack.wait_for_port(port, timeout=30, proc=proc)
         while len(children(service.pid)) < 2:
@@ -295,12 +373,28 @@ class Bench:
         self.call([PY, "-m", "bench.seed", "hashtime", str(out), "--rounds", "10"], "portal", f"hashtime-{label}")
         return json.loads(out.read_text())
 
-    def logon_run(self, site: str, base: str, workers: list[int], *, clients: int, duration: float,
-                  offset: int, count: int) -> dict:
+    def logon_run(
+        self, site: str, base: str, workers: list[int], *, clients: int, duration: float, offset: int, count: int
+    ) -> dict:
         people = str(self.workdir / f"{site}.json")
         before = cpu_seconds(workers)
-        result = self.load("logon", "--site", site, "--base", base, "--people", people, "--offset", str(offset),
-                           "--count", str(count), "--clients", str(clients), "--duration", str(duration))
+        result = self.load(
+            "logon",
+            "--site",
+            site,
+            "--base",
+            base,
+            "--people",
+            people,
+            "--offset",
+            str(offset),
+            "--count",
+            str(count),
+            "--clients",
+            str(clients),
+            "--duration",
+            str(duration),
+        )
         result["worker_cpu_s"] = cpu_seconds(workers) - before
         result["steps"] = {name: summary(v) for name, v in result["steps"].items()}
         result["totals"] = summary(result["totals"])
@@ -315,26 +409,44 @@ class Bench:
         out["workers"] = workers
         warm = 2 * a.clients
         # Idle: every page that does not hash served a few times, no password checked yet.
-        self.load("pages", "--base", base, "--paths", "/,/sso/,/login/?service=online" if site == "portal"
-                  else "/ping/,/account/login/", "--clients", "2", "--duration", "1.5")
+        self.load(
+            "pages",
+            "--base",
+            base,
+            "--paths",
+            "/,/sso/,/login/?service=online" if site == "portal" else "/ping/,/account/login/",
+            "--clients",
+            "2",
+            "--duration",
+            "1.5",
+        )
         out["idle_rss_kib"] = [status_kib(p, "VmRSS") for p in workers]
         reset_peak(workers)
         w = self.logon_run(site, base, workers, clients=2, duration=30, offset=0, count=warm)
         if w["errors"] or not w["logons"]:
-            raise RuntimeError(f"{site}: the warm-up logons failed: {w['error_samples']} (see {self.workdir}/{name}.log)")
+            raise RuntimeError(
+                f"{site}: the warm-up logons failed: {w['error_samples']} (see {self.workdir}/{name}.log)"
+            )
         out["rss_after_warm_logons_kib"] = [status_kib(p, "VmRSS") for p in workers]
         used = warm
         out["pages"] = self.pages(base, workers, ("/", "/sso/") if site == "portal" else ("/ping/",))
         log(f"{site}: one client's logons (not saturated)")
-        out["unsaturated"] = self.logon_run(site, base, workers, clients=1,
-                                            duration=a.unsaturated_seconds if site == "portal" else 4,
-                                            offset=used, count=a.users)
+        out["unsaturated"] = self.logon_run(
+            site,
+            base,
+            workers,
+            clients=1,
+            duration=a.unsaturated_seconds if site == "portal" else 4,
+            offset=used,
+            count=a.users,
+        )
         used += out["unsaturated"]["logons"] + out["unsaturated"]["errors"]
         out["hash_before"] = self.hashtime(f"{site}-before")
         log(f"{site}: {a.clients} clients' logons for {a.duration:.0f} s (saturated)")
         busy, loadavg = machine_busy_seconds(), Path("/proc/loadavg").read_text().split()[:3]
-        out["saturated"] = self.logon_run(site, base, workers, clients=a.clients, duration=a.duration,
-                                          offset=used, count=a.users)
+        out["saturated"] = self.logon_run(
+            site, base, workers, clients=a.clients, duration=a.duration, offset=used, count=a.users
+        )
         out["saturated"]["machine_busy_s"] = machine_busy_seconds() - busy
         out["saturated"]["loadavg_before"] = loadavg
         out["hash_after"] = self.hashtime(f"{site}-after")
@@ -346,8 +458,11 @@ class Bench:
     def email_and_lockout(self, base: str) -> None:
         a = self.args
         if not self.args.embedded:
-            worker = self.own(stack.run_script("worker", self.env("portal", WORKER_CONCURRENCY="2"),
-                                               log=str(self.workdir / "worker.log")))
+            worker = self.own(
+                stack.run_script(
+                    "worker", self.env("portal", WORKER_CONCURRENCY="2"), log=str(self.workdir / "worker.log")
+                )
+            )
             worker.name = "worker"
             deadline = time.monotonic() + 60
             while "ready." not in (self.workdir / "worker.log").read_text(errors="replace"):
@@ -355,11 +470,27 @@ class Bench:
                     raise RuntimeError("the Celery worker did not start")
                 time.sleep(0.1)
         log("e-mail OTP: SUBMIT to the SMTP sink")
-        r = self.load("email", "--base", base, "--people", str(self.workdir / "portal.json"), "--key", "email_users",
-                      "--sink-dir", self.sink.workdir, "--clients", "2")
-        self.results["email"] = {"completed": r["completed"], "errors": r["errors"], "error_samples": r["error_samples"],
-                                 "through": "in-process task (embedded)" if a.embedded else "Redis + bin/worker",
-                                 **summary(r["latencies"]), "submit": summary(r["submit_ms"])}
+        r = self.load(
+            "email",
+            "--base",
+            base,
+            "--people",
+            str(self.workdir / "portal.json"),
+            "--key",
+            "email_users",
+            "--sink-dir",
+            self.sink.workdir,
+            "--clients",
+            "2",
+        )
+        self.results["email"] = {
+            "completed": r["completed"],
+            "errors": r["errors"],
+            "error_samples": r["error_samples"],
+            "through": "in-process task (embedded)" if a.embedded else "Redis + bin/worker",
+            **summary(r["latencies"]),
+            "submit": summary(r["submit_ms"]),
+        }
         log("lockout through two gunicorn instances")
         second, base2, _ = self.start_web("portal", "web-2")
         seed = json.loads((self.workdir / "portal.json").read_text())
@@ -374,8 +505,9 @@ class Bench:
             "'locks': q.filter(kind='account_locked').count(), "
             f"'locked': User.objects.get(pk='{target}').locked_at is not None}}))"
         )
-        counts = json.loads(self.call([PY, "manage.py", "shell", "-c", code], "portal", "lockout-count")
-                            .strip().splitlines()[-1])
+        counts = json.loads(
+            self.call([PY, "manage.py", "shell", "-c", code], "portal", "lockout-count").strip().splitlines()[-1]
+        )
         self.results["lockout"] = {**r, **counts}
 
     def everything(self) -> None:
@@ -393,10 +525,25 @@ class Bench:
         self.results["portal"] = portal
         log("in-process: listing, queries per step, profile")
         offset = portal["people_used"]
-        self.call([PY, "-m", "bench.inproc", "portal", str(self.workdir / "portal.json"),
-                   str(self.workdir / "inproc-portal.json"), "--offset", str(offset),
-                   "--profile-logons", str(a.profile_logons),
-                   "--profile-out", str(self.workdir / "profile-portal.txt")], "portal", "inproc-portal", timeout=300)
+        self.call(
+            [
+                PY,
+                "-m",
+                "bench.inproc",
+                "portal",
+                str(self.workdir / "portal.json"),
+                str(self.workdir / "inproc-portal.json"),
+                "--offset",
+                str(offset),
+                "--profile-logons",
+                str(a.profile_logons),
+                "--profile-out",
+                str(self.workdir / "profile-portal.txt"),
+            ],
+            "portal",
+            "inproc-portal",
+            timeout=300,
+        )
         self.results["portal_inproc"] = json.loads((self.workdir / "inproc-portal.json").read_text())
         if not a.no_peer:
             log("peer (django-two-factor-auth) under gunicorn")
@@ -404,10 +551,25 @@ class Bench:
             self.stop(peer.pop("_web"))
             peer.pop("_base")
             self.results["peer"] = peer
-            self.call([PY, "-m", "bench.inproc", "peer", str(self.workdir / "peer.json"),
-                       str(self.workdir / "inproc-peer.json"), "--offset", str(peer["people_used"]),
-                       "--profile-logons", str(a.profile_logons),
-                           "--profile-out", str(self.workdir / "profile-peer.txt")], "peer", "inproc-peer", timeout=300)
+            self.call(
+                [
+                    PY,
+                    "-m",
+                    "bench.inproc",
+                    "peer",
+                    str(self.workdir / "peer.json"),
+                    str(self.workdir / "inproc-peer.json"),
+                    "--offset",
+                    str(peer["people_used"]),
+                    "--profile-logons",
+                    str(a.profile_logons),
+                    "--profile-out",
+                    str(self.workdir / "profile-peer.txt"),
+                ],
+                "peer",
+                "inproc-peer",
+                timeout=300,
+            )
             self.results["peer_inproc"] = json.loads((self.workdir / "inproc-peer.json").read_text())
         log("floor: gunicorn serving a WSGI app that does nothing")
         self.results["floor"] = self.floor()
@@ -428,8 +590,11 @@ def derive(r: dict) -> dict:
     right after that site's saturated run, two hashes at once (as in the two busy workers):
     on a shared machine the CPU time of the same work moves with what else runs."""
     h = r["hash"]
-    d = {"hash_ms": h["verify_cpu_ms"], "hash_ms_parallel": h["verify_cpu_ms_parallel"],
-         "bound_quiet": 1000 / h["verify_cpu_ms"]}
+    d = {
+        "hash_ms": h["verify_cpu_ms"],
+        "hash_ms_parallel": h["verify_cpu_ms_parallel"],
+        "bound_quiet": 1000 / h["verify_cpu_ms"],
+    }
     argon_kib = h["params"]["memory_cost_kib"]
     for site in ("portal", "peer"):
         s = r.get(site)
@@ -466,61 +631,131 @@ def targets(r: dict, d: dict) -> list[tuple[str, str, str, bool | None]]:
     """(target, required, measured, met)."""
     p = d["portal"]
     out = [
-        ("Logons per worker-CPU-second vs the argon2 bound", ">= 80%",
-         f"{p['logons_per_cpu_s']:.1f} of {d['bound']:.1f} = {100 * p['of_bound']:.0f}%", p["of_bound"] >= 0.8),
+        (
+            "Logons per worker-CPU-second vs the argon2 bound",
+            ">= 80%",
+            f"{p['logons_per_cpu_s']:.1f} of {d['bound']:.1f} = {100 * p['of_bound']:.0f}%",
+            p["of_bound"] >= 0.8,
+        ),
         ("CPU per logon other than hashing", "<= 5 ms", f"{p['non_hash_cpu_ms']:.1f} ms", p["non_hash_cpu_ms"] <= 5),
-        ("Complete 2FA logons/s per core (argon2id m=19 MiB, t=2, p=1)", ">= 30",
-         f"{p['logons_per_cpu_s']:.1f}", p["logons_per_cpu_s"] >= 30),
+        (
+            "Complete 2FA logons/s per core (argon2id m=19 MiB, t=2, p=1)",
+            ">= 30",
+            f"{p['logons_per_cpu_s']:.1f}",
+            p["logons_per_cpu_s"] >= 30,
+        ),
     ]
     if "ratio_non_hash" in d:
-        out.append(("CPU per logon other than hashing vs the peer", "<= 0.5x",
-                    f"{p['non_hash_cpu_ms']:.1f} / {d['peer']['non_hash_cpu_ms']:.1f} ms = {d['ratio_non_hash']:.2f}x",
-                    d["ratio_non_hash"] <= 0.5))
-    out.append(("OTP step p95, not saturated (1 client)", "<= 10 ms", f"{p['otp_p95_unsaturated']:.1f} ms",
-                p["otp_p95_unsaturated"] <= 10))
+        out.append(
+            (
+                "CPU per logon other than hashing vs the peer",
+                "<= 0.5x",
+                f"{p['non_hash_cpu_ms']:.1f} / {d['peer']['non_hash_cpu_ms']:.1f} ms = {d['ratio_non_hash']:.2f}x",
+                d["ratio_non_hash"] <= 0.5,
+            )
+        )
+    out.append(
+        (
+            "OTP step p95, not saturated (1 client)",
+            "<= 10 ms",
+            f"{p['otp_p95_unsaturated']:.1f} ms",
+            p["otp_p95_unsaturated"] <= 10,
+        )
+    )
     for path, page in r["portal"]["pages"].items():
-        out.append((f"`{path}` requests/s per core (per worker-CPU-second)", ">= 1,000",
-                    f"{page['rps_per_core']:.0f} ({page['cpu_ms_per_request']:.2f} ms CPU/request)",
-                    page["rps_per_core"] >= 1000))
+        out.append(
+            (
+                f"`{path}` requests/s per core (per worker-CPU-second)",
+                ">= 1,000",
+                f"{page['rps_per_core']:.0f} ({page['cpu_ms_per_request']:.2f} ms CPU/request)",
+                page["rps_per_core"] >= 1000,
+            )
+        )
     listing = r.get("portal_inproc", {}).get("listing", {})
     if listing:
         sizes = sorted(listing.values(), key=lambda x: x["profiles"])
         big = sizes[-1]
         same = len({tuple(x["queries"]) for x in sizes}) == 1
-        out.append(("User Profile Listing: query count independent of N", "same",
-                    ", ".join(f"{x['profiles']}: {'/'.join(map(str, x['queries']))}" for x in sizes), same))
-        out.append((f"User Profile Listing, {big['profiles']:,} profiles, server time", "<= 200 ms",
-                    f"{big['ms_median']:.0f} ms (median of 5; max {big['ms_max']:.0f})", big["ms_median"] <= 200))
+        out.append(
+            (
+                "User Profile Listing: query count independent of N",
+                "same",
+                ", ".join(f"{x['profiles']}: {'/'.join(map(str, x['queries']))}" for x in sizes),
+                same,
+            )
+        )
+        out.append(
+            (
+                f"User Profile Listing, {big['profiles']:,} profiles, server time",
+                "<= 200 ms",
+                f"{big['ms_median']:.0f} ms (median of 5; max {big['ms_max']:.0f})",
+                big["ms_median"] <= 200,
+            )
+        )
     e = r["email"]
-    out.append((f"E-mail OTP SUBMIT-to-mailbox p95 ({e['through']})", "<= 1 s",
-                f"p50 {e['p50']:.0f} ms, p95 {e['p95']:.0f} ms ({e['completed']} mails, {e['errors']} errors)",
-                e["p95"] <= 1000 and not e["errors"]))
+    out.append(
+        (
+            f"E-mail OTP SUBMIT-to-mailbox p95 ({e['through']})",
+            "<= 1 s",
+            f"p50 {e['p50']:.0f} ms, p95 {e['p95']:.0f} ms ({e['completed']} mails, {e['errors']} errors)",
+            e["p95"] <= 1000 and not e["errors"],
+        )
+    )
     rss_ok = all(x <= p["rss_allowance_mib"] for x in p["peak_over_idle_mib"])
-    out.append(("Peak RSS per worker over idle", f"<= 1.1 x {r['hash']['params']['memory_cost_kib'] // 1024} MiB"
-                f" = {p['rss_allowance_mib']:.1f} MiB",
-                ", ".join(f"{x:+.1f} MiB" for x in p["peak_over_idle_mib"]), rss_ok))
+    out.append(
+        (
+            "Peak RSS per worker over idle",
+            f"<= 1.1 x {r['hash']['params']['memory_cost_kib'] // 1024} MiB = {p['rss_allowance_mib']:.1f} MiB",
+            ", ".join(f"{x:+.1f} MiB" for x in p["peak_over_idle_mib"]),
+            rss_ok,
+        )
+    )
     lk = r["lockout"]
-    out.append(("Lockout through two instances", "5 counted, 1 lock",
-                f"{lk['counted']} counted, {lk['locks']} lock(s), {lk['refused_locked']} refused as locked "
-                f"({lk['attempts']} attempts at once)", lk["counted"] == 5 and lk["locks"] == 1 and lk["locked"]))
+    out.append(
+        (
+            "Lockout through two instances",
+            "5 counted, 1 lock",
+            f"{lk['counted']} counted, {lk['locks']} lock(s), {lk['refused_locked']} refused as locked "
+            f"({lk['attempts']} attempts at once)",
+            lk["counted"] == 5 and lk["locks"] == 1 and lk["locked"],
+        )
+    )
     return out
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    mem = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-               if line.startswith("MemTotal"))
-    return {"nproc": os.cpu_count(), "cpu": model, "mem_gib": int(mem) / 1024 / 1024,
-            "python": platform.python_version(), "kernel": platform.release()}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "mem_gib": int(mem) / 1024 / 1024,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
 
 
 def render(r: dict, d: dict, command: str) -> str:
     m = r["machine"]
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "accounts", "otp", "ccass_portal", "dms", "templates",
-                            "static", "bin"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "accounts", "otp", "ccass_portal", "dms", "templates", "static", "bin"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     if dirty:  # the run measured the work tree, not only the commit
         rev += f" + uncommitted changes in {len(dirty.splitlines())} product files"
     db = "SQLite (embedded)" if r["embedded"] else f"{r.get('postgres', 'PostgreSQL')} + Redis on loopback"
@@ -548,8 +783,13 @@ def render(r: dict, d: dict, command: str) -> str:
     ]
     for name, required, measured, met in targets(r, d):
         lines.append(f"| {name} | {required} | {measured} | {'yes' if met else '**no**'} |")
-    lines += ["", "### Portal and peer, same client, same run", "",
-              "| | Portal | Peer (django-two-factor-auth) | Portal / peer |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "### Portal and peer, same client, same run",
+        "",
+        "| | Portal | Peer (django-two-factor-auth) | Portal / peer |",
+        "|---|---|---|---|",
+    ]
     has_peer = "peer" in d
 
     def row(label, key, fmt="{:.1f}"):
@@ -582,8 +822,13 @@ def render(r: dict, d: dict, command: str) -> str:
     row("SQL queries in one logon (all steps)", "queries", "{}")
     row("In-process CPU per logon other than hashing (ms)", "inproc_cpu")
     row("Failed logons during the run", "errors", "{}")
-    lines += ["", "Latency per step, saturated run (ms, p50 / p95 / p99; requests of each site):", "",
-              "| Step | Portal | Peer |", "|---|---|---|"]
+    lines += [
+        "",
+        "Latency per step, saturated run (ms, p50 / p95 / p99; requests of each site):",
+        "",
+        "| Step | Portal | Peer |",
+        "|---|---|---|",
+    ]
     names = list(r["portal"]["saturated"]["steps"])
     for name in names + ["total"]:
         cells = []
@@ -595,28 +840,55 @@ def render(r: dict, d: dict, command: str) -> str:
             cells.append(f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f}" if s else "(in `password`)")
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
     u = r["portal"]["unsaturated"]["steps"]
-    lines += ["", "Not saturated (portal, 1 client; ms p50 / p95 / p99): " + "; ".join(
-        f"{k} {v['p50']:.1f} / {v['p95']:.1f} / {v['p99']:.1f}" for k, v in u.items()) + "."]
-    lines += ["", "Pages that do not hash (portal, "
-              f"{r['args']['page_clients']} clients, {r['args']['page_seconds']:.0f} s each): " + "; ".join(
-                  f"`{p}` {v['rps']:.0f} req/s, {v['rps_per_core']:.0f} per worker-CPU-second, p95 {v['p95']:.1f} ms"
-                  for p, v in r["portal"]["pages"].items()) + "."]
+    lines += [
+        "",
+        "Not saturated (portal, 1 client; ms p50 / p95 / p99): "
+        + "; ".join(f"{k} {v['p50']:.1f} / {v['p95']:.1f} / {v['p99']:.1f}" for k, v in u.items())
+        + ".",
+    ]
+    lines += [
+        "",
+        "Pages that do not hash (portal, "
+        f"{r['args']['page_clients']} clients, {r['args']['page_seconds']:.0f} s each): "
+        + "; ".join(
+            f"`{p}` {v['rps']:.0f} req/s, {v['rps_per_core']:.0f} per worker-CPU-second, p95 {v['p95']:.1f} ms"
+            for p, v in r["portal"]["pages"].items()
+        )
+        + ".",
+    ]
     floor = r.get("floor")
     ping = r.get("peer", {}).get("pages", {}).get("/ping/")
     if floor:
-        lines += ["", f"Floor of one request under the same gunicorn (4 clients): a WSGI app that does nothing "
-                  f"{floor['cpu_ms_per_request']:.2f} ms worker CPU/request ({floor['rps_per_core']:.0f} per "
-                  f"worker-CPU-second)" + (f"; the peer's cheapest Django view (`/ping/`: middleware, no template, "
-                  f"no database) {ping['cpu_ms_per_request']:.2f} ms ({ping['rps_per_core']:.0f})" if ping else "")
-                  + "."]
+        lines += [
+            "",
+            f"Floor of one request under the same gunicorn (4 clients): a WSGI app that does nothing "
+            f"{floor['cpu_ms_per_request']:.2f} ms worker CPU/request ({floor['rps_per_core']:.0f} per "
+            f"worker-CPU-second)"
+            + (
+                f"; the peer's cheapest Django view (`/ping/`: middleware, no template, "
+                f"no database) {ping['cpu_ms_per_request']:.2f} ms ({ping['rps_per_core']:.0f})"
+                if ping
+                else ""
+            )
+            + ".",
+        ]
     si = r.get("portal_inproc", {}).get("inproc_step_cpu_ms", {})
     if si:
-        lines += ["", "In-process CPU per step (portal, median, ms; django.test.Client, no network): " + ", ".join(
-            f"{k} {v:.1f}" for k, v in si.items()) + " (`password` includes the hash)."]
+        lines += [
+            "",
+            "In-process CPU per step (portal, median, ms; django.test.Client, no network): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in si.items())
+            + " (`password` includes the hash).",
+        ]
     q = r.get("portal_inproc", {}).get("queries_per_step", {})
     qp = r.get("peer_inproc", {}).get("queries_per_step", {})
-    lines += ["", "SQL queries per step: portal " + ", ".join(f"{k} {v}" for k, v in q.items())
-              + ("; peer " + ", ".join(f"{k} {v}" for k, v in qp.items()) if qp else "") + "."]
+    lines += [
+        "",
+        "SQL queries per step: portal "
+        + ", ".join(f"{k} {v}" for k, v in q.items())
+        + ("; peer " + ", ".join(f"{k} {v}" for k, v in qp.items()) if qp else "")
+        + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -633,7 +905,9 @@ subtracts one argon2id verify timed in a separate process; *per core* means per 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--embedded", action="store_true", help="SQLite and in-process tasks instead of PostgreSQL+Redis")
+    parser.add_argument(
+        "--embedded", action="store_true", help="SQLite and in-process tasks instead of PostgreSQL+Redis"
+    )
     parser.add_argument("--users", type=int, default=1500, help="2FA-enrolled people per site")
     parser.add_argument("--email-users", type=int, default=40)
     parser.add_argument("--listing-profiles", type=int, default=10_000)

@@ -177,7 +177,11 @@ def hashtime(rounds: int, parallel: int) -> dict:
         together = pool.map(_time_verifies, [(encoded, rounds)] * parallel)
     return {
         "algorithm": hasher.algorithm,
-        "params": {"memory_cost_kib": hasher.memory_cost, "time_cost": hasher.time_cost, "parallelism": hasher.parallelism},
+        "params": {
+            "memory_cost_kib": hasher.memory_cost,
+            "time_cost": hasher.time_cost,
+            "parallelism": hasher.parallelism,
+        },
         "rounds": rounds,
         "encode_ms": 1000 * encode_wall / rounds,
         "encode_cpu_ms": 1000 * encode_cpu / rounds,

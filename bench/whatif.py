@@ -67,8 +67,23 @@ def main() -> None:
         for variant in args.variants.split("|"):
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.whatif_settings", "BENCH_WHATIF": variant}
             done = subprocess.run(
-                [sys.executable, "-m", "bench.whatif", args.seed, "--offset", str(offset), "--logons", str(args.logons),
-                 "--variant", variant], env=env, capture_output=True, text=True, check=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.whatif",
+                    args.seed,
+                    "--offset",
+                    str(offset),
+                    "--logons",
+                    str(args.logons),
+                    "--variant",
+                    variant,
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             offset += args.logons + 2
             got = json.loads(done.stdout.strip().splitlines()[-1])
             name = variant or "as is"

@@ -32,7 +32,9 @@ def signed_in_operator(request) -> bool:
     from accounts import logon
 
     user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated and user.is_operator and logon.is_strongly_authenticated(request))
+    return bool(
+        user is not None and user.is_authenticated and user.is_operator and logon.is_strongly_authenticated(request)
+    )
 
 
 def may_use_demo_controls(request) -> bool:

@@ -25,11 +25,14 @@ from .models import DemoClock
 STEPS = {
     "forward_5m": (timedelta(minutes=5), gettext_lazy("+5 minutes"), gettext_lazy("an e-mail OTP expires")),
     "forward_31m": (
-        timedelta(minutes=31), gettext_lazy("+31 minutes"),
+        timedelta(minutes=31),
+        gettext_lazy("+31 minutes"),
         gettext_lazy("failed logons leave the 30-minute lockout window"),
     ),
     "forward_91d": (
-        timedelta(days=91), gettext_lazy("+91 days"), gettext_lazy("passwords expire; the smartcard is decommissioned"),
+        timedelta(days=91),
+        gettext_lazy("+91 days"),
+        gettext_lazy("passwords expire; the smartcard is decommissioned"),
     ),
 }
 LATEST = timedelta(days=10 * 366)  # how far ahead a move may go

@@ -18,8 +18,8 @@ from accounts.logon import PORTALS
 from accounts.views import page_methods, strong_session_required
 
 from . import clock, demo_clock
-from .demo_access import may_use_demo_controls
 from . import overnight_reports as overnight_reports_service
+from .demo_access import may_use_demo_controls
 from .forms import DemoClockForm
 from .models import DemoMail
 from .terminal import FUNCTIONS_BY_SLUG
@@ -141,7 +141,9 @@ def demo_clock_page(request):
                 form.add_error(None, str(refused))
             else:
                 shown = timezone.localtime(clock.now())
-                messages.success(request, _("The demo clock now shows %(time)s.") % {"time": demo_clock.shown_time(shown)})
+                messages.success(
+                    request, _("The demo clock now shows %(time)s.") % {"time": demo_clock.shown_time(shown)}
+                )
                 return redirect("demo-clock")
         status = 400
     return render(request, "demo/clock.html", {"form": form, "steps": demo_clock.STEPS}, status=status)

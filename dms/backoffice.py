@@ -135,8 +135,14 @@ def _check_registered_email(da: User, email: str | None) -> None:
 
 
 def act_on_da(
-    *, operator: User, participant: Participant, user_id: str, action: str, email: str | None = None,
-    submitter_email: str = "", request=None,
+    *,
+    operator: User,
+    participant: Participant,
+    user_id: str,
+    action: str,
+    email: str | None = None,
+    submitter_email: str = "",
+    request=None,
 ) -> EServiceRecord:
     """DA3: "Unlock DA Account" (the lock lifted and the OTP registration reset, so the next
     logon is a first-time logon, App. D.c d), enable, disable, delete a DA, or reset only the
@@ -196,7 +202,9 @@ def reset_da_smartcard_password(
 
 # -- the Client Connect notification (App. D.c c) ---------------------------------------------
 
-NOTIFICATION_SUBJECT = "DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form ({reference} from {pid})"
+NOTIFICATION_SUBJECT = (
+    "DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form ({reference} from {pid})"
+)
 NOTIFICATION_BODY = """HKEX Client Connect
 
 For reference: the eService is Completed
@@ -231,7 +239,9 @@ def notify_submitter(record: EServiceRecord, submitter_email: str) -> None:
         log.exception("Client Connect notification for %s not sent", reference)
 
 
-def assign_da_role(*, operator: User, participant: Participant, user_id: str, role: str, request=None) -> EServiceRecord:
+def assign_da_role(
+    *, operator: User, participant: Participant, user_id: str, role: str, request=None
+) -> EServiceRecord:
     """DA3: make an existing user (or DA) a DA maker or a DA checker; the User ID stays."""
     if role not in DA_ROLES:
         raise DmsRefusal(_("Choose DA maker or DA checker."), field="role")

@@ -54,7 +54,9 @@ def add_da(request):
     def process(data):
         da, record = backoffice.add_da(operator=request.user, request=request, **data)
         return _("%(reference)s: DA %(user_id)s added to %(participant)s.") % {
-            "reference": record.reference, "user_id": da.user_id, "participant": da.participant.participant_id,
+            "reference": record.reference,
+            "user_id": da.user_id,
+            "participant": da.participant.participant_id,
         }
 
     return _eservice_form(request, AddDaForm, _("DA3 - Add Delegated Administrator"), process)
@@ -64,9 +66,13 @@ def add_da(request):
 def da_action(request):
     def process(data):
         record = backoffice.act_on_da(operator=request.user, request=request, **data)
-        return _("%(reference)s: %(action)s %(user_id)s of %(participant)s completed; the Client Connect "
-                 "submitter is notified.") % {
-            "reference": record.reference, "action": record.get_action_display(), "user_id": record.subject_user_id,
+        return _(
+            "%(reference)s: %(action)s %(user_id)s of %(participant)s completed; the Client Connect "
+            "submitter is notified."
+        ) % {
+            "reference": record.reference,
+            "action": record.get_action_display(),
+            "user_id": record.subject_user_id,
             "participant": data["participant"].participant_id,
         }
 
@@ -78,7 +84,8 @@ def smartcard_reset(request):
     def process(data):
         record = backoffice.reset_da_smartcard_password(operator=request.user, request=request, **data)
         return _("%(reference)s: the smartcard password of DA %(user_id)s of %(participant)s is reset.") % {
-            "reference": record.reference, "user_id": record.subject_user_id,
+            "reference": record.reference,
+            "user_id": record.subject_user_id,
             "participant": data["participant"].participant_id,
         }
 

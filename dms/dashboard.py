@@ -99,25 +99,53 @@ def figure_lines(firm: FirmReadiness | Totals) -> list[tuple[str, int | str]]:
 
 
 FIRM_COLUMNS = (
-    _("Participant ID"), _("Participant"), _("Profiles"), _("E-mail registered"), _("2FA set up"),
-    _("OTP by mobile application"), _("OTP by e-mail"), _("Smartcard only"), _("Locked"),
-    _("DA makers"), _("DA checkers"), _("Roster compliant"),
+    _("Participant ID"),
+    _("Participant"),
+    _("Profiles"),
+    _("E-mail registered"),
+    _("2FA set up"),
+    _("OTP by mobile application"),
+    _("OTP by e-mail"),
+    _("Smartcard only"),
+    _("Locked"),
+    _("DA makers"),
+    _("DA checkers"),
+    _("Roster compliant"),
 )
 
 
 def firm_row(firm: FirmReadiness) -> tuple:
     r = firm.readiness
     return (
-        firm.participant_id, firm.name, r.total, firm.email_registered, firm.set_up, r.app, r.email,
-        r.smartcard_only, r.locked, r.roster.makers, r.roster.checkers, yes_no(r.roster.compliant),
+        firm.participant_id,
+        firm.name,
+        r.total,
+        firm.email_registered,
+        firm.set_up,
+        r.app,
+        r.email,
+        r.smartcard_only,
+        r.locked,
+        r.roster.makers,
+        r.roster.checkers,
+        yes_no(r.roster.compliant),
     )
 
 
 def totals_row(total: Totals) -> tuple:
     r = total.readiness
     return (
-        _("Total"), _("%(firms)s firms") % {"firms": total.firms}, r.total, total.email_registered, total.set_up,
-        r.app, r.email, r.smartcard_only, r.locked, r.roster.makers, r.roster.checkers,
+        _("Total"),
+        _("%(firms)s firms") % {"firms": total.firms},
+        r.total,
+        total.email_registered,
+        total.set_up,
+        r.app,
+        r.email,
+        r.smartcard_only,
+        r.locked,
+        r.roster.makers,
+        r.roster.checkers,
         _("%(compliant)s of %(firms)s") % {"compliant": total.compliant_firms, "firms": total.firms},
     )
 
@@ -152,22 +180,54 @@ CHECKLIST_TEXT = [  # section 9 of the Information Package (item 3 without its c
     (SECTION_A, _("Have you informed all users and DAs in your company for the change of authentication arrangement?")),
     (SECTION_A, _("Is each user and DA aware of their User ID?")),
     (SECTION_B, _('Have you read and understood this document ("Information Package for the Launch of 2FA")?')),
-    (SECTION_B, _("Do you know the current network setting and configuration for CCASS/ CCMS Terminal and DMS "
-                  "remain unchanged upon the launch of 2FA (on 12 June 2023)?")),
+    (
+        SECTION_B,
+        _(
+            "Do you know the current network setting and configuration for CCASS/ CCMS Terminal and DMS "
+            "remain unchanged upon the launch of 2FA (on 12 June 2023)?"
+        ),
+    ),
     (SECTION_B, _("Do you know how to initialize 2FA?")),
-    (SECTION_B, _("Please ensure the registered email address of the user and DA can be accessed to obtain OTP for "
-                  "password setup during post-release connectivity test.")),
-    (SECTION_B, _("Please prepare a mobile device and download ForgeRock Authenticator App for receiving OTP by "
-                  "mobile application (if needed)")),
-    (SECTION_B, _("If you are not using HKEX provided DNS services, do you know the IP addresses of the Primary "
-                  "Data Centre and Secondary Data Centre for the post-release connectivity test?")),
+    (
+        SECTION_B,
+        _(
+            "Please ensure the registered email address of the user and DA can be accessed to obtain OTP for "
+            "password setup during post-release connectivity test."
+        ),
+    ),
+    (
+        SECTION_B,
+        _(
+            "Please prepare a mobile device and download ForgeRock Authenticator App for receiving OTP by "
+            "mobile application (if needed)"
+        ),
+    ),
+    (
+        SECTION_B,
+        _(
+            "If you are not using HKEX provided DNS services, do you know the IP addresses of the Primary "
+            "Data Centre and Secondary Data Centre for the post-release connectivity test?"
+        ),
+    ),
     (SECTION_C, _("Have you setup password and OTP channel to initialize 2FA?")),
-    (SECTION_C, _("If the user is current Client Connect/ VaR Online user, same ForgeRock Authenticator app will be "
-                  "used for OTP generation.")),
-    (SECTION_C, _("Have your ensured your operational teams will login CCASS/ CCMS Terminal and DMS by 2FA going "
-                  "forward?")),
-    (SECTION_C, _("Do you know that you should retain the smartcard and smartcard reader until the decommissioning "
-                  "of smartcard in a later stage?")),
+    (
+        SECTION_C,
+        _(
+            "If the user is current Client Connect/ VaR Online user, same ForgeRock Authenticator app will be "
+            "used for OTP generation."
+        ),
+    ),
+    (
+        SECTION_C,
+        _("Have your ensured your operational teams will login CCASS/ CCMS Terminal and DMS by 2FA going forward?"),
+    ),
+    (
+        SECTION_C,
+        _(
+            "Do you know that you should retain the smartcard and smartcard reader until the decommissioning "
+            "of smartcard in a later stage?"
+        ),
+    ),
 ]
 
 
@@ -244,14 +304,22 @@ def charts(firm: FirmReadiness | Totals) -> list[Chart]:
     r = firm.readiness
     not_set_up_other = r.not_set_up - r.smartcard_only
     return [
-        _chart("email", _("E-mail registered"), [
-            (_("E-mail registered"), firm.email_registered, "good"),
-            (_("Without a registered e-mail address"), r.without_email, "bad"),
-        ]),
-        _chart("twofa", _("2FA set up and OTP channel"), [
-            (_("OTP by mobile application"), r.app, "good"),
-            (_("OTP by e-mail"), r.email, "fair"),
-            (_("Smartcard only (no 2FA, card still valid)"), r.smartcard_only, "warn"),
-            (_("2FA not yet set up, no valid smartcard"), not_set_up_other, "bad"),
-        ]),
+        _chart(
+            "email",
+            _("E-mail registered"),
+            [
+                (_("E-mail registered"), firm.email_registered, "good"),
+                (_("Without a registered e-mail address"), r.without_email, "bad"),
+            ],
+        ),
+        _chart(
+            "twofa",
+            _("2FA set up and OTP channel"),
+            [
+                (_("OTP by mobile application"), r.app, "good"),
+                (_("OTP by e-mail"), r.email, "fair"),
+                (_("Smartcard only (no 2FA, card still valid)"), r.smartcard_only, "warn"),
+                (_("2FA not yet set up, no valid smartcard"), not_set_up_other, "bad"),
+            ],
+        ),
     ]

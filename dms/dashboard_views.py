@@ -32,13 +32,22 @@ def firm_dashboard(request, participant):
     if request.GET.get("format") == "csv":
         return _csv(
             f"migration-readiness-{participant.participant_id}.csv",
-            [(FIGURE_COLUMNS, dashboard.figure_lines(firm)),
-             (dashboard.CHECKLIST_COLUMNS, dashboard.checklist_rows(items))],
+            [
+                (FIGURE_COLUMNS, dashboard.figure_lines(firm)),
+                (dashboard.CHECKLIST_COLUMNS, dashboard.checklist_rows(items)),
+            ],
         )
-    return page(request, "dms/dashboard.html", {
-        "firm": firm, "figures": dashboard.figure_lines(firm), "charts": dashboard.charts(firm),
-        "checklist": items, "roster": firm.readiness.roster,
-    })
+    return page(
+        request,
+        "dms/dashboard.html",
+        {
+            "firm": firm,
+            "figures": dashboard.figure_lines(firm),
+            "charts": dashboard.charts(firm),
+            "checklist": items,
+            "roster": firm.readiness.roster,
+        },
+    )
 
 
 @operator_page
@@ -47,10 +56,19 @@ def all_firms_dashboard(request):
     total = dashboard.totals(firms)
     rows = [dashboard.firm_row(firm) for firm in firms]
     if request.GET.get("format") == "csv":
-        return csv_response("migration-readiness-all-firms.csv", dashboard.FIRM_COLUMNS, rows,
-                            [dashboard.totals_row(total)])
-    return render_portal(request, "backoffice/dashboard.html", {
-        "columns": dashboard.FIRM_COLUMNS, "rows": rows, "totals": dashboard.totals_row(total),
-        "total": total, "figures": dashboard.figure_lines(total), "charts": dashboard.charts(total),
-        "checklist": dashboard.checklist(total),
-    })
+        return csv_response(
+            "migration-readiness-all-firms.csv", dashboard.FIRM_COLUMNS, rows, [dashboard.totals_row(total)]
+        )
+    return render_portal(
+        request,
+        "backoffice/dashboard.html",
+        {
+            "columns": dashboard.FIRM_COLUMNS,
+            "rows": rows,
+            "totals": dashboard.totals_row(total),
+            "total": total,
+            "figures": dashboard.figure_lines(total),
+            "charts": dashboard.charts(total),
+            "checklist": dashboard.checklist(total),
+        },
+    )

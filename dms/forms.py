@@ -35,7 +35,10 @@ class DmsDateField(forms.DateField):
 
 
 # The seeds' values, shown in the page's language (the stored values stay the seeds').
-INTERNAL_EXTERNAL_CHOICES = [(User.InternalExternal.INTERNAL, _("INTERNAL")), (User.InternalExternal.EXTERNAL, _("EXTERNAL"))]
+INTERNAL_EXTERNAL_CHOICES = [
+    (User.InternalExternal.INTERNAL, _("INTERNAL")),
+    (User.InternalExternal.EXTERNAL, _("EXTERNAL")),
+]
 STATUS_CHOICES = [(User.Status.ENABLED, _("ENABLED")), (User.Status.DISABLED, _("DISABLED"))]
 CLEARING_HOUSE_OPTION_LABELS = {"Cash": _("Cash"), "Derivatives": _("Derivatives")}
 
@@ -96,15 +99,13 @@ class ProfileForm(forms.Form):
 
     def payload(self) -> dict:
         """The after-values, as a request keeps them (`profiles.snapshot`)."""
-        return {
-            field: profiles.to_json(field, self.cleaned_data[field])
-            for field in profiles.PROFILE_FIELDS
-        }
+        return {field: profiles.to_json(field, self.cleaned_data[field]) for field in profiles.PROFILE_FIELDS}
 
 
 class CreateProfileForm(ProfileForm):
     user_id = UserIdField(
-        label=_("User ID"), help_text=_("The two characters after the prefix, or press Generate User ID for the next free one.")
+        label=_("User ID"),
+        help_text=_("The two characters after the prefix, or press Generate User ID for the next free one."),
     )
     email = forms.EmailField(
         label=_("Email"), max_length=254, help_text=_("Users created after the launch of 2FA receive OTPs here.")
@@ -207,7 +208,9 @@ DA_ROLE_CHOICES = [(Role.DA_MAKER, Role.DA_MAKER.label), (Role.DA_CHECKER, Role.
 
 class ParticipantField(forms.ModelChoiceField):
     def __init__(self, **kwargs):
-        super().__init__(queryset=Participant.objects.all(), label=_("Participant"), to_field_name="participant_id", **kwargs)
+        super().__init__(
+            queryset=Participant.objects.all(), label=_("Participant"), to_field_name="participant_id", **kwargs
+        )
 
     def label_from_instance(self, obj):
         return f"{obj.participant_id} {obj.name}"
@@ -242,7 +245,8 @@ class DaActionForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254, help_text=_("The DA's registered e-mail address."))
     action = forms.ChoiceField(label=_("Action"), choices=DA_ACTIONS)
     submitter_email = forms.EmailField(
-        label=_("Client Connect submitter's e-mail"), max_length=254,
+        label=_("Client Connect submitter's e-mail"),
+        max_length=254,
         help_text=_("Receives the Client Connect notification when the request is completed."),
     )
 
@@ -253,7 +257,10 @@ class SmartcardResetForm(forms.Form):
     participant = ParticipantField()
     user_id = UserIdField(label=_("DA User ID"))
     smartcard_password = forms.CharField(
-        label=_("Reset Smartcard Password"), min_length=6, max_length=8, strip=False,
+        label=_("Reset Smartcard Password"),
+        min_length=6,
+        max_length=8,
+        strip=False,
         help_text=_("A new 6-8 digit smartcard password (only before smartcards are decommissioned)."),
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
     )

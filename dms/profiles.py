@@ -126,4 +126,6 @@ def compare(before: dict, after: dict) -> list[tuple[str, str, str, bool]]:
     identity = {key: before[key] for key in ("user_id", "role") if key in before}
     old, new = dict(rows(before)), dict(rows({**identity, **after}))
     labels = [label for label in LABELS.values() if label in old or label in new]
-    return [(label, old.get(label, ""), new.get(label, ""), old.get(label, "") != new.get(label, "")) for label in labels]
+    return [
+        (label, old.get(label, ""), new.get(label, ""), old.get(label, "") != new.get(label, "")) for label in labels
+    ]

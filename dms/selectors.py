@@ -172,4 +172,12 @@ def twofa_readiness(participant: Participant) -> tuple[Readiness, list[tuple]]:
     return readiness, rows
 
 
-READINESS_COLUMNS = (_("User ID"), _("Role"), _("Email"), _("2FA set up"), _("OTP channel"), _("Smartcard only"), _("Locked"))
+READINESS_COLUMNS = (
+    _("User ID"),
+    _("Role"),
+    _("Email"),
+    _("2FA set up"),
+    _("OTP channel"),
+    _("Smartcard only"),
+    _("Locked"),
+)

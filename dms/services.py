@@ -186,7 +186,9 @@ def _check_rules(cr: ChangeRequest, subject: User | None) -> None:
             raise DmsRefusal(" ".join(exc.messages), field="user_id") from exc
         if User.all_objects.filter(user_id=cr.subject_user_id).exists():
             raise DmsRefusal(
-                _("User ID %(user_id)s has already been issued. Press Generate User ID.") % {"user_id": cr.subject_user_id}, field="user_id"
+                _("User ID %(user_id)s has already been issued. Press Generate User ID.")
+                % {"user_id": cr.subject_user_id},
+                field="user_id",
             )
         # At preparation pending creations hold accounts too; at authorisation only real profiles count.
         reserved = 0 if cr.pk else len(_pending_create_ids(participant))
@@ -384,15 +386,17 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
     result = otp_services.request_email_otp(checker, purpose=otp_services.Purpose.AUTHORISATION)
     if result.sent:
         audit.record(
-            audit.Event.OTP_SENT, request=request, subject=checker, channel="email", purpose="authorisation",
+            audit.Event.OTP_SENT,
+            request=request,
+            subject=checker,
+            channel="email",
+            purpose="authorisation",
             request_id=cr.pk,
         )
     return result
 
 
-def authorise_request(
-    request_id: int, *, participant_id, checker_id: str, code: str, request=None
-) -> ChangeRequest:
+def authorise_request(request_id: int, *, participant_id, checker_id: str, code: str, request=None) -> ChangeRequest:
     """ "Checker ID", "Authorisation Code", "Confirm". Applies the change once, or raises DmsRefusal.
 
     A wrong code counts towards the checker's lockout; that count is kept even
@@ -404,9 +408,11 @@ def authorise_request(
         Participant.objects.select_for_update().get(pk=cr.participant_id)
         checker = _checker_for(cr, checker_id)
         _maker_still_maker(cr)
-        subject = User.objects.select_for_update().filter(
-            participant_id=cr.participant_id, user_id=cr.subject_user_id
-        ).first()
+        subject = (
+            User.objects.select_for_update()
+            .filter(participant_id=cr.participant_id, user_id=cr.subject_user_id)
+            .first()
+        )
         _check_rules(cr, subject)
         check = _verify_code(checker, code)
         if check.ok:

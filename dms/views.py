@@ -19,9 +19,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.debug import sensitive_post_parameters
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import user_ids
 from accounts.logon import PORTALS
@@ -65,8 +65,12 @@ def page(request, template: str, context: dict | None = None, status: int = 200)
     return render_portal(
         request,
         template,
-        {"roster_warning": roster.warning, "is_maker": request.user.role == Role.DA_MAKER,
-         "is_checker": request.user.role == Role.DA_CHECKER, **(context or {})},
+        {
+            "roster_warning": roster.warning,
+            "is_maker": request.user.role == Role.DA_MAKER,
+            "is_checker": request.user.role == Role.DA_CHECKER,
+            **(context or {}),
+        },
         status=status,
     )
 
@@ -244,8 +248,10 @@ def change(request, participant, user_id):
     pending = services.pending_request_for(participant, subject.user_id)
     unlock_field = form["unlock_reset"] if "unlock_reset" in form.fields else None
     return page(
-        request, "dms/change.html",
-        {"form": form, "subject": subject, "pending": pending, "unlock_field": unlock_field}, status=status,
+        request,
+        "dms/change.html",
+        {"form": form, "subject": subject, "pending": pending, "unlock_field": unlock_field},
+        status=status,
     )
 
 
@@ -320,7 +326,10 @@ def _send_code(request, cr: ChangeRequest):
             if result.sent:
                 messages.success(request, _("An Authorisation Code was sent to the checker's registered e-mail."))
             else:
-                messages.info(request, _("A code was sent recently. A new one can be sent in %(wait)s.") % {"wait": result.wait_text()})
+                messages.info(
+                    request,
+                    _("A code was sent recently. A new one can be sent in %(wait)s.") % {"wait": result.wait_text()},
+                )
             return redirect(reverse("dms:request", args=[cr.pk]) + f"?checker={checker_id}")
     return {"authorise_form": form}
 
@@ -373,7 +382,12 @@ def change_request(request, participant, request_id):
     return page(
         request,
         "dms/request.html",
-        {"cr": cr, "comparison": profiles.compare(cr.before, cr.payload), "unlock_label": profiles.LABELS["unlock_reset"], **forms},
+        {
+            "cr": cr,
+            "comparison": profiles.compare(cr.before, cr.payload),
+            "unlock_label": profiles.LABELS["unlock_reset"],
+            **forms,
+        },
         status=status,
     )
 
@@ -438,8 +452,13 @@ def table_or_csv(request, template: str, *, filename: str, columns, rows, footer
 def listing(request, participant):
     rows, footer = selectors.profile_listing(participant)
     return table_or_csv(
-        request, "dms/listing.html", filename="user-profile-listing", columns=selectors.LISTING_COLUMNS,
-        rows=rows, footer=footer.lines, participant=participant,
+        request,
+        "dms/listing.html",
+        filename="user-profile-listing",
+        columns=selectors.LISTING_COLUMNS,
+        rows=rows,
+        footer=footer.lines,
+        participant=participant,
     )
 
 
@@ -491,7 +510,10 @@ def audit_report(request, participant):
     # The page's headings in the reader's language; the CSV keeps the English ones.
     columns = TRAIL_COLUMNS + ("Before", "After") if for_csv else tuple(_(c) for c in TRAIL_COLUMNS + ("Changes",))
     return table_or_csv(
-        request, "dms/audit_report.html", filename="dms-requests", columns=columns,
+        request,
+        "dms/audit_report.html",
+        filename="dms-requests",
+        columns=columns,
         rows=_trail_rows(participant, for_csv=for_csv),
     )
 
@@ -500,6 +522,10 @@ def audit_report(request, participant):
 def readiness_report(request, participant):
     readiness, rows = selectors.twofa_readiness(participant)
     return table_or_csv(
-        request, "dms/readiness_report.html", filename="2fa-readiness", columns=selectors.READINESS_COLUMNS,
-        rows=rows, footer=readiness.lines,
+        request,
+        "dms/readiness_report.html",
+        filename="2fa-readiness",
+        columns=selectors.READINESS_COLUMNS,
+        rows=rows,
+        footer=readiness.lines,
     )

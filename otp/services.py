@@ -181,9 +181,7 @@ def verify_email_otp(user, token: str, *, purpose) -> bool:
     purpose = _purpose(purpose)
     token = (token or "").strip()
     with transaction.atomic():
-        device = (
-            EmailOtpDevice.objects.select_for_update().filter(slot=EmailOtpDevice.slot_for(user, purpose)).first()
-        )
+        device = EmailOtpDevice.objects.select_for_update().filter(slot=EmailOtpDevice.slot_for(user, purpose)).first()
         if device is None or not re.fullmatch(rf"[0-9]{{{settings.OTP_EMAIL_TOKEN_LENGTH}}}", token):
             return False
         return device.verify_token(token)
@@ -303,7 +301,9 @@ def sweep_lost_email_otps() -> dict[str, int]:
             try:
                 enqueue_email_otp(challenge_id, expires=valid_until)
             except Exception as exc:  # the broker's own exceptions vary by transport
-                log.warning("otp.email.republish_failed", extra={"challenge": str(challenge_id), "error": type(exc).__name__})
+                log.warning(
+                    "otp.email.republish_failed", extra={"challenge": str(challenge_id), "error": type(exc).__name__}
+                )
                 give_up_email_otp(challenge_id)
                 done[SweepOutcome.RELEASED] += 1
                 continue

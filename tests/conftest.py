@@ -61,9 +61,7 @@ def participant(db):
 
 @pytest.fixture
 def other_participant(db):
-    return Participant.objects.create(
-        participant_id="B05678", name="XYZ BROKERS", clearing_house="HKSCC", max_users=20
-    )
+    return Participant.objects.create(participant_id="B05678", name="XYZ BROKERS", clearing_house="HKSCC", max_users=20)
 
 
 _HASHES: dict[str, str] = {}

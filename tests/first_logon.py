@@ -50,7 +50,9 @@ class Browser:
             with self.opener.open(request, timeout=30) as response:
                 self.url, self.page = response.geturl(), response.read().decode()
         except urllib.error.HTTPError as error:
-            raise WalkError(f"{'POST' if body else 'GET'} {url}: HTTP {error.code}\n{error.read().decode()[:2000]}") from error
+            raise WalkError(
+                f"{'POST' if body else 'GET'} {url}: HTTP {error.code}\n{error.read().decode()[:2000]}"
+            ) from error
         return self.page
 
     def submit(self, fields: dict) -> str:

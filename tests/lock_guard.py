@@ -75,9 +75,23 @@ def resolve(lock: Path, python_full_version: str = LOWEST_PYTHON) -> list[dict]:
         report = Path(target) / "report.json"
         subprocess.run(
             [
-                sys.executable, "-m", "pip", "install", "-q", "--dry-run", "--ignore-installed",
-                "--python-version", python_full_version, "--only-binary=:all:", "--require-hashes",
-                "--target", str(Path(target) / "site"), "--report", str(report), "-r", str(lock),
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--dry-run",
+                "--ignore-installed",
+                "--python-version",
+                python_full_version,
+                "--only-binary=:all:",
+                "--require-hashes",
+                "--target",
+                str(Path(target) / "site"),
+                "--report",
+                str(report),
+                "-r",
+                str(lock),
             ],
             check=True,
         )

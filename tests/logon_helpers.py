@@ -60,15 +60,16 @@ def strong_login(client, user, device=None, method="2fa", service="online"):
     from importlib import import_module
 
     from django.conf import settings
+    from django.contrib.auth.models import AnonymousUser
     from django.test import RequestFactory
 
     from accounts import logon
 
-    from django.contrib.auth.models import AnonymousUser
-
     request = RequestFactory().post("/login/otp/")  # as the last logon step arrives, after the
     request.user = AnonymousUser()  # middleware (django_otp.login needs request.user)
-    request.session = client.session if client.session.session_key else import_module(settings.SESSION_ENGINE).SessionStore()
+    request.session = (
+        client.session if client.session.session_key else import_module(settings.SESSION_ENGINE).SessionStore()
+    )
     assert logon.complete_logon(request, user, device=device, method=method, service=service), f"{user} is locked"
     request.session.save()
     client.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key

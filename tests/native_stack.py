@@ -150,8 +150,11 @@ class NativeStack:
     def start_web(self, name: str, *, wait: bool = True, **overrides: str) -> Web:
         port = stack.free_port()
         service = self._own(
-            stack.run_script("web", self.env(**{"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", **overrides}),
-                             log=str(self.log_path(name)))
+            stack.run_script(
+                "web",
+                self.env(**{"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", **overrides}),
+                log=str(self.log_path(name)),
+            )
         )
         service.port, service.name = port, name
         web = Web(service, f"http://127.0.0.1:{port}")
@@ -174,7 +177,9 @@ class NativeStack:
         config.write_text(native_nginx_conf(folder, port, [w.service.port for w in webs]))
         proc = subprocess.Popen(
             [NGINX, "-p", str(folder), "-e", str(self.log_path(name)), "-c", str(config)],
-            stdout=subprocess.DEVNULL, stderr=open(self.log_path(name), "ab"), start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.log_path(name), "ab"),
+            start_new_session=True,
         )
         service = self._own(Service(name, proc.pid, port, proc=proc))
         try:
@@ -232,7 +237,9 @@ class NativeStack:
         )
         self.log_path(name).write_text(done.stdout + done.stderr)
         if done.returncode != 0:
-            raise StackError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+            raise StackError(
+                f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            )
         return done.stdout
 
     def release(self) -> None:
@@ -314,7 +321,9 @@ class NativeStack:
             if service.proc is not None and service.proc.poll() is not None:
                 raise StackError(f"{service.name} exited with {service.proc.returncode}\n{self.tail(service.name)}")
             if time.monotonic() > deadline:
-                raise StackError(f"{service.name}: no log line matching {pattern!r} in {timeout}s\n{self.tail(service.name)}")
+                raise StackError(
+                    f"{service.name}: no log line matching {pattern!r} in {timeout}s\n{self.tail(service.name)}"
+                )
             time.sleep(0.1)
 
     def problems(self, lines: int = 60) -> str:
@@ -340,7 +349,9 @@ def native_nginx_conf(folder: Path, port: int, upstream_ports: list[int]) -> str
     """The main context for an unprivileged nginx on loopback, around the repo's deploy/nginx/
     files (the same ones compose's nginx service includes)."""
     servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in upstream_ports)
-    temp = "".join(f"  {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "".join(
+        f"  {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     user = "user root root;\n" if os.geteuid() == 0 else ""  # workers read the tree and write temp files here
     return (
         f"{user}worker_processes 1;\ndaemon off;\npid {folder}/nginx.pid;\n"
@@ -491,7 +502,7 @@ def reset_password_by_email(page, native: NativeStack, user_id: str, email: str,
 
 
 def set_new_password(page, password: str) -> None:
-    """"Reset Password": "Password", "Confirm password" -> "SUBMIT" -> success -> "Close"."""
+    """ "Reset Password": "Password", "Confirm password" -> "SUBMIT" -> success -> "Close"."""
     from playwright.sync_api import expect
 
     expect(heading(page, "Reset Password")).to_be_visible()

@@ -31,13 +31,27 @@ def static_checks(env: dict) -> int:
     failures += run([PY, "manage.py", "makemigrations", "--check", "--dry-run"], env) != 0
     # bandit: no medium or high finding in the product's code (low ones are the
     # word "password" in labels and audit kinds; see docs/security.md).
-    failures += run([str(stack.ROOT / ".venv" / "bin" / "bandit"), "-q", "-ll", "-r", "accounts", "otp", "ccass_portal", "dms"]) != 0
+    failures += (
+        run([str(stack.ROOT / ".venv" / "bin" / "bandit"), "-q", "-ll", "-r", "accounts", "otp", "ccass_portal", "dms"])
+        != 0
+    )
+    # Ruff keeps the tree clean: lint (pyproject.toml's rules) and format.
+    ruff = str(stack.ROOT / ".venv" / "bin" / "ruff")
+    failures += run([ruff, "check", "--no-cache", "."]) != 0
+    failures += run([ruff, "format", "--check", "--no-cache", "."]) != 0
     # The lock resolves for the lowest Python the README admits (Debian 12's 3.11.2; issue 14).
     failures += run([PY, "-m", "tests.lock_guard", "requirements/base.txt", "requirements/dev.txt"]) != 0
     compose = stack.ROOT / "docker-compose.yml"
     if compose.exists():
         failures += (
-            run([str(stack.ROOT / ".venv" / "bin" / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)])
+            run(
+                [
+                    str(stack.ROOT / ".venv" / "bin" / "check-jsonschema"),
+                    "--builtin-schema",
+                    "vendor.compose-spec",
+                    str(compose),
+                ]
+            )
             != 0
         )
     return failures
@@ -63,7 +77,10 @@ def main(argv: list[str]) -> int:
         env = {**base_env, "DATABASE_URL": postgres.url, "TEST_REDIS_URL": redis.url}
         print(f"PostgreSQL on {postgres.url}, Redis on {redis.url}", flush=True)
         code = run([PY, "-m", "pytest", *argv], env)
-        embedded = run([PY, "-m", "pytest", "-m", "embedded", "-p", "no:randomly", *argv], {**base_env, "TEST_REDIS_URL": redis.url})
+        embedded = run(
+            [PY, "-m", "pytest", "-m", "embedded", "-p", "no:randomly", *argv],
+            {**base_env, "TEST_REDIS_URL": redis.url},
+        )
         return code or embedded
     finally:
         for service in reversed(services):

@@ -14,7 +14,9 @@ import sys
 
 from tests.stack import ROOT
 
-TARGET_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<required>[^|]+?) \| (?P<measured>[^|]+?) \| (?P<met>yes|\*\*no\*\*) \|$")
+TARGET_ROW = re.compile(
+    r"^\| (?P<name>[^|]+?) \| (?P<required>[^|]+?) \| (?P<measured>[^|]+?) \| (?P<met>yes|\*\*no\*\*) \|$"
+)
 NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
 
 
@@ -31,7 +33,7 @@ def numbers(text: str) -> list[tuple[float, float]]:
 def compare(value: tuple[float, float], required: str) -> bool | None:
     """Whether `value` meets `required` (">= 80%", "<= 5 ms", "<= 0.5x", ">= 1,000", "<= 1 s");
     None when the shown value is within rounding of the bound, so either answer may be right."""
-    (bound, _), = numbers(required)[-1:]
+    ((bound, _),) = numbers(required)[-1:]
     shown, slack = value
     if "<= 1 s" in required:
         bound *= 1000  # the measured side is in ms
@@ -76,11 +78,13 @@ def met_column_errors(report: str) -> list[str]:
 
 
 def test_the_met_column_check_catches_a_wrong_verdict():
-    good = ("| OTP step p95, not saturated (1 client) | <= 10 ms | 12.5 ms | **no** |\n"
-            "| Lockout through two instances | 5 counted, 1 lock | 5 counted, 1 lock(s), 7 refused as locked "
-            "(12 attempts at once) | yes |\n"
-            "| `/` requests/s per core (per worker-CPU-second) | >= 1,000 | 1234 (0.81 ms CPU/request) | yes |\n"
-            "| CPU per logon other than hashing | <= 5 ms | 5.0 ms | **no** |\n")
+    good = (
+        "| OTP step p95, not saturated (1 client) | <= 10 ms | 12.5 ms | **no** |\n"
+        "| Lockout through two instances | 5 counted, 1 lock | 5 counted, 1 lock(s), 7 refused as locked "
+        "(12 attempts at once) | yes |\n"
+        "| `/` requests/s per core (per worker-CPU-second) | >= 1,000 | 1234 (0.81 ms CPU/request) | yes |\n"
+        "| CPU per logon other than hashing | <= 5 ms | 5.0 ms | **no** |\n"
+    )
     assert met_column_errors(good) == []
     assert met_column_errors(good.replace("| 12.5 ms | **no** |", "| 12.5 ms | yes |"))
     assert met_column_errors(good.replace("5 counted, 1 lock(s)", "6 counted, 1 lock(s)"))
@@ -91,10 +95,30 @@ def test_the_met_column_check_catches_a_wrong_verdict():
 def test_make_bench_runs_end_to_end_in_miniature(tmp_path):
     out = tmp_path / "bench.json"
     command = [
-        sys.executable, "-m", "bench.run", "--no-write", "--json", str(out),
-        "--users", "150", "--email-users", "3", "--listing-profiles", "150", "--clients", "2",
-        "--duration", "2", "--unsaturated-seconds", "1", "--page-clients", "2", "--page-seconds", "1",
-        "--profile-logons", "2",
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--no-write",
+        "--json",
+        str(out),
+        "--users",
+        "150",
+        "--email-users",
+        "3",
+        "--listing-profiles",
+        "150",
+        "--clients",
+        "2",
+        "--duration",
+        "2",
+        "--unsaturated-seconds",
+        "1",
+        "--page-clients",
+        "2",
+        "--page-seconds",
+        "1",
+        "--profile-logons",
+        "2",
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -113,10 +137,17 @@ def test_make_bench_runs_end_to_end_in_miniature(tmp_path):
     assert len({tuple(x["queries"]) for x in r["portal_inproc"]["listing"].values()}) == 1  # 100 and 150 profiles
     assert r["email"]["completed"] == r["email"]["n"] == 3 and r["email"]["errors"] == 0
 
-    for row in ["Logons per worker-CPU-second vs the argon2 bound", "CPU per logon other than hashing vs the peer",
-                "OTP step p95, not saturated", "`/` requests/s per core", "`/sso/` requests/s per core",
-                "User Profile Listing: query count independent of N", "E-mail OTP SUBMIT-to-mailbox p95",
-                "Peak RSS per worker over idle", "Lockout through two instances"]:
+    for row in [
+        "Logons per worker-CPU-second vs the argon2 bound",
+        "CPU per logon other than hashing vs the peer",
+        "OTP step p95, not saturated",
+        "`/` requests/s per core",
+        "`/sso/` requests/s per core",
+        "User Profile Listing: query count independent of N",
+        "E-mail OTP SUBMIT-to-mailbox p95",
+        "Peak RSS per worker over idle",
+        "Lockout through two instances",
+    ]:
         assert f"| {row}" in report, row
     assert met_column_errors(report) == [], report
     assert "Machine: `nproc` = " in report and "Command: `" in report

@@ -50,4 +50,7 @@ def test_a_garbled_header_from_the_proxy_falls_back_to_what_is_proved():
 def test_the_audit_trail_records_the_forwarded_client():
     record(Event.LOGON_FAILURE, request=request("10.1.2.3", forwarded="198.51.100.7"))
     record(Event.LOGON_FAILURE, request=request("198.51.100.8", forwarded="203.0.113.9"))
-    assert list(AuditEvent.objects.order_by("id").values_list("source_ip", flat=True)) == ["198.51.100.7", "198.51.100.8"]
+    assert list(AuditEvent.objects.order_by("id").values_list("source_ip", flat=True)) == [
+        "198.51.100.7",
+        "198.51.100.8",
+    ]

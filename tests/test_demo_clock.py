@@ -59,7 +59,10 @@ def test_each_move_shifts_the_one_clock(client):
     move(client, "reset")
     assert abs(ahead()) < 1 and DemoClock.objects.get().offset_seconds == 0
     assert [e.data["action"] for e in AuditEvent.objects.filter(kind="demo_clock_moved").order_by("id")] == [
-        "forward_5m", "forward_31m", "forward_91d", "reset"
+        "forward_5m",
+        "forward_31m",
+        "forward_91d",
+        "reset",
     ]
 
 

@@ -56,8 +56,9 @@ def test_a_remote_client_cannot_step_the_clock_to_defeat_the_lockout(email_user,
 
 @pytest.mark.parametrize("where", [REMOTE, FORWARDED], ids=["remote", "forwarded-by-a-local-proxy"])
 def test_a_remote_client_cannot_read_the_outbox(email_user, where):
-    DemoMail.objects.create(to=email_user.email, subject="CCASS: One Time Password",
-                            body="One Time Password (OTP) for CCASS: 10767258")
+    DemoMail.objects.create(
+        to=email_user.email, subject="CCASS: One Time Password", body="One Time Password (OTP) for CCASS: 10767258"
+    )
     response = Client(**where).get("/demo/outbox/")
     assert response.status_code == 403 and "10767258" not in response.content.decode()
     # The operator, on their own machine, reads it.
@@ -111,12 +112,22 @@ def test_the_banner_offers_the_clock_only_where_it_can_be_moved(client):
 def test_check_deploy_warns_while_demo_mode_is_on():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(PORTAL_DEMO="true"), capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=production_env(PORTAL_DEMO="true"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode != 0 and "portal.W001" in result.stderr + result.stdout
     plain = subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=ROOT, env=production_env(PORTAL_DEMO="true"), capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=production_env(PORTAL_DEMO="true"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert plain.returncode == 0 and "portal.W001" not in plain.stderr + plain.stdout  # only under --deploy
 
@@ -146,7 +157,9 @@ def test_the_operator_password_is_made_at_install_and_printed(monkeypatch):
     assert operator.check_password(first) and not operator.check_password("Operator!Demo2026pass")
     from django.contrib.auth.password_validation import validate_password
 
-    validate_password(first, User(user_id="HKEXOPS2", surname="OPERATOR"))  # meets the HKEX rule (its own history aside)
+    validate_password(
+        first, User(user_id="HKEXOPS2", surname="OPERATOR")
+    )  # meets the HKEX rule (its own history aside)
     again = _seed(monkeypatch)  # idempotent: the password stays, and is not printed again
     assert first not in again and "--new-operator-password" in again
     assert User.objects.get(pk="HKEXOPS1").check_password(first)

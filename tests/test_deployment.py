@@ -20,7 +20,11 @@ def production_env(**extra):
 def test_sec28_check_deploy_is_clean_under_production_settings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -29,8 +33,16 @@ def test_sec28_check_deploy_is_clean_under_production_settings():
 def production_settings(*names: str) -> dict:
     """Values of ccass_portal.settings as production loads them (no test settings, no DEBUG)."""
     result = subprocess.run(
-        [sys.executable, "-c", f"import json, ccass_portal.settings as s; print(json.dumps({{n: getattr(s, n) for n in {names!r}}}))"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            f"import json, ccass_portal.settings as s; print(json.dumps({{n: getattr(s, n) for n in {names!r}}}))",
+        ],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -55,8 +67,16 @@ def test_sec29_security_headers(client, settings):
 
 def test_production_hsts_default_is_a_year_and_http_redirects():
     result = subprocess.run(
-        [sys.executable, "-c", "import ccass_portal.settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT)"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import ccass_portal.settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT)",
+        ],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.split(" ", 2)[:2] == ["31536000", "True"]
     assert "sso" in result.stdout  # the health check stays on plain http for load balancers
@@ -68,11 +88,15 @@ def test_logs_are_json_lines_on_stdout():
         "logging.getLogger('portal.audit').info('audit', extra={'event': 'logon_failure', 'subject': 'B0123401'})"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env=production_env(DJANGO_SETTINGS_MODULE="ccass_portal.settings"),
     )
     assert result.returncode == 0, result.stderr
-    [line] = [l for l in result.stdout.splitlines() if l.strip()]
+    [line] = [text for text in result.stdout.splitlines() if text.strip()]
     record = json.loads(line)
     assert record["level"] == "INFO" and record["logger"] == "portal.audit"
     assert record["event"] == "logon_failure" and record["subject"] == "B0123401"
@@ -96,7 +120,8 @@ def test_a_web_worker_warms_up_at_start_in_its_own_process():
         "assert '_argon2_cffi_bindings' in sys.modules\n"
         "print('warm', len(names))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=production_env(), capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("warm ")

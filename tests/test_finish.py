@@ -31,14 +31,18 @@ def test_change_password_labels_and_each_error_once(client, app_user):
     user, app = app_user
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
     page = client.get("/password/").content.decode()
-    for label, field in (("New password", "new_password1"), ("Confirm new password", "new_password2"),
-                         ("Current password", "old_password")):
+    for label, field in (
+        ("New password", "new_password1"),
+        ("Confirm new password", "new_password2"),
+        ("Current password", "old_password"),
+    ):
         assert f'<label for="id_{field}">{label}</label>' in page
     rules = page.split('id="id_new_password1-help">', 1)[1].split("</div>", 1)[0]
     assert "firm" in rules and "can" in rules
     assert "\u2019" not in rules  # one kind of apostrophe: "firm's" and "can't"
-    response = client.post("/password/", {"new_password1": "short", "new_password2": "short",
-                                          "old_password": GOOD_PASSWORD})
+    response = client.post(
+        "/password/", {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert html.count("At least 16 characters.") == 1
@@ -59,8 +63,10 @@ def test_close_after_a_reset_returns_to_the_chosen_services_login(client, app_us
     client.get(reset_link)
     assert client.post(reset_link, {"user_id": user.user_id})["Location"] == "/reset/otp/"
     assert client.post("/reset/otp/", {"otp": app.code()})["Location"] == "/reset/password/"
-    assert client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-                       )["Location"] == "/reset/done/"
+    assert (
+        client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})["Location"]
+        == "/reset/done/"
+    )
     done = client.get("/reset/done/").content.decode()
     close = re.search(r'<a class="button primary" href="([^"]+)">Close</a>', done).group(1)
     assert close == f"/login/?service={service}"

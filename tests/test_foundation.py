@@ -91,7 +91,9 @@ def test_sso_reports_real_redis(client, settings):
 def test_demo_outbox_keeps_mail_and_exists_only_in_demo(client, settings):
     settings.PORTAL_DEMO = True
     settings.EMAIL_BACKEND = "ccass_portal.mail.DemoOutboxEmailBackend"
-    mail.send_mail("CCASS: One Time Password", "One Time Password (OTP) for CCASS: 12345678", "a@b.example", ["x@y.example"])
+    mail.send_mail(
+        "CCASS: One Time Password", "One Time Password (OTP) for CCASS: 12345678", "a@b.example", ["x@y.example"]
+    )
     assert DemoMail.objects.count() == 1
     page = client.get("/demo/outbox/")
     assert page.status_code == 200
@@ -107,7 +109,11 @@ def _import_settings(env_overrides: dict) -> subprocess.CompletedProcess:
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "-c", "import ccass_portal.settings as s; print(s.DEBUG)"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -121,17 +127,32 @@ def test_settings_refuse_to_start_without_secret_key_unless_debug():
 
 def test_settings_read_the_environment():
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import ccass_portal.settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER,"
-         " s.PORTAL_LAUNCH_DATE, s.PORTAL_SMARTCARD_DECOMMISSION_DATE, s.TIME_ZONE, s.EMAIL_BACKEND)"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={"PATH": os.environ["PATH"], "DJANGO_SECRET_KEY": "k" * 50, "PORTAL_LAUNCH_DATE": "2023-06-12",
-             "PORTAL_SMARTCARD_DECOMMISSION_DATE": "2023-09-04", "EMAIL_URL": "smtp://127.0.0.1:2525",
-             "REDIS_URL": "redis://127.0.0.1:6399/0"},
+        [
+            sys.executable,
+            "-c",
+            "import ccass_portal.settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER,"
+            " s.PORTAL_LAUNCH_DATE, s.PORTAL_SMARTCARD_DECOMMISSION_DATE, s.TIME_ZONE, s.EMAIL_BACKEND)",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SECRET_KEY": "k" * 50,
+            "PORTAL_LAUNCH_DATE": "2023-06-12",
+            "PORTAL_SMARTCARD_DECOMMISSION_DATE": "2023-09-04",
+            "EMAIL_URL": "smtp://127.0.0.1:2525",
+            "REDIS_URL": "redis://127.0.0.1:6399/0",
+        },
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.split() == [
-        "django.db.backends.sqlite3", "False", "2023-06-12", "2023-09-04", "Asia/Hong_Kong",
+        "django.db.backends.sqlite3",
+        "False",
+        "2023-06-12",
+        "2023-09-04",
+        "Asia/Hong_Kong",
         "django.core.mail.backends.smtp.EmailBackend",
     ]
 

@@ -41,7 +41,7 @@ def test_language_switch_remembers_the_choice(client):
 def test_unknown_language_code_changes_nothing(client):
     response = client.post("/i18n/setlang/", {"language": "xx-evil", "next": "https://evil.example/"})
     assert response.status_code in (302, 204)
-    assert response.get("Location", "/") .startswith("/")  # never an open redirect
+    assert response.get("Location", "/").startswith("/")  # never an open redirect
     assert "User Login" in client.get("/login/").content.decode()
 
 

@@ -4,10 +4,15 @@ from tests.lock_guard import marker_environment, missing_requirements
 
 
 def entry(name, version, requires=(), extras=()):
-    return {"metadata": {"name": name, "version": version, "requires_dist": list(requires)}, "requested_extras": list(extras)}
+    return {
+        "metadata": {"name": name, "version": version, "requires_dist": list(requires)},
+        "requested_extras": list(extras),
+    }
 
 
-REDIS = entry("redis", "8.1.0", ['async-timeout>=4.0.3; python_full_version < "3.11.3"', 'hiredis>=3; extra == "hiredis"'])
+REDIS = entry(
+    "redis", "8.1.0", ['async-timeout>=4.0.3; python_full_version < "3.11.3"', 'hiredis>=3; extra == "hiredis"']
+)
 
 
 def test_a_dependency_needed_only_below_3_11_3_is_missing_from_a_lock_made_on_a_newer_3_11():
@@ -29,4 +34,9 @@ def test_extras_asked_for_by_a_dependent_count():
     assert missing_requirements([celery, kombu], marker_environment()) == [
         'kombu needs redis>=4.5.2; extra == "redis" (not in the lock)'
     ]
-    assert missing_requirements([entry("celery", "5.7.0", ['kombu[redis]>=5.7; extra == "redis"']), kombu], marker_environment()) == []
+    assert (
+        missing_requirements(
+            [entry("celery", "5.7.0", ['kombu[redis]>=5.7; extra == "redis"']), kombu], marker_environment()
+        )
+        == []
+    )

@@ -11,7 +11,7 @@ import time_machine
 from django.test import Client
 
 from accounts.logon import GENERIC_FAILURE, LOCKED_MESSAGE
-from accounts.models import KeyedAttempts, OtpChannel
+from accounts.models import KeyedAttempts
 from tests.conftest import GOOD_PASSWORD, make_user
 from tests.logon_helpers import comparable_page, password_step
 
@@ -23,7 +23,12 @@ WRONG = "Wrong(Password)123x"
 def answer(user_id, password):
     response = password_step(Client(), user_id, password)  # a new browser each time
     html = response.content.decode()
-    return response.status_code, comparable_page(html, user_id), str(LOCKED_MESSAGE) in html, str(GENERIC_FAILURE) in html
+    return (
+        response.status_code,
+        comparable_page(html, user_id),
+        str(LOCKED_MESSAGE) in html,
+        str(GENERIC_FAILURE) in html,
+    )
 
 
 def test_a_locked_person_is_told_from_the_next_attempt_whatever_the_password(app_user):
@@ -74,7 +79,7 @@ def test_concurrent_failures_of_an_unknown_id_are_counted_like_a_person_s(postgr
 
     make_user(participant, "B0123403", password=GOOD_PASSWORD)
     for user_id in ("B0123403", "B0123497"):
-        statuses = run_concurrently(20, lambda: password_step(Client(), user_id, WRONG).status_code)
+        statuses = run_concurrently(20, lambda uid=user_id: password_step(Client(), uid, WRONG).status_code)
         assert statuses == [200] * 20
     assert answer("B0123403", GOOD_PASSWORD)[1:3] == answer("B0123497", GOOD_PASSWORD)[1:3]
     assert answer("B0123497", GOOD_PASSWORD)[2]

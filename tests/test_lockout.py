@@ -29,7 +29,7 @@ def fail_otp(client, user_id="B0123403"):
 
 def test_sec04_five_failures_lock_and_the_right_password_no_longer_gets_in(client, app_user):
     user, app = app_user
-    for n in range(4):
+    for _ in range(4):
         response = fail_password(client)
         assert response.status_code == 200 and str(GENERIC_FAILURE) in response.content.decode()
         assert str(LOCKED_MESSAGE) not in response.content.decode()
@@ -129,7 +129,9 @@ def test_sec04_while_locked_nothing_is_counted(client, app_user):
     assert AuditEvent.objects.filter(subject=user, kind="logon_failure", data__reason="locked").count() == 3
 
 
-def test_sec06_asking_for_a_new_email_otp_does_not_reset_the_otp_count(client, email_user, django_capture_on_commit_callbacks):
+def test_sec06_asking_for_a_new_email_otp_does_not_reset_the_otp_count(
+    client, email_user, django_capture_on_commit_callbacks
+):
     from tests.logon_helpers import post
 
     password_step(client, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
@@ -182,8 +184,11 @@ def test_sec05_lock_holds_on_the_expired_password_change(client, app_user):
         fail_password(Client())
     response = client.post(
         "/login/expired/",
-        {"new_password1": "Another#Strong7passphrase", "new_password2": "Another#Strong7passphrase",
-         "old_password": GOOD_PASSWORD},
+        {
+            "new_password1": "Another#Strong7passphrase",
+            "new_password2": "Another#Strong7passphrase",
+            "old_password": GOOD_PASSWORD,
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/login/"
     user.refresh_from_db()

@@ -23,7 +23,12 @@ AUDIT = (
 
 def run(code: str, **env) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env=production_env(DJANGO_SETTINGS_MODULE="ccass_portal.settings", **env),
     )
     assert result.returncode == 0, result.stderr
@@ -60,13 +65,24 @@ def test_every_line_in_one_time_zone_whatever_the_process_zone(log_format):
 
 def test_gunicorn_control_socket_is_under_var_one_per_instance():
     other = subprocess.run(
-        ["bin/web"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-        env=production_env(GUNICORN_CMD_ARGS="--print-config", BIND="127.0.0.1:8001",
-                           DJANGO_SETTINGS_MODULE="ccass_portal.settings"),
+        ["bin/web"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=production_env(
+            GUNICORN_CMD_ARGS="--print-config", BIND="127.0.0.1:8001", DJANGO_SETTINGS_MODULE="ccass_portal.settings"
+        ),
     )
     assert "var/gunicorn-127.0.0.1-8001.ctl" in other.stdout
     result = subprocess.run(
-        ["bin/web"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        ["bin/web"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env=production_env(GUNICORN_CMD_ARGS="--print-config", DJANGO_SETTINGS_MODULE="ccass_portal.settings"),
     )
     assert result.returncode == 0, result.stderr

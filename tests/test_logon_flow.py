@@ -12,7 +12,7 @@ from django.core import mail
 from PIL import Image
 from pyzbar.pyzbar import decode
 
-from accounts.models import AuditEvent, OtpChannel, User
+from accounts.models import AuditEvent, OtpChannel
 from otp.models import AuthenticatorDevice
 from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp
 from tests.logon_helpers import app_logon, email_logon, is_logged_in, last_email_otp, password_step, post
@@ -25,9 +25,7 @@ def reset_to_new_password(client, user_id, on_commit, prefix=""):
     assert response.status_code == 302 and response["Location"] == f"{prefix}/reset/otp/"
     response = client.post(f"{prefix}/reset/otp/", {"otp": last_email_otp()})
     assert response["Location"] == f"{prefix}/reset/password/"
-    response = client.post(
-        f"{prefix}/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    )
+    response = client.post(f"{prefix}/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert response["Location"] == f"{prefix}/reset/done/"
     done = client.get(f"{prefix}/reset/done/")
     assert b"Password changed successfully" in done.content and b"Close" in done.content
@@ -35,7 +33,9 @@ def reset_to_new_password(client, user_id, on_commit, prefix=""):
 
 def test_first_time_logon_by_email(client, new_user, django_capture_on_commit_callbacks):
     page = client.get("/login/?service=online").content.decode()
-    assert all(label in page for label in ["User Login", "User ID", "Password", "LOG IN", "Forgot/Reset your password? &gt;"])
+    assert all(
+        label in page for label in ["User Login", "User ID", "Password", "LOG IN", "Forgot/Reset your password? &gt;"]
+    )
     assert "Input User ID" in client.get("/reset/").content.decode()
 
     # Forgot/Reset -> User ID (any case, blanks) -> e-mail OTP
@@ -47,12 +47,26 @@ def test_first_time_logon_by_email(client, new_user, django_capture_on_commit_ca
     assert re.fullmatch(r"One Time Password \(OTP\) for CCASS: \d{8}", message.body.strip())
     assert "B0123401" not in message.body.upper() and "http" not in message.body.lower()
     page = client.get("/reset/otp/").content.decode()
-    for label in ["Please Enter Your One Time Password, Or Request A New One", "Enter OTP", "SUBMIT OTP", "REQUEST OTP"]:
+    for label in [
+        "Please Enter Your One Time Password, Or Request A New One",
+        "Enter OTP",
+        "SUBMIT OTP",
+        "REQUEST OTP",
+    ]:
         assert label in page
     response = client.post("/reset/otp/", {"otp": last_email_otp()})
     assert response["Location"] == "/reset/password/"
     page = client.get("/reset/password/").content.decode()
-    assert all(label in page for label in ["Reset Password", "Please enter your new password below.", "Password", "Confirm password", "SUBMIT"])
+    assert all(
+        label in page
+        for label in [
+            "Reset Password",
+            "Please enter your new password below.",
+            "Password",
+            "Confirm password",
+            "SUBMIT",
+        ]
+    )
     client.post("/reset/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert not is_logged_in(client)  # a reset never logs anyone in
 
@@ -158,7 +172,7 @@ def test_success_page_shows_previous_access_in_hong_kong_time(client, app_user):
 
 def test_terminal_home_functions_and_reports(client, app_user):
     user, app = app_user
-    response = password_step(client, user.user_id, GOOD_PASSWORD, service="reports")
+    password_step(client, user.user_id, GOOD_PASSWORD, service="reports")
     client.post("/login/otp/", {"otp": app.code()})
     success = client.get("/login/success/").content.decode()
     assert 'href="/reports/"' in success  # "Login with OTP - Overnight Report Download"
@@ -202,7 +216,12 @@ def test_logout_ends_the_session(client, app_user):
 
 @pytest.mark.parametrize(
     "data",
-    [{}, {"user_id": "", "password": ""}, {"user_id": "x" * 5000, "password": "y"}, {"user_id": "B0123401", "password": "p" * 5000}],
+    [
+        {},
+        {"user_id": "", "password": ""},
+        {"user_id": "x" * 5000, "password": "y"},
+        {"user_id": "B0123401", "password": "p" * 5000},
+    ],
 )
 def test_login_bad_input_is_a_400_with_a_message_and_changes_nothing(client, app_user, data):
     user, _ = app_user

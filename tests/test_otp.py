@@ -1,9 +1,8 @@
 """E-mail OTP and authenticator-app codes (SECURITY.md 9-15, 31)."""
 
+import re
 import uuid
 from datetime import timedelta
-
-import re
 
 import pytest
 import time_machine
@@ -51,7 +50,9 @@ def test_sec13_code_is_8_random_digits_stored_hashed(email_user, django_capture_
     assert device.sealed_token == ""  # ... and after delivery nothing recoverable is kept
 
 
-def test_sec13_a_code_works_only_for_the_person_it_was_mailed_to_over_http(participant, email_user, django_capture_on_commit_callbacks):
+def test_sec13_a_code_works_only_for_the_person_it_was_mailed_to_over_http(
+    participant, email_user, django_capture_on_commit_callbacks
+):
     other = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel="EMAIL")
     mine, theirs = Client(), Client()
     password_step(mine, email_user.user_id, GOOD_PASSWORD, on_commit=django_capture_on_commit_callbacks)
@@ -76,7 +77,9 @@ def test_sec13_valid_300_seconds_and_not_one_more(email_user, django_capture_on_
         assert not services.verify_email_otp(email_user, code, purpose=SIGN_IN)
 
 
-def test_sec13_single_use_and_bound_to_the_person_and_purpose(participant, email_user, django_capture_on_commit_callbacks):
+def test_sec13_single_use_and_bound_to_the_person_and_purpose(
+    participant, email_user, django_capture_on_commit_callbacks
+):
     other = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel="EMAIL")
     issue(email_user, django_capture_on_commit_callbacks, purpose=SIGN_IN)
     code = last_email_otp()
@@ -130,7 +133,9 @@ def test_sec31_task_carries_only_an_id_and_runs_after_commit(email_user, django_
     assert code not in message.body.decode() and email_user.user_id not in message.body.decode()
 
 
-def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(email_user, django_capture_on_commit_callbacks):
+def test_sec31_task_does_nothing_if_the_code_was_used_replaced_or_expired(
+    email_user, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         services.request_email_otp(email_user, purpose=SIGN_IN)
     device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
@@ -166,7 +171,9 @@ def test_sec31_rolled_back_transaction_sends_nothing(email_user, django_capture_
     assert callbacks == [] and mail.outbox == []
 
 
-def test_sec33_smtp_failure_in_process_gives_up_and_frees_the_cooldown(email_user, django_capture_on_commit_callbacks, settings):
+def test_sec33_smtp_failure_in_process_gives_up_and_frees_the_cooldown(
+    email_user, django_capture_on_commit_callbacks, settings
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     from tests.stack import free_port
 
@@ -224,10 +231,14 @@ def _plain_encodings(secret: bytes) -> set[str]:
     import base64
 
     encodings = {
-        secret.hex(), secret.hex().upper(),
-        base64.b32encode(secret).decode(), base64.b32encode(secret).decode().rstrip("="),
-        base64.b64encode(secret).decode(), base64.urlsafe_b64encode(secret).decode(),
-        base64.b64encode(secret.hex().encode()).decode(), base64.urlsafe_b64encode(secret.hex().encode()).decode(),
+        secret.hex(),
+        secret.hex().upper(),
+        base64.b32encode(secret).decode(),
+        base64.b32encode(secret).decode().rstrip("="),
+        base64.b64encode(secret).decode(),
+        base64.urlsafe_b64encode(secret).decode(),
+        base64.b64encode(secret.hex().encode()).decode(),
+        base64.urlsafe_b64encode(secret.hex().encode()).decode(),
     }
     return {e.rstrip("=") for e in encodings} | encodings
 
@@ -271,7 +282,7 @@ def test_sec11_secret_encrypted_at_rest_and_opened_only_with_the_key(app_user, s
     with pytest.raises(InvalidToken):
         sealing.unseal(stored)
     with pytest.raises(InvalidToken):
-        AuthenticatorDevice.objects.get(user=user).bin_key
+        _ = AuthenticatorDevice.objects.get(user=user).bin_key
 
 
 def test_sec12_registration_needs_the_password_step(client, new_user):
@@ -334,7 +345,9 @@ def test_otp_page_shows_both_countdowns_without_javascript(client, email_user, d
         traveller.shift(timedelta(seconds=75))
         page = client.get("/login/otp/").content.decode()
         assert re.search(r'id="otp-valid">The OTP is valid until 09:05:00\.\s+Time left: <strong[^>]*>3:45<', page)
-        assert re.search(r'id="otp-next-request">You can request a new OTP at 09:05:00\.\s+Wait: <strong[^>]*>3:45<', page)
+        assert re.search(
+            r'id="otp-next-request">You can request a new OTP at 09:05:00\.\s+Wait: <strong[^>]*>3:45<', page
+        )
         assert "js/countdown.js" in page  # the live tick is an enhancement on top
         traveller.shift(timedelta(seconds=226))
         page = client.get("/login/otp/").content.decode()
@@ -451,9 +464,14 @@ def test_two_actors_a_makers_authorisation_code_does_not_block_the_checkers_logo
     assert own.post("/dms/login/otp/", {"otp": authorisation_code}).status_code == 400  # another purpose
     assert own.post("/dms/login/otp/", {"otp": codes[1]})["Location"] == "/dms/login/success/"
     # ... and the maker's Authorisation Code still authorises the request.
-    done = maker_client.post(f"/dms/requests/{cr.pk}/", {
-        "action": "confirm", "checker_id": checker.user_id, "authorisation_code": authorisation_code,
-    })
+    done = maker_client.post(
+        f"/dms/requests/{cr.pk}/",
+        {
+            "action": "confirm",
+            "checker_id": checker.user_id,
+            "authorisation_code": authorisation_code,
+        },
+    )
     assert done["Location"] == f"/dms/requests/{cr.pk}/"
     cr.refresh_from_db()
     assert not cr.is_pending
@@ -478,9 +496,14 @@ def test_two_actors_the_checkers_logon_does_not_block_the_makers_authorisation_c
     codes = _mailed_codes(checker.email)
     assert len(codes) == 2
     # The maker cannot use the checker's logon code as an Authorisation Code ...
-    refused = maker_client.post(f"/dms/requests/{cr.pk}/", {
-        "action": "confirm", "checker_id": checker.user_id, "authorisation_code": logon_code,
-    })
+    refused = maker_client.post(
+        f"/dms/requests/{cr.pk}/",
+        {
+            "action": "confirm",
+            "checker_id": checker.user_id,
+            "authorisation_code": logon_code,
+        },
+    )
     assert refused.status_code == 400
     # ... and the checker's logon code still works in the checker's own browser.
     assert own.post("/dms/login/otp/", {"otp": logon_code})["Location"] == "/dms/login/success/"
@@ -592,7 +615,9 @@ NOT_SENT_NOW = "The OTP could not be sent just now. Please press REQUEST OTP to 
 HAS_BEEN_SENT = "An OTP has been sent to your registered e-mail address."
 
 
-def test_sec30_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(email_user, django_capture_on_commit_callbacks, broker_down):
+def test_sec30_broker_refusal_withdraws_the_code_and_keeps_the_cooldown(
+    email_user, django_capture_on_commit_callbacks, broker_down
+):
     with pytest.raises(services.DeliveryUnavailable):
         issue(email_user, django_capture_on_commit_callbacks)
     device = EmailOtpDevice.objects.get(user=email_user, purpose=SIGN_IN)
@@ -658,7 +683,9 @@ def _lost_code(client, user, on_commit):
     return EmailOtpDevice.objects.get(user=user, purpose=SIGN_IN)
 
 
-def test_a_lost_code_is_not_swept_before_the_grace_and_then_is_sent_again(client, email_user, django_capture_on_commit_callbacks):
+def test_a_lost_code_is_not_swept_before_the_grace_and_then_is_sent_again(
+    client, email_user, django_capture_on_commit_callbacks
+):
     with time_machine.travel("2024-05-02 09:00:00 +0800", tick=False) as traveller:
         device = _lost_code(client, email_user, django_capture_on_commit_callbacks)
         traveller.shift(timedelta(seconds=9))
@@ -692,7 +719,7 @@ def test_a_lost_code_is_sent_again_only_once_then_released(client, email_user, d
         device.refresh_from_db()
         assert device.delivery == EmailOtpDevice.Delivery.FAILED and device.next_request_at() is None
         assert mail.outbox == []
-        response = post(client, "/login/otp/", {"action": "request"}, django_capture_on_commit_callbacks)
+        post(client, "/login/otp/", {"action": "request"}, django_capture_on_commit_callbacks)
         assert len(mail.outbox) == 1  # REQUEST OTP works at once
 
 

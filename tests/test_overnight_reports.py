@@ -17,8 +17,8 @@ from ccass_portal import overnight_reports
 from ccass_portal.models import OvernightReport
 from ccass_portal.tasks import generate_overnight_reports
 from tests.conftest import GOOD_PASSWORD
-from tests.security.conftest import _enrolled as enrolled  # an app-enrolled person
 from tests.logon_helpers import last_email_otp, password_step, strong_login
+from tests.security.conftest import _enrolled as enrolled  # an app-enrolled person
 
 pytestmark = pytest.mark.django_db
 HK = ZoneInfo("Asia/Hong_Kong")

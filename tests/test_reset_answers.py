@@ -100,7 +100,9 @@ def test_wrong_codes_lock_a_person_and_an_unknown_id_alike(people):
         stranger = Client()
         stranger.post("/reset/", {"user_id": people[kind]})
         sequences[kind] = [seen(stranger.post("/reset/otp/", {"otp": "000000"})) for _ in range(16)]
-        logon_pages[kind] = seen(Client().post("/login/", {"user_id": people[kind], "password": GOOD_PASSWORD}), people[kind])
+        logon_pages[kind] = seen(
+            Client().post("/login/", {"user_id": people[kind], "password": GOOD_PASSWORD}), people[kind]
+        )
     assert sequences["e-mail OTP user"] == sequences["unknown"]
     assert len(set(sequences["unknown"])) == 1 and sequences["unknown"][0][0] == 400
     assert str(LOCKED_MESSAGE) not in sequences["unknown"][-1][2]

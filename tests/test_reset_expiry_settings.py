@@ -4,15 +4,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core import mail
 from django.test import Client
 
-from accounts.models import AuditEvent, OtpChannel, Role, User
+from accounts.models import AuditEvent, OtpChannel
 from ccass_portal import clock
 from otp.models import AuthenticatorDevice
-from otp.tasks import send_email_otp
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, make_user
-from tests.logon_helpers import app_logon, comparable_page, is_logged_in, last_email_otp, password_step, post
+from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD
+from tests.logon_helpers import app_logon, is_logged_in, last_email_otp, password_step
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +71,8 @@ def test_sec21_expired_password_forces_a_change_then_the_otp(client, app_user):
         assert client.get(url).status_code == 302
     # the current password is required
     response = client.post(
-        "/login/expired/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": "Wrong(Pass)12345"}
+        "/login/expired/",
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": "Wrong(Pass)12345"},
     )
     assert response.status_code == 400 and b"current password is incorrect" in response.content
     response = client.post(
@@ -113,12 +112,33 @@ def test_change_password_new_twice_then_current(client, app_user):
     user, app = app_user
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
     page = client.get("/password/").content.decode()
-    assert all(label in page for label in ["Change Password", "New password", "Confirm new password", "Current password", "Update", "AUTHENTICATION SETTINGS"])
-    bad = client.post("/password/", {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD, "otp": app.code(1)})
+    assert all(
+        label in page
+        for label in [
+            "Change Password",
+            "New password",
+            "Confirm new password",
+            "Current password",
+            "Update",
+            "AUTHENTICATION SETTINGS",
+        ]
+    )
+    bad = client.post(
+        "/password/",
+        {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD, "otp": app.code(1)},
+    )
     assert bad.status_code == 400 and b"At least 16 characters" in bad.content
     user.refresh_from_db()
     assert user.check_password(GOOD_PASSWORD)
-    ok = client.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD, "otp": app.code(1)})
+    ok = client.post(
+        "/password/",
+        {
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "old_password": GOOD_PASSWORD,
+            "otp": app.code(1),
+        },
+    )
     assert ok.status_code == 302
     assert is_logged_in(client)  # this session continues
     user.refresh_from_db()
@@ -132,11 +152,22 @@ def test_sec18_password_change_and_device_removal_end_other_sessions(app_user):
     app_logon(other, user.user_id, GOOD_PASSWORD, app)
     with time_machine.travel(timedelta(seconds=30)):
         app_logon(mine, user.user_id, GOOD_PASSWORD, app)
-        mine.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD, "otp": app.code(1)})
+        mine.post(
+            "/password/",
+            {
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+                "old_password": GOOD_PASSWORD,
+                "otp": app.code(1),
+            },
+        )
         assert is_logged_in(mine) and not is_logged_in(other)
     with time_machine.travel(timedelta(seconds=120)):  # past the step-up code just used
         app_logon(other, user.user_id, NEW_PASSWORD, app)
-        mine.post("/password/authentication-settings/", {"action": "delete", "delete-password": NEW_PASSWORD, "delete-otp": app.code(1)})
+        mine.post(
+            "/password/authentication-settings/",
+            {"action": "delete", "delete-password": NEW_PASSWORD, "delete-otp": app.code(1)},
+        )
         assert is_logged_in(mine) and not is_logged_in(other)
 
 
@@ -145,10 +176,15 @@ def test_delete_device_needs_the_password_and_next_logon_registers_again(client,
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
     page = client.get("/password/authentication-settings/").content.decode()
     assert "Delete" in page and "Multi-factor authentication using OATH" in page and "Save" in page
-    response = client.post("/password/authentication-settings/", {"action": "delete", "delete-password": "Wrong(Pass)12345"})
+    response = client.post(
+        "/password/authentication-settings/", {"action": "delete", "delete-password": "Wrong(Pass)12345"}
+    )
     assert response.status_code == 400
     assert AuthenticatorDevice.objects.filter(user=user).exists()
-    response = client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": app.code(1)})
+    response = client.post(
+        "/password/authentication-settings/",
+        {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": app.code(1)},
+    )
     assert response.status_code == 302
     assert not AuthenticatorDevice.objects.filter(user=user).exists()
     assert AuditEvent.objects.filter(subject=user, kind="device_deleted").count() == 1
@@ -160,7 +196,8 @@ def test_switch_off_oath_uses_email_otp_next_time(client, app_user, django_captu
     user, app = app_user
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
     response = client.post(
-        "/password/authentication-settings/", {"action": "settings", "settings-password": GOOD_PASSWORD, "settings-otp": app.code(1)}
+        "/password/authentication-settings/",
+        {"action": "settings", "settings-password": GOOD_PASSWORD, "settings-otp": app.code(1)},
     )
     assert response.status_code == 302
     user.refresh_from_db()
@@ -174,5 +211,10 @@ def test_settings_need_a_full_session(client, app_user):
     user, _ = app_user
     password_step(client, user.user_id, GOOD_PASSWORD)  # half-logged-in
     assert client.get("/password/").status_code == 302
-    assert client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD}).status_code == 302
+    assert (
+        client.post(
+            "/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD}
+        ).status_code
+        == 302
+    )
     assert AuthenticatorDevice.objects.filter(user=user).exists()

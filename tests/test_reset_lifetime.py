@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 NEW = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
 
 
-@pytest.mark.parametrize("late, ok", [(ATTEMPT_LIFETIME - timedelta(seconds=1), True), (ATTEMPT_LIFETIME + timedelta(seconds=1), False)])
+@pytest.mark.parametrize(
+    "late, ok", [(ATTEMPT_LIFETIME - timedelta(seconds=1), True), (ATTEMPT_LIFETIME + timedelta(seconds=1), False)]
+)
 def test_the_new_password_step_ends_with_the_attempt_lifetime(app_user, late, ok):
     user, app = app_user
     client = Client()

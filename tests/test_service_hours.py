@@ -19,8 +19,8 @@ from accounts.service_hours import (
     previous_business_day,
 )
 from tests.conftest import GOOD_PASSWORD
-from tests.security.conftest import _enrolled as enrolled  # an app-enrolled person
 from tests.logon_helpers import strong_login
+from tests.security.conftest import _enrolled as enrolled  # an app-enrolled person
 
 HK = ZoneInfo("Asia/Hong_Kong")
 
@@ -90,6 +90,7 @@ def test_business_days():
 
 
 # -- enforcement ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def enforced(settings):
@@ -202,7 +203,11 @@ def test_demo_turns_enforcement_off_by_default():
         env.update({"DJANGO_SECRET_KEY": "x" * 50, **overrides})
         result = subprocess.run(
             [sys.executable, "-c", "import ccass_portal.settings as s; print(s.PORTAL_ENFORCE_SERVICE_HOURS)"],
-            cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, timeout=60,
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()

@@ -15,7 +15,7 @@ from django.test import Client
 
 from accounts.hashers import PortalArgon2PasswordHasher
 from accounts.logon import LOCKED_MESSAGE
-from accounts.models import AuditEvent, OtpChannel, Role, User
+from accounts.models import AuditEvent, OtpChannel, User
 from ccass_portal import clock
 from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, make_user
 from tests.logon_helpers import app_logon, comparable_page, email_logon, is_logged_in, password_step
@@ -46,7 +46,9 @@ def test_sec16_session_key_rotates_at_each_step_and_keeps_no_password(client, ap
         assert GOOD_PASSWORD not in str(session.get_decoded())
 
 
-@pytest.mark.parametrize("idle,ok", [(timedelta(minutes=14, seconds=59), True), (timedelta(minutes=15, seconds=1), False)])
+@pytest.mark.parametrize(
+    "idle,ok", [(timedelta(minutes=14, seconds=59), True), (timedelta(minutes=15, seconds=1), False)]
+)
 def test_sec17_idle_timeout(client, app_user, idle, ok):
     user, app = app_user
     with time_machine.travel("2024-06-03 09:00 +0800", tick=False) as traveller:
@@ -89,23 +91,32 @@ def test_sec18_reset_ends_other_sessions(client, app_user):
 def _production_settings(expression: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))}
     env["DJANGO_SECRET_KEY"] = "p" * 50
-    result = subprocess.run([sys.executable, "-c", f"import ccass_portal.settings as s; print({expression})"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import ccass_portal.settings as s; print({expression})"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
 def test_sec19_cookies_are_secure_httponly_samesite_in_production():
-    assert _production_settings(
-        "s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SECURE, s.CSRF_COOKIE_HTTPONLY"
-    ) == "True True Lax True True"
+    assert (
+        _production_settings(
+            "s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SECURE, s.CSRF_COOKIE_HTTPONLY"
+        )
+        == "True True Lax True True"
+    )
 
 
 def test_sec19_session_cookie_flags_on_the_wire(client, app_user, settings):
     # The cookie flags as production sets them (read from ccass_portal.settings without the test
     # settings), not a value this test chose: a production default turned off fails here.
     names = ["SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE"]
-    production = json.loads(_production_settings("__import__('json').dumps({n: getattr(s, n) for n in %r})" % names))
+    production = json.loads(_production_settings(f"__import__('json').dumps({{n: getattr(s, n) for n in {names!r}}})"))
     for name in names:
         setattr(settings, name, production[name])
     user, app = app_user
@@ -165,7 +176,9 @@ def test_sec26_admin_needs_2fa_and_staff(client, app_user, participant):
 @pytest.fixture
 def card_user(participant, settings):
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2999, 1, 1)
-    user = make_user(participant, "B0123401", srn="0101423031323334", certificate_expiry=clock.now() + timedelta(days=365))
+    user = make_user(
+        participant, "B0123401", srn="0101423031323334", certificate_expiry=clock.now() + timedelta(days=365)
+    )
     user.set_smartcard_password("246810")
     user.save()
     return user
@@ -195,7 +208,11 @@ def test_smartcard_logon_of_a_migrated_user(client, card_user):
 )
 def test_smartcard_refusals(client, card_user, change):
     for field, value in change.items():
-        setattr(card_user, field, clock.now() if value == "now" else clock.now() - timedelta(seconds=1) if value == "past" else value)
+        setattr(
+            card_user,
+            field,
+            clock.now() if value == "now" else clock.now() - timedelta(seconds=1) if value == "past" else value,
+        )
     card_user.save()
     response = smartcard(client)
     assert response.status_code == 200 and b"Unsuccessful smartcard logon" in response.content
@@ -304,7 +321,10 @@ def test_a_da_logs_on_to_dms_by_smartcard(seeded_cards):
     # A business user's card still opens no DMS session, and a DA's card no one else's.
     response = user.post("/dms/login/smartcard/", {"srn": seeded_cards["B0123401"], "smartcard_password": "246810"})
     assert response.status_code == 200 and logged_on_as(user) is None
-    assert AuditEvent.objects.filter(kind="smartcard_logon_success").values_list("subject_label", flat=True).get() == "B01234X1"
+    assert (
+        AuditEvent.objects.filter(kind="smartcard_logon_success").values_list("subject_label", flat=True).get()
+        == "B01234X1"
+    )
 
 
 # -- SEC 7: the same answer, and one hash, for unknown, disabled, locked and wrong password --------
@@ -355,7 +375,9 @@ def test_sec07_same_page_same_status_one_hash_each(participant, settings):
 # -- SEC 15 and 27: the audit trail and the logs keep no secret ------------------------------
 
 
-def test_sec15_sec27_audit_rows_and_logs_hold_no_secret(client, app_user, email_user, django_capture_on_commit_callbacks, caplog):
+def test_sec15_sec27_audit_rows_and_logs_hold_no_secret(
+    client, app_user, email_user, django_capture_on_commit_callbacks, caplog
+):
     import logging
 
     caplog.set_level(logging.DEBUG)
@@ -369,15 +391,21 @@ def test_sec15_sec27_audit_rows_and_logs_hold_no_secret(client, app_user, email_
     client.post("/login/otp/", {"otp": code})
     step_up_code = app.code(1)
     secrets_used.add(step_up_code)
-    client.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD, "otp": step_up_code})
+    client.post(
+        "/password/",
+        {
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "old_password": GOOD_PASSWORD,
+            "otp": step_up_code,
+        },
+    )
     other = Client()
     email_logon(other, email_user.user_id, GOOD_PASSWORD, django_capture_on_commit_callbacks)
     secrets_used.update(re.findall(r"\d{8}", mail.outbox[-1].body))
     kinds = set(AuditEvent.objects.values_list("kind", flat=True))
     assert {"logon_failure", "otp_failure", "logon_success", "password_changed", "otp_sent"} <= kinds
-    rows = " ".join(
-        f"{e.kind} {e.actor_label} {e.subject_label} {e.data}" for e in AuditEvent.objects.all()
-    )
+    rows = " ".join(f"{e.kind} {e.actor_label} {e.subject_label} {e.data}" for e in AuditEvent.objects.all())
     logs = caplog.text
     for secret in secrets_used:
         assert secret not in rows and secret not in logs
@@ -405,8 +433,12 @@ def test_an_existing_demo_database_gets_distinct_srns_on_migrate():
     executor.migrate(after)
     srns = dict(User.all_objects.values_list("user_id", "srn"))
     assert srns == {
-        "B0123401": "4230313233343031", "B0123402": "4230313233343032", "B01234X1": "4230313233345831",
-        "B0123403": "", "B0123404": "", "B0123405": "OWNCARD",
+        "B0123401": "4230313233343031",
+        "B0123402": "4230313233343032",
+        "B01234X1": "4230313233345831",
+        "B0123403": "",
+        "B0123404": "",
+        "B0123405": "OWNCARD",
     }
 
 
@@ -417,7 +449,9 @@ def test_smartcard_refusals_are_one_page_and_one_hash_whatever_the_card(particip
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2999, 1, 1)
     expiry = clock.now() + timedelta(days=365)
     cards = {
-        "B0123401": {}, "B0123402": {"locked_at": clock.now()}, "B0123403": {"created_after_launch": True},
+        "B0123401": {},
+        "B0123402": {"locked_at": clock.now()},
+        "B0123403": {"created_after_launch": True},
         "B0123404": {"status": User.Status.DISABLED},
     }
     for user_id, extra in cards.items():
@@ -425,9 +459,13 @@ def test_smartcard_refusals_are_one_page_and_one_hash_whatever_the_card(particip
         user.set_smartcard_password("246810")
         user.save()
     for prefix, cases in {
-        "": {"unknown SRN": ("NO-SUCH-CARD", "246810"), "wrong PIN": ("CARDB0123401", "135790"),
-             "locked, right PIN": ("CARDB0123402", "246810"), "2FA only, right PIN": ("CARDB0123403", "246810"),
-             "disabled, right PIN": ("CARDB0123404", "246810")},
+        "": {
+            "unknown SRN": ("NO-SUCH-CARD", "246810"),
+            "wrong PIN": ("CARDB0123401", "135790"),
+            "locked, right PIN": ("CARDB0123402", "246810"),
+            "2FA only, right PIN": ("CARDB0123403", "246810"),
+            "disabled, right PIN": ("CARDB0123404", "246810"),
+        },
         "/dms": {"unknown SRN": ("NO-SUCH-CARD", "246810"), "a user's card, right PIN": ("CARDB0123401", "246810")},
     }.items():
         answers = {}

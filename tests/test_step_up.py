@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core import mail
 from django.test import Client
 
-from accounts.logon import GENERIC_FAILURE
 from accounts.models import AuditEvent, OtpChannel, User
 from otp.models import AuthenticatorDevice
 from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD
@@ -108,16 +107,21 @@ def test_a_session_holder_who_knows_the_password_cannot_remove_the_app_without_a
     for _ in range(3):
         wrong = thief.post(SETTINGS_URL, {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": "000000"})
         assert wrong.status_code == 400 and "Invalid OTP" in wrong.content.decode()
-    password_change = thief.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD})
+    password_change = thief.post(
+        "/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD}
+    )
     assert password_change.status_code == 400
     user.refresh_from_db()
     assert AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
     assert user.otp_channel == OtpChannel.APP and user.check_password(GOOD_PASSWORD)
     assert len(user.logon_failures) == 1  # the three wrong codes counted as one failed logon
     # The person, with the app's code, can.
-    assert victim.post(
-        SETTINGS_URL, {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": app.code(1)}
-    ).status_code == 302
+    assert (
+        victim.post(
+            SETTINGS_URL, {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": app.code(1)}
+        ).status_code
+        == 302
+    )
     assert not AuthenticatorDevice.objects.filter(user=user).exists()
 
 

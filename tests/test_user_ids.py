@@ -13,8 +13,14 @@ from tests.conftest import make_user
 
 
 def p(pid, house="HKSCC", bank=False, code="", max_users=10, name="FIRM"):
-    return Participant(participant_id=pid, name=name, clearing_house=house, is_designated_bank=bank,
-                       customer_code=code, max_users=max_users)
+    return Participant(
+        participant_id=pid,
+        name=name,
+        clearing_house=house,
+        is_designated_bank=bank,
+        customer_code=code,
+        max_users=max_users,
+    )
 
 
 # Every example of the Information Package's table, valid as written.
@@ -157,7 +163,9 @@ def test_generate_user_id_refuses_at_quota(participant):
 def test_property_generated_id_is_valid_free_and_within_quota(taken, quota):
     User.all_objects.all().delete()
     Participant.objects.all().delete()
-    participant = Participant.objects.create(participant_id="B01234", name="ABC", clearing_house="HKSCC", max_users=quota)
+    participant = Participant.objects.create(
+        participant_id="B01234", name="ABC", clearing_house="HKSCC", max_users=quota
+    )
     for suffix in taken:
         make_user(participant, "B01234" + suffix)
     if len(taken) >= quota:

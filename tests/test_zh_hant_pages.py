@@ -27,8 +27,31 @@ MARKUP = re.compile(r"<(script|style|title)\b.*?</\1>|<[^>]+>", re.S)
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[ /-][A-Za-z][A-Za-z'’]*)*")
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 ALWAYS = {
-    "HKEX", "CCASS", "CCMS", "DMS", "OTP", "OATH", "ForgeRock", "Authenticator", "CSV", "OK", "SRN", "DA", "English",
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",  # dates as the seeds write them
+    "HKEX",
+    "CCASS",
+    "CCMS",
+    "DMS",
+    "OTP",
+    "OATH",
+    "ForgeRock",
+    "Authenticator",
+    "CSV",
+    "OK",
+    "SRN",
+    "DA",
+    "English",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",  # dates as the seeds write them
 }
 
 
@@ -59,12 +82,16 @@ def chinese(client: Client) -> Client:
     return client
 
 
-def test_journey_pages_in_traditional_chinese_have_no_english_left(roster, app_user, email_user):
+def test_journey_pages_in_traditional_chinese_have_no_english_left(roster, app_user, email_user):  # noqa: F811
     allowed = ALWAYS | kept_in_english()
     user, app = app_user
     people = [user, email_user, roster.maker, roster.checker, roster.checker2, roster.user]
     data = {p.user_id for p in people} | {p.email for p in people} | {p.surname for p in people}
-    data |= {p.other_names for p in people} | {roster.maker.participant.name, "WONG", "Gold"}  # "Gold": typed, echoed back
+    data |= {p.other_names for p in people} | {
+        roster.maker.participant.name,
+        "WONG",
+        "Gold",
+    }  # "Gold": typed, echoed back
     found: dict[str, set[str]] = {}
 
     def visit(client, url, data_=None):
@@ -86,8 +113,14 @@ def test_journey_pages_in_traditional_chinese_have_no_english_left(roster, app_u
     visit(person, "/login/otp/")
     visit(person, "/login/otp/", {"otp": "000000"})
     person.post("/login/otp/", {"otp": app.code()})
-    for url in ("/login/success/", "/terminal/", "/terminal/functions/delivery-instruction-di/", "/reports/",
-                "/password/", "/password/authentication-settings/"):
+    for url in (
+        "/login/success/",
+        "/terminal/",
+        "/terminal/functions/delivery-instruction-di/",
+        "/reports/",
+        "/password/",
+        "/password/authentication-settings/",
+    ):
         visit(person, url)
     visit(person, "/password/", {"new_password1": "x", "new_password2": "y", "old_password": "z"})
 
@@ -97,10 +130,22 @@ def test_journey_pages_in_traditional_chinese_have_no_english_left(roster, app_u
 
     maker = chinese(log_in(Client(), roster.maker, roster.maker_app))
     subject = roster.user.user_id
-    for url in ("/dms/home/", "/dms/profiles/create/", "/dms/profiles/change/", "/dms/profiles/enquire/",
-                "/dms/profiles/delete/", f"/dms/profiles/{subject}/change/", f"/dms/profiles/{subject}/enquire/",
-                f"/dms/profiles/{subject}/delete/", "/dms/requests/", "/dms/listings/user-profiles/", "/dms/reports/",
-                "/dms/reports/requests/", "/dms/reports/2fa-readiness/", "/dms/login/success/"):
+    for url in (
+        "/dms/home/",
+        "/dms/profiles/create/",
+        "/dms/profiles/change/",
+        "/dms/profiles/enquire/",
+        "/dms/profiles/delete/",
+        f"/dms/profiles/{subject}/change/",
+        f"/dms/profiles/{subject}/enquire/",
+        f"/dms/profiles/{subject}/delete/",
+        "/dms/requests/",
+        "/dms/listings/user-profiles/",
+        "/dms/reports/",
+        "/dms/reports/requests/",
+        "/dms/reports/2fa-readiness/",
+        "/dms/login/success/",
+    ):
         visit(maker, url)
     visit(maker, "/dms/profiles/change/?user_id=B0123499")
     visit(maker, f"/dms/profiles/{subject}/change/", form_data(roster.user, email="not-an-address"))
@@ -108,9 +153,14 @@ def test_journey_pages_in_traditional_chinese_have_no_english_left(roster, app_u
     prepared = maker.post(f"/dms/profiles/{subject}/change/", form_data(roster.user, surname="WONG"))
     request_url = prepared["Location"]
     visit(maker, request_url)
-    visit(maker, request_url, {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": "000000"})
-    visit(maker, request_url, {"action": "confirm", "checker_id": roster.maker.user_id,
-                               "authorisation_code": roster.maker_app.code()})
+    visit(
+        maker, request_url, {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": "000000"}
+    )
+    visit(
+        maker,
+        request_url,
+        {"action": "confirm", "checker_id": roster.maker.user_id, "authorisation_code": roster.maker_app.code()},
+    )
     assert ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).count() == 1
 
     report = "\n".join(f"{phrase!r} on {sorted(urls)}" for phrase, urls in sorted(found.items()))

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_srn_distinct_demo_cards'),
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("accounts", "0002_srn_distinct_demo_cards"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(condition=models.Q(('srn', ''), _negated=True), fields=('srn',), name='user_srn_one_person'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("srn", ""), _negated=True), fields=("srn",), name="user_srn_one_person"
+            ),
         ),
     ]

@@ -4,22 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_srn_one_person'),
+        ("accounts", "0003_srn_one_person"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='KeyedAttempts',
+            name="KeyedAttempts",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=80, unique=True)),
-                ('times', models.JSONField(blank=True, default=list)),
-                ('locked_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=80, unique=True)),
+                ("times", models.JSONField(blank=True, default=list)),
+                ("locked_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name_plural': 'keyed attempts',
+                "verbose_name_plural": "keyed attempts",
             },
         ),
     ]

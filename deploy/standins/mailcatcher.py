@@ -21,13 +21,16 @@ class Keep:
         msg = email.message_from_bytes(envelope.content, policy=policy.default)
         body = msg.get_body(("plain",))
         with LOCK:
-            MESSAGES.insert(0, {
-                "ID": uuid.uuid4().hex,
-                "From": {"Address": envelope.mail_from},
-                "To": [{"Address": rcpt} for rcpt in envelope.rcpt_tos],
-                "Subject": str(msg["Subject"] or ""),
-                "Text": body.get_content() if body else "",
-            })
+            MESSAGES.insert(
+                0,
+                {
+                    "ID": uuid.uuid4().hex,
+                    "From": {"Address": envelope.mail_from},
+                    "To": [{"Address": rcpt} for rcpt in envelope.rcpt_tos],
+                    "Subject": str(msg["Subject"] or ""),
+                    "Text": body.get_content() if body else "",
+                },
+            )
         return "250 Message accepted for delivery"
 
 
@@ -58,7 +61,11 @@ class Web(BaseHTTPRequestHandler):
                 f"<pre>{html.escape(m['Text'])}</pre></article>"
                 for m in messages
             )
-            return self._send(200, "text/html; charset=utf-8", f"<!doctype html><title>Mail</title><h1>Mail</h1>{rows or '<p>No mail yet.</p>'}")
+            return self._send(
+                200,
+                "text/html; charset=utf-8",
+                f"<!doctype html><title>Mail</title><h1>Mail</h1>{rows or '<p>No mail yet.</p>'}",
+            )
         self._send(404, "text/plain", "not found")
 
     def log_message(self, *args):

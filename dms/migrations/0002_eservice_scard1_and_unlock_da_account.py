@@ -4,20 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dms', '0001_initial'),
+        ("dms", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='eservicerecord',
-            name='action',
-            field=models.CharField(choices=[('ADD_DA', 'Add DA'), ('UNLOCK', 'Unlock DA Account'), ('ENABLE', 'Enable DA'), ('DISABLE', 'Disable DA'), ('DELETE', 'Delete DA'), ('RESET_OTP', "Reset DA's OTP Device Registration"), ('ASSIGN_ROLE', 'Assign DA role to an existing user'), ('ADD_ACCOUNTS', 'Grant additional user accounts'), ('SCARD_RESET', 'Reset Smartcard Password')], max_length=12),
+            model_name="eservicerecord",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("ADD_DA", "Add DA"),
+                    ("UNLOCK", "Unlock DA Account"),
+                    ("ENABLE", "Enable DA"),
+                    ("DISABLE", "Disable DA"),
+                    ("DELETE", "Delete DA"),
+                    ("RESET_OTP", "Reset DA's OTP Device Registration"),
+                    ("ASSIGN_ROLE", "Assign DA role to an existing user"),
+                    ("ADD_ACCOUNTS", "Grant additional user accounts"),
+                    ("SCARD_RESET", "Reset Smartcard Password"),
+                ],
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='eservicerecord',
-            name='service',
-            field=models.CharField(choices=[('DA3', 'DA3 - Delegated Administrator maintenance'), ('DA4', 'DA4 - CCASS / CCMS User Account Application'), ('SCARD1', 'SCard 1 - Smartcard Maintenance for DA')], max_length=6),
+            model_name="eservicerecord",
+            name="service",
+            field=models.CharField(
+                choices=[
+                    ("DA3", "DA3 - Delegated Administrator maintenance"),
+                    ("DA4", "DA4 - CCASS / CCMS User Account Application"),
+                    ("SCARD1", "SCard 1 - Smartcard Maintenance for DA"),
+                ],
+                max_length=6,
+            ),
         ),
     ]

@@ -5,38 +5,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('otp_email', '0006_add_timestamps'),
-        ('otp_totp', '0003_add_timestamps'),
+        ("otp_email", "0006_add_timestamps"),
+        ("otp_totp", "0003_add_timestamps"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuthenticatorDevice',
+            name="AuthenticatorDevice",
             fields=[
-                ('totpdevice_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='otp_totp.totpdevice')),
-                ('sealed_key', models.TextField(editable=False)),
+                (
+                    "totpdevice_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="otp_totp.totpdevice",
+                    ),
+                ),
+                ("sealed_key", models.TextField(editable=False)),
             ],
             options={
-                'verbose_name': 'authenticator app registration',
+                "verbose_name": "authenticator app registration",
             },
-            bases=('otp_totp.totpdevice',),
+            bases=("otp_totp.totpdevice",),
         ),
         migrations.CreateModel(
-            name='EmailOtpDevice',
+            name="EmailOtpDevice",
             fields=[
-                ('emaildevice_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='otp_email.emaildevice')),
-                ('challenge_id', models.UUIDField(blank=True, editable=False, null=True, unique=True)),
-                ('attempt', models.CharField(blank=True, editable=False, help_text='The logon attempt this code was issued to.', max_length=64)),
-                ('sealed_token', models.TextField(blank=True, editable=False, help_text='The code, encrypted, until it has been delivered.')),
-                ('delivery', models.CharField(blank=True, choices=[('', 'No code'), ('QUEUED', 'Queued'), ('SENT', 'Sent'), ('FAILED', 'Could not be delivered')], default='', editable=False, max_length=6)),
+                (
+                    "emaildevice_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="otp_email.emaildevice",
+                    ),
+                ),
+                ("challenge_id", models.UUIDField(blank=True, editable=False, null=True, unique=True)),
+                (
+                    "attempt",
+                    models.CharField(
+                        blank=True,
+                        editable=False,
+                        help_text="The logon attempt this code was issued to.",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "sealed_token",
+                    models.TextField(
+                        blank=True, editable=False, help_text="The code, encrypted, until it has been delivered."
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "No code"),
+                            ("QUEUED", "Queued"),
+                            ("SENT", "Sent"),
+                            ("FAILED", "Could not be delivered"),
+                        ],
+                        default="",
+                        editable=False,
+                        max_length=6,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'e-mail OTP',
+                "verbose_name": "e-mail OTP",
             },
-            bases=('otp_email.emaildevice',),
+            bases=("otp_email.emaildevice",),
         ),
     ]

@@ -12,7 +12,6 @@ def fill_slots(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("otp", "0001_initial"),
     ]

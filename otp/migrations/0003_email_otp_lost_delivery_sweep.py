@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('otp', '0002_email_otp_per_person_and_purpose'),
+        ("otp", "0002_email_otp_per_person_and_purpose"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='emailotpdevice',
-            name='delivery_due_by',
+            model_name="emailotpdevice",
+            name="delivery_due_by",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='emailotpdevice',
-            name='republished',
+            model_name="emailotpdevice",
+            name="republished",
             field=models.BooleanField(default=False, editable=False),
         ),
     ]

@@ -26,8 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def axe_violations(page: Page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
-        "async (tags) => await axe.run(document, {resultTypes: ['violations'],"
-        " runOnly: {type: 'tag', values: tags}})",
+        "async (tags) => await axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'tag', values: tags}})",
         TAGS,
     )
     return [
@@ -52,4 +51,6 @@ def test_every_page_has_no_accessibility_violation(browser: Browser, live_server
         context.close()
     assert len(report) > 40, sorted(report)
     failures = {label: found for label, found in report.items() if found}
-    assert not failures, "\n".join(f"{label}: {json.dumps(found, ensure_ascii=False)}" for label, found in failures.items())
+    assert not failures, "\n".join(
+        f"{label}: {json.dumps(found, ensure_ascii=False)}" for label, found in failures.items()
+    )

@@ -17,8 +17,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # The English form of each: values now translated (status, roles, ...) must not appear in English, and any
 # that still does must be marked (str(): the labels are lazy, and the page is asked in JSON).
 with translation.override("en"):
-    ENGLISH = [str(word) for word in [*ONLINE_FUNCTIONS, *User.Status.labels, *User.InternalExternal.labels,
-                                      *Role.labels, "Cash", "Derivatives"]]
+    ENGLISH = [
+        str(word)
+        for word in [
+            *ONLINE_FUNCTIONS,
+            *User.Status.labels,
+            *User.InternalExternal.labels,
+            *Role.labels,
+            "Cash",
+            "Derivatives",
+        ]
+    ]
 
 # Text shown on the page that is exactly one of the English names, and the language it is marked with.
 UNMARKED = """(words) => {
@@ -48,8 +57,13 @@ def test_english_names_on_chinese_pages_are_marked_english(browser: Browser, liv
         assert page.locator("main [lang=en]", has_text="General Enquiries").count()
         page.locator("form.inline button").click()
         log_in(page, live_server.url, "/dms", *who.maker, offset=1)
-        for url in ["/dms/profiles/create/", "/dms/profiles/B0123401/change/", "/dms/profiles/B0123401/enquire/",
-                    "/dms/listings/user-profiles/", f"/dms/requests/{who.pending.pk}/"]:
+        for url in [
+            "/dms/profiles/create/",
+            "/dms/profiles/B0123401/change/",
+            "/dms/profiles/B0123401/enquire/",
+            "/dms/listings/user-profiles/",
+            f"/dms/requests/{who.pending.pk}/",
+        ]:
             page.goto(live_server.url + url)
             seen[url] = page.evaluate(UNMARKED, ENGLISH)
         assert page.locator("main [lang=en]", has_text="ENABLED").count()

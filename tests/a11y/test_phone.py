@@ -52,10 +52,14 @@ def test_every_page_fits_a_phone_screen(browser: Browser, live_server, participa
         page.context.close()
     assert len(report) > 40, sorted(report)
     problems = {
-        label: m for label, m in report.items()
-        if m["overflow"] > 0 or m["loose"] or m["headerRows"] > 2
+        label: m
+        for label, m in report.items()
+        if m["overflow"] > 0
+        or m["loose"]
+        or m["headerRows"] > 2
         # the page's heading on the first screen, not below banners, header and menu
-        or m["h1Top"] is None or m["h1Top"] > PHONE["height"]
+        or m["h1Top"] is None
+        or m["h1Top"] > PHONE["height"]
     }
     assert not problems, "\n".join(f"{label}: {m}" for label, m in problems.items())
 
@@ -74,7 +78,8 @@ def test_skip_to_content_lands_on_the_dms_page_heading(browser: Browser, live_se
         assert heading and 0 <= heading["y"] < 120, heading  # scrolled to the top of the screen
         page.keyboard.press("Tab")  # the next stop is in the page's content, not the menu
         assert page.evaluate("!!document.activeElement.closest('#dms-page')"), page.evaluate(
-            "document.activeElement.outerHTML")
+            "document.activeElement.outerHTML"
+        )
         # the listing's table scrolls inside its own region, which the keyboard reaches
         region = page.locator("#user-profile-listing").locator("xpath=..")
         assert region.get_attribute("role") == "region" and region.get_attribute("tabindex") == "0"

@@ -14,17 +14,52 @@ from dms.models import ChangeRequest
 from otp.models import AuthenticatorDevice
 from tests.conftest import GOOD_PASSWORD, AuthenticatorApp, make_user
 
-ANONYMOUS = ["/", "/dms/", "/sso/", "/login/", "/dms/login/", "/backoffice/login/", "/reset/", "/login/smartcard/",
-             "/dms/login/smartcard/", "/demo/outbox/", "/demo/clock/"]
-TERMINAL = ["/terminal/", "/terminal/functions/general-enquiries/", "/reports/", "/password/",
-            "/password/authentication-settings/"]
-DMS = ["/dms/home/", "/dms/profiles/create/", "/dms/profiles/change/", "/dms/profiles/enquire/",
-       "/dms/profiles/delete/", "/dms/profiles/B0123401/change/", "/dms/profiles/B0123401/enquire/",
-       "/dms/profiles/B0123401/delete/", "/dms/requests/", "/dms/listings/user-profiles/", "/dms/reports/",
-       "/dms/reports/requests/", "/dms/reports/2fa-readiness/", "/dms/reports/migration-readiness/"]
-BACKOFFICE = ["/backoffice/home/", "/backoffice/da3/add-da/", "/backoffice/da3/da-action/",
-              "/backoffice/da3/assign-role/", "/backoffice/da4/", "/backoffice/processed/",
-              "/backoffice/migration-readiness/", "/backoffice/scard1/"]
+ANONYMOUS = [
+    "/",
+    "/dms/",
+    "/sso/",
+    "/login/",
+    "/dms/login/",
+    "/backoffice/login/",
+    "/reset/",
+    "/login/smartcard/",
+    "/dms/login/smartcard/",
+    "/demo/outbox/",
+    "/demo/clock/",
+]
+TERMINAL = [
+    "/terminal/",
+    "/terminal/functions/general-enquiries/",
+    "/reports/",
+    "/password/",
+    "/password/authentication-settings/",
+]
+DMS = [
+    "/dms/home/",
+    "/dms/profiles/create/",
+    "/dms/profiles/change/",
+    "/dms/profiles/enquire/",
+    "/dms/profiles/delete/",
+    "/dms/profiles/B0123401/change/",
+    "/dms/profiles/B0123401/enquire/",
+    "/dms/profiles/B0123401/delete/",
+    "/dms/requests/",
+    "/dms/listings/user-profiles/",
+    "/dms/reports/",
+    "/dms/reports/requests/",
+    "/dms/reports/2fa-readiness/",
+    "/dms/reports/migration-readiness/",
+]
+BACKOFFICE = [
+    "/backoffice/home/",
+    "/backoffice/da3/add-da/",
+    "/backoffice/da3/da-action/",
+    "/backoffice/da3/assign-role/",
+    "/backoffice/da4/",
+    "/backoffice/processed/",
+    "/backoffice/migration-readiness/",
+    "/backoffice/scard1/",
+]
 
 
 def enrolled(participant, user_id, **extra) -> tuple:

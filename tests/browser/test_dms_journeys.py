@@ -66,7 +66,7 @@ def dms_menu(page: Page, name: str) -> None:
 
 
 def open_change(page: Page, user_id: str) -> None:
-    """"Change User Profile" -> "User ID" -> "Submit" -> the detail page of that profile."""
+    """ "Change User Profile" -> "User ID" -> "Submit" -> the detail page of that profile."""
     dms_menu(page, "Change User Profile")
     # "User ID" is both the box and a "Search by" option: the box.
     page.get_by_role("textbox", name="User ID", exact=True).fill(user_id)
@@ -251,8 +251,7 @@ def test_user_profile_listing_shows_everyone_and_the_five_footer_lines(page: Pag
 
     footer = page.locator("#listing-footer tr")
     lines = [
-        tuple(cell.strip() for cell in footer.nth(i).locator("th, td").all_inner_texts())
-        for i in range(footer.count())
+        tuple(cell.strip() for cell in footer.nth(i).locator("th, td").all_inner_texts()) for i in range(footer.count())
     ]
     assert lines == [
         ("MAX. NO. OF USERS", ": 20"),

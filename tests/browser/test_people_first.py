@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.audit import Event
 from accounts.logon import INVALID_OTP
-from accounts.models import AuditEvent, OtpChannel, Participant, Role, User
+from accounts.models import AuditEvent, OtpChannel, Participant, User
 from ccass_portal import clock, overnight_reports
 from ccass_portal.models import OvernightReport
 from otp.models import AuthenticatorDevice
@@ -36,8 +36,10 @@ COUNTDOWN = re.compile(r"^\d+:\d\d$")
 def enrol_app(user: User) -> AuthenticatorApp:
     """Give an existing profile a password and a confirmed authenticator app."""
     User.objects.filter(pk=user.pk).update(
-        password=hashed(GOOD_PASSWORD), password_changed_at=clock.now(),
-        otp_channel=OtpChannel.APP, twofa_set_up_at=clock.now(),
+        password=hashed(GOOD_PASSWORD),
+        password_changed_at=clock.now(),
+        otp_channel=OtpChannel.APP,
+        twofa_set_up_at=clock.now(),
     )
     device = AuthenticatorDevice.new_for(user)
     device.confirmed = True
@@ -234,10 +236,17 @@ def test_dashboard_numbers_against_seeded_data(page: Page):
     ).click()
     expect(heading(page, "Migration readiness dashboard")).to_be_visible()
     expected = {
-        "Profiles": "8", "E-mail registered": "7", "Without a registered e-mail address": "1", "2FA set up": "3",
-        "OTP by mobile application": "3", "OTP by e-mail": "0", "2FA not yet set up": "5",
-        "Smartcard only (no 2FA, card still valid)": "5", "Locked": "1",
-        "DA makers (enabled)": "1", "DA checkers (enabled)": "2",
+        "Profiles": "8",
+        "E-mail registered": "7",
+        "Without a registered e-mail address": "1",
+        "2FA set up": "3",
+        "OTP by mobile application": "3",
+        "OTP by e-mail": "0",
+        "2FA not yet set up": "5",
+        "Smartcard only (no 2FA, card still valid)": "5",
+        "Locked": "1",
+        "DA makers (enabled)": "1",
+        "DA checkers (enabled)": "2",
     }
     assert {label: figure(page, label) for label in expected} == expected
     expect(page.locator("#roster-compliance td")).to_contain_text("Yes")

@@ -97,8 +97,9 @@ def test_1_a_locked_person_sees_their_terminals_contact_and_a_stranger_sees_the_
     """The victim (locked) and a stranger who types a User ID of the same shape see the same
     block: which contact shows follows the typed User ID's shape (HK... is CCMS), never the
     account's state."""
-    ccms = Participant.objects.create(participant_id="HKABC1", name="ABC FUTURES", clearing_house="HKCC",
-                                      customer_code="ABC", max_users=10)
+    ccms = Participant.objects.create(
+        participant_id="HKABC1", name="ABC FUTURES", clearing_house="HKCC", customer_code="ABC", max_users=10
+    )
     make_user(participant, "B0123404", password=GOOD_PASSWORD, locked_at=clock.now())
     make_user(ccms, "HKABC101", password=GOOD_PASSWORD, locked_at=clock.now())
     seen = {}
@@ -176,9 +177,14 @@ def test_2_da3_unlock_da_account_notifies_the_client_connect_submitter(page: Pag
         f"DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form ({record.reference} from B01234)"
     )
     body = notice.body
-    for line in ("For reference: the eService is Completed", f"Reference Number\t{record.reference}",
-                 "Workflow Status\tCompleted", "Notification Type\tFor reference", "Just Processed By\tHKEX",
-                 "Require action from\tNil"):
+    for line in (
+        "For reference: the eService is Completed",
+        f"Reference Number\t{record.reference}",
+        "Workflow Status\tCompleted",
+        "Notification Type\tFor reference",
+        "Just Processed By\tHKEX",
+        "Require action from\tNil",
+    ):
         assert line in body, body
     assert after.email not in body and "otp" not in body.lower()
 

@@ -45,7 +45,10 @@ def test_c_another_firms_maker_cannot_name_our_checker_nor_count_against_them(ro
     # ... and our checker, beside them, still authorises our own requests with the right code.
     maker = logged_in_client(roster.maker, roster.maker_app)
     ours = prepared_change(maker, roster.user, email="y@abc.example")
-    maker.post(ours, {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code()})
+    maker.post(
+        ours,
+        {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code()},
+    )
     assert User.objects.get(pk=roster.user.pk).email == "y@abc.example"
 
 
@@ -61,8 +64,14 @@ def test_c_another_firms_da_sees_our_requests_and_profiles_as_missing(roster, ot
         seen, unseen = stranger.get(exists), stranger.get(absent)
         assert seen.status_code == unseen.status_code == 404
         assert comparable_page(text(seen)) == comparable_page(text(unseen))
-    answer = stranger.post(ours, {"action": "confirm", "checker_id": other_roster.checker.user_id,
-                                   "authorisation_code": other_roster.checker_app.code()})
+    answer = stranger.post(
+        ours,
+        {
+            "action": "confirm",
+            "checker_id": other_roster.checker.user_id,
+            "authorisation_code": other_roster.checker_app.code(),
+        },
+    )
     assert answer.status_code == 404
     assert ChangeRequest.objects.get(pk=int(ours.rstrip("/").rsplit("/", 1)[1])).is_pending
 
@@ -74,10 +83,15 @@ def test_d_a_maker_cannot_replay_the_code_a_checker_typed_on_their_screen(roster
     first = prepared_change(maker_client, roster.user, email="one@abc.example")
     second = prepared_change(maker_client, roster.maker, email="maker@abc.example")  # a change of their own
     code = roster.checker_app.code()
-    assert maker_client.post(first, {"action": "confirm", "checker_id": roster.checker.user_id,
-                                     "authorisation_code": code}).status_code == 302
-    replay = maker_client.post(second, {"action": "confirm", "checker_id": roster.checker.user_id,
-                                        "authorisation_code": code})
+    assert (
+        maker_client.post(
+            first, {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": code}
+        ).status_code
+        == 302
+    )
+    replay = maker_client.post(
+        second, {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": code}
+    )
     assert replay.status_code == 400 and "incorrect" in field_error(text(replay), "authorisation_code")
     assert User.objects.get(pk=roster.maker.pk).email != "maker@abc.example"
 
@@ -88,7 +102,8 @@ def test_d_a_maker_cannot_check_their_own_request_nor_reach_a_checker_about_them
         (roster.maker, roster.maker_app, "maker of a request cannot authorise"),
         (roster.checker, roster.checker_app, "concerns themselves"),
     ]:
-        answer = maker_client.post(url, {"action": "confirm", "checker_id": checker.user_id,
-                                         "authorisation_code": app.code()})
+        answer = maker_client.post(
+            url, {"action": "confirm", "checker_id": checker.user_id, "authorisation_code": app.code()}
+        )
         assert answer.status_code == 400 and message in field_error(text(answer), "checker_id")
     assert User.objects.get(pk=roster.checker.pk).email != "c@abc.example"

@@ -26,8 +26,15 @@ def operator_client(operator, logged_in_client):
 
 # -- access ---------------------------------------------------------------------------------
 
-BACKOFFICE_PAGES = ["/backoffice/home/", "/backoffice/da3/add-da/", "/backoffice/da3/da-action/",
-                    "/backoffice/da3/assign-role/", "/backoffice/da4/", "/backoffice/scard1/", "/backoffice/processed/"]
+BACKOFFICE_PAGES = [
+    "/backoffice/home/",
+    "/backoffice/da3/add-da/",
+    "/backoffice/da3/da-action/",
+    "/backoffice/da3/assign-role/",
+    "/backoffice/da4/",
+    "/backoffice/scard1/",
+    "/backoffice/processed/",
+]
 
 
 @pytest.mark.django_db
@@ -52,10 +59,16 @@ def test_a_da_cannot_log_on_to_the_backoffice(client, roster):
 
 @pytest.mark.django_db
 def test_add_da_gets_the_next_da_format_id_and_is_audited(roster, operator_client, operator):
-    response = operator_client.post("/backoffice/da3/add-da/", {
-        "participant": "B01234", "role": Role.DA_CHECKER, "surname": "NG", "other_names": "KA YAN",
-        "email": "ng@abc.example",
-    })
+    response = operator_client.post(
+        "/backoffice/da3/add-da/",
+        {
+            "participant": "B01234",
+            "role": Role.DA_CHECKER,
+            "surname": "NG",
+            "other_names": "KA YAN",
+            "email": "ng@abc.example",
+        },
+    )
     assert response["Location"] == "/backoffice/processed/"
     da = User.objects.get(user_id="B01234X4")
     assert da.role == Role.DA_CHECKER and da.created_after_launch and not da.has_usable_password()
@@ -70,9 +83,15 @@ def test_add_da_gets_the_next_da_format_id_and_is_audited(roster, operator_clien
 @pytest.mark.django_db
 def test_add_da_refused_without_a_spare_account(roster, operator_client):
     Participant.objects.filter(participant_id="B01234").update(max_users=4)
-    response = operator_client.post("/backoffice/da3/add-da/", {
-        "participant": "B01234", "role": Role.DA_MAKER, "surname": "NG", "email": "ng@abc.example",
-    })
+    response = operator_client.post(
+        "/backoffice/da3/add-da/",
+        {
+            "participant": "B01234",
+            "role": Role.DA_MAKER,
+            "surname": "NG",
+            "email": "ng@abc.example",
+        },
+    )
     assert response.status_code == 400 and "no spare user account" in response.content.decode()
     assert not EServiceRecord.objects.exists() and not User.all_objects.filter(user_id="B01234X4").exists()
 
@@ -92,11 +111,13 @@ def test_bad_input_on_backoffice_forms(roster, operator_client):
 @pytest.mark.django_db
 def test_unlock_and_reset_a_das_otp_registration(roster, operator):
     User.objects.filter(pk=roster.checker.pk).update(locked_at="2024-01-01T00:00:00Z")
-    backoffice.act_on_da(operator=operator[0], participant=roster.checker.participant, user_id="b01234x2",
-                         action=Action.UNLOCK)
+    backoffice.act_on_da(
+        operator=operator[0], participant=roster.checker.participant, user_id="b01234x2", action=Action.UNLOCK
+    )
     assert not User.objects.get(pk=roster.checker.pk).is_locked
-    backoffice.act_on_da(operator=operator[0], participant=roster.checker.participant, user_id="B01234X2",
-                         action=Action.RESET_OTP)
+    backoffice.act_on_da(
+        operator=operator[0], participant=roster.checker.participant, user_id="B01234X2", action=Action.RESET_OTP
+    )
     checker = User.objects.get(pk=roster.checker.pk)
     assert checker.otp_channel == OtpChannel.NONE and not checker.has_usable_password()
     assert not AuthenticatorDevice.objects.filter(user=checker).exists()
@@ -106,10 +127,16 @@ def test_unlock_and_reset_a_das_otp_registration(roster, operator):
 @pytest.mark.django_db
 def test_disable_or_delete_that_breaks_the_roster_is_refused(roster, operator_client):
     for action in (Action.DISABLE, Action.DELETE):
-        response = operator_client.post("/backoffice/da3/da-action/", {
-            "participant": "B01234", "user_id": roster.checker.user_id, "action": action,
-            "email": roster.checker.email, "submitter_email": "cc-admin@abc-securities.example",
-        })
+        response = operator_client.post(
+            "/backoffice/da3/da-action/",
+            {
+                "participant": "B01234",
+                "user_id": roster.checker.user_id,
+                "action": action,
+                "email": roster.checker.email,
+                "submitter_email": "cc-admin@abc-securities.example",
+            },
+        )
         assert response.status_code == 400 and "fewer than one DA maker" in response.content.decode()
     checker = User.objects.get(pk=roster.checker.pk)
     assert checker.status == User.Status.ENABLED and checker.deleted_at is None
@@ -133,26 +160,33 @@ def test_disable_enable_delete_a_da_above_the_minimum(roster, operator):
 
 @pytest.mark.django_db
 def test_da3_actions_only_touch_das_of_the_named_participant(roster, other_roster, operator):
-    for participant, user_id in [(roster.maker.participant, roster.user.user_id),
-                                 (roster.maker.participant, other_roster.checker.user_id)]:
+    for participant, user_id in [
+        (roster.maker.participant, roster.user.user_id),
+        (roster.maker.participant, other_roster.checker.user_id),
+    ]:
         with pytest.raises(DmsRefusal, match="has no Delegated Administrator"):
-            backoffice.act_on_da(operator=operator[0], participant=participant, user_id=user_id,
-                                 action=Action.DISABLE)
+            backoffice.act_on_da(operator=operator[0], participant=participant, user_id=user_id, action=Action.DISABLE)
 
 
 @pytest.mark.django_db
 def test_assign_da_role_to_an_existing_user(roster, operator):
-    record = backoffice.assign_da_role(operator=operator[0], participant=roster.user.participant,
-                                       user_id=roster.user.user_id, role=Role.DA_CHECKER)
+    record = backoffice.assign_da_role(
+        operator=operator[0], participant=roster.user.participant, user_id=roster.user.user_id, role=Role.DA_CHECKER
+    )
     assert User.objects.get(pk=roster.user.pk).role == Role.DA_CHECKER
     assert record.details == {"role": Role.DA_CHECKER, "previous_role": Role.USER}
     # The only maker cannot be turned into a checker.
     with pytest.raises(DmsRefusal, match="fewer than one DA maker"):
-        backoffice.assign_da_role(operator=operator[0], participant=roster.maker.participant,
-                                  user_id=roster.maker.user_id, role=Role.DA_CHECKER)
+        backoffice.assign_da_role(
+            operator=operator[0],
+            participant=roster.maker.participant,
+            user_id=roster.maker.user_id,
+            role=Role.DA_CHECKER,
+        )
     with pytest.raises(DmsRefusal, match="already has this role"):
-        backoffice.assign_da_role(operator=operator[0], participant=roster.maker.participant,
-                                  user_id=roster.maker.user_id, role=Role.DA_MAKER)
+        backoffice.assign_da_role(
+            operator=operator[0], participant=roster.maker.participant, user_id=roster.maker.user_id, role=Role.DA_MAKER
+        )
 
 
 @pytest.mark.django_db
@@ -160,11 +194,16 @@ def test_assign_da_role_to_a_user_with_business_groups_only_after_decommissionin
     User.objects.filter(pk=roster.user.pk).update(user_groups=["11"])
     with override_settings(PORTAL_SMARTCARD_DECOMMISSION_DATE=date(2099, 1, 1)):
         with pytest.raises(DmsRefusal, match="Before the decommissioning"):
-            backoffice.assign_da_role(operator=operator[0], participant=roster.user.participant,
-                                      user_id=roster.user.user_id, role=Role.DA_MAKER)
+            backoffice.assign_da_role(
+                operator=operator[0],
+                participant=roster.user.participant,
+                user_id=roster.user.user_id,
+                role=Role.DA_MAKER,
+            )
     with override_settings(PORTAL_SMARTCARD_DECOMMISSION_DATE=date(2023, 9, 4)):
-        backoffice.assign_da_role(operator=operator[0], participant=roster.user.participant,
-                                  user_id=roster.user.user_id, role=Role.DA_MAKER)
+        backoffice.assign_da_role(
+            operator=operator[0], participant=roster.user.participant, user_id=roster.user.user_id, role=Role.DA_MAKER
+        )
     assert User.objects.get(pk=roster.user.pk).role == Role.DA_MAKER
 
 
@@ -198,8 +237,12 @@ def test_operators_see_dms_records_read_only_in_the_admin(roster, operator_clien
 
     from .test_services import change_payload
 
-    cr = services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.CHANGE,
-                                  subject_user_id=roster.user.user_id, payload=change_payload(roster.user, surname="LEE"))
+    cr = services.prepare_request(
+        maker=roster.maker,
+        kind=ChangeRequest.Kind.CHANGE,
+        subject_user_id=roster.user.user_id,
+        payload=change_payload(roster.user, surname="LEE"),
+    )
     backoffice.grant_accounts(operator=operator[0], participant=roster.maker.participant, accounts=1)
     listing = operator_client.get("/admin/dms/changerequest/")
     assert listing.status_code == 200 and roster.user.user_id in listing.content.decode()
@@ -222,9 +265,14 @@ def test_an_empty_eservice_post_gets_messages_next_to_the_fields(operator_client
 def test_da3_needs_the_das_registered_email_and_changes_nothing_otherwise(roster, operator, mailoutbox):
     User.objects.filter(pk=roster.checker.pk).update(locked_at="2024-01-01T00:00:00Z")
     with pytest.raises(DmsRefusal) as refused:
-        backoffice.act_on_da(operator=operator[0], participant=roster.checker.participant,
-                             user_id=roster.checker.user_id, action=Action.UNLOCK, email="other@abc-securities.example",
-                             submitter_email="cc@abc-securities.example")
+        backoffice.act_on_da(
+            operator=operator[0],
+            participant=roster.checker.participant,
+            user_id=roster.checker.user_id,
+            action=Action.UNLOCK,
+            email="other@abc-securities.example",
+            submitter_email="cc@abc-securities.example",
+        )
     assert refused.value.field == "email"
     assert User.objects.get(pk=roster.checker.pk).is_locked
     assert not EServiceRecord.objects.exists() and not mailoutbox
@@ -233,9 +281,14 @@ def test_da3_needs_the_das_registered_email_and_changes_nothing_otherwise(roster
 @pytest.mark.django_db(transaction=True)
 def test_unlock_da_account_resets_the_registration_and_notifies_the_submitter(roster, operator, mailoutbox):
     User.objects.filter(pk=roster.checker.pk).update(locked_at="2024-01-01T00:00:00Z")
-    record = backoffice.act_on_da(operator=operator[0], participant=roster.checker.participant,
-                                  user_id=roster.checker.user_id, action=Action.UNLOCK,
-                                  email=roster.checker.email.upper(), submitter_email="cc@abc-securities.example")
+    record = backoffice.act_on_da(
+        operator=operator[0],
+        participant=roster.checker.participant,
+        user_id=roster.checker.user_id,
+        action=Action.UNLOCK,
+        email=roster.checker.email.upper(),
+        submitter_email="cc@abc-securities.example",
+    )
     checker = User.objects.get(pk=roster.checker.pk)
     assert not checker.is_locked and not checker.has_twofa and not checker.has_usable_password()
     [notice] = mailoutbox
@@ -251,7 +304,8 @@ def test_scard1_resets_a_das_smartcard_only_while_cards_log_on(roster, operator)
         backoffice.reset_da_smartcard_password(smartcard_password="13579135", **kwargs)
     with pytest.raises(DmsRefusal):  # a user's card is the DA's job in DMS
         backoffice.reset_da_smartcard_password(
-            **{**kwargs, "user_id": roster.user.user_id}, smartcard_password="13579135")
+            **{**kwargs, "user_id": roster.user.user_id}, smartcard_password="13579135"
+        )
     record = backoffice.reset_da_smartcard_password(smartcard_password="13579135", **kwargs)
     assert record.service == "SCARD1" and record.reference.startswith("SCARD1_")
     assert User.objects.get(pk=roster.checker.pk).check_smartcard_password("13579135")

@@ -14,9 +14,8 @@ from django.db import connection
 from accounts.models import AuditEvent, User
 from dms import services
 from dms.models import ChangeRequest
-from dms.services import DmsEvent, DmsRefusal
-
 from dms.roster import roster_of
+from dms.services import DmsEvent, DmsRefusal
 
 from .conftest import make_person
 from .test_services import change_payload
@@ -52,7 +51,9 @@ def _race(target, count: int) -> list:
 @pytest.mark.django_db(transaction=True)
 def test_sec25_ten_concurrent_authorisations_make_one_change(postgres, roster):
     cr = services.prepare_request(
-        maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id=roster.user.user_id,
+        maker=roster.maker,
+        kind=ChangeRequest.Kind.CHANGE,
+        subject_user_id=roster.user.user_id,
         payload=change_payload(roster.user, email="once@abc.example", transaction_limit="10.00"),
     )
     code = roster.checker_app.code()
@@ -107,7 +108,9 @@ def test_concurrent_removals_cannot_break_the_roster(postgres, roster):
 def test_concurrent_preparations_for_one_profile_keep_one_pending_request(postgres, roster):
     outcomes = _race(
         lambda: services.prepare_request(
-            maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id=roster.user.user_id,
+            maker=roster.maker,
+            kind=ChangeRequest.Kind.CHANGE,
+            subject_user_id=roster.user.user_id,
             payload=change_payload(roster.user, surname="LEE"),
         ),
         THREADS,

@@ -64,11 +64,14 @@ def test_a_da_disabled_meanwhile_loses_the_open_dms_session_at_the_next_request(
     assert session.get("/dms/home/").status_code == 200
     # A maker and a checker of the same firm disable the DA through DMS (maker-checker).
     cr = services.prepare_request(
-        maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id=extra.user_id,
+        maker=roster.maker,
+        kind=ChangeRequest.Kind.CHANGE,
+        subject_user_id=extra.user_id,
         payload=change_payload(extra, status="DISABLED"),
     )
-    services.authorise_request(cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id,
-                               code=roster.checker_app.code())
+    services.authorise_request(
+        cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, code=roster.checker_app.code()
+    )
     assert User.objects.get(pk=extra.pk).status == User.Status.DISABLED
     response = session.post(f"/dms/requests/{cr.pk}/", {"action": "withdraw"})
     assert response.status_code == 302 and response["Location"].startswith("/dms/login/")

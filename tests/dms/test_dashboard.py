@@ -4,8 +4,8 @@ demo firms, the checklist ticks, tenant isolation, the CSV and the query counts.
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -55,7 +55,9 @@ def figures(firm) -> dict[str, int]:
 
 
 def test_seeded_firms_start_on_the_smartcard_with_every_email_registered(seeded):
-    firms = {f.participant_id: f for f in dashboard.firms_readiness(Participant.objects.filter(participant_id__in=SEEDED))}
+    firms = {
+        f.participant_id: f for f in dashboard.firms_readiness(Participant.objects.filter(participant_id__in=SEEDED))
+    }
     assert {pid: f.readiness.total for pid, f in firms.items()} == SEEDED
     for firm in firms.values():
         r = firm.readiness
@@ -117,7 +119,12 @@ def test_totals_sum_the_firms(seeded):
     firms = dashboard.firms_readiness(Participant.objects.filter(participant_id__in=SEEDED))
     total = dashboard.totals(firms)
     assert (total.firms, total.compliant_firms) == (4, 3)
-    assert (total.readiness.total, total.set_up, total.readiness.email, total.readiness.smartcard_only) == (23, 1, 1, 22)
+    assert (total.readiness.total, total.set_up, total.readiness.email, total.readiness.smartcard_only) == (
+        23,
+        1,
+        1,
+        22,
+    )
 
 
 def test_a_firm_without_profiles_counts_zero(participant):
@@ -143,7 +150,7 @@ def test_da_page_shows_own_firm_only(seeded):
     assert response.status_code == 200
     html = response.content.decode()
     assert "B01234" in html and "BNK999" not in html and "ABC FUTURES" not in html
-    assert "<svg" in html and "<title id=\"chart-twofa-title\">" in html
+    assert "<svg" in html and '<title id="chart-twofa-title">' in html
     assert 'id="checklist-1" class="done"' in html and 'id="checklist-12" class="not-done"' in html
     assert 'id="checklist-2" class="todo"' in html
     # the other firm's DA sees their own numbers
@@ -223,12 +230,17 @@ def page_queries(django_assert_max_num_queries, client, url, limit):
 @pytest.mark.usefixtures("no_demo_clock")
 @pytest.mark.parametrize("profiles", [10, 300])
 def test_query_count_does_not_grow_with_profiles(seeded, django_assert_max_num_queries, profiles):
-    firm = Participant.objects.create(participant_id="C99999", name="BIG FIRM", clearing_house="HKSCC",
-                                      max_users=1000)
+    firm = Participant.objects.create(participant_id="C99999", name="BIG FIRM", clearing_house="HKSCC", max_users=1000)
     User.objects.bulk_create(
-        User(user_id=f"C999{n:04d}", participant=firm, surname="CHAN", email=f"u{n}@x.example",
-             otp_channel=OtpChannel.APP if n % 2 else "", twofa_set_up_at=clock.now() if n % 2 else None,
-             password="!")
+        User(
+            user_id=f"C999{n:04d}",
+            participant=firm,
+            surname="CHAN",
+            email=f"u{n}@x.example",
+            otp_channel=OtpChannel.APP if n % 2 else "",
+            twofa_set_up_at=clock.now() if n % 2 else None,
+            password="!",
+        )
         for n in range(profiles)
     )
     with django_assert_max_num_queries(2):
@@ -260,8 +272,13 @@ def csv_figures(client: Client, url: str) -> dict[str, str]:
 
 
 SHARED_FIGURES = (
-    "Profiles", "Without a registered e-mail address", "2FA not yet set up", "OTP by mobile application",
-    "OTP by e-mail", "Smartcard only (no 2FA, card still valid)", "Locked",
+    "Profiles",
+    "Without a registered e-mail address",
+    "2FA not yet set up",
+    "OTP by mobile application",
+    "OTP by e-mail",
+    "Smartcard only (no 2FA, card still valid)",
+    "Locked",
 )
 
 

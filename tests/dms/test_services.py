@@ -55,7 +55,10 @@ def create_payload(**changes) -> dict:
 
 def prepare_change(roster, subject, **changes) -> ChangeRequest:
     return services.prepare_request(
-        maker=roster.maker, kind=Kind.CHANGE, subject_user_id=subject.user_id, payload=change_payload(subject, **changes)
+        maker=roster.maker,
+        kind=Kind.CHANGE,
+        subject_user_id=subject.user_id,
+        payload=change_payload(subject, **changes),
     )
 
 
@@ -91,7 +94,9 @@ def test_prepare_keeps_a_pending_request_and_changes_nothing(roster):
 def test_only_a_da_maker_prepares(roster):
     with pytest.raises(DmsRefusal, match="Only a DA maker"):
         services.prepare_request(
-            maker=roster.checker, kind=Kind.CHANGE, subject_user_id=roster.user.user_id,
+            maker=roster.checker,
+            kind=Kind.CHANGE,
+            subject_user_id=roster.user.user_id,
             payload=change_payload(roster.user, surname="LEE"),
         )
     assert not ChangeRequest.objects.exists()
@@ -179,9 +184,15 @@ def test_quota_is_checked_again_at_authorisation(roster):
 
 @pytest.mark.django_db
 def test_bad_or_foreign_user_ids_are_refused_for_creation(roster):
-    for bad, why in [("B05678AA", "start with B01234"), ("B01234X9", "reserved for Delegated"), ("B01234!!", "8 letters")]:
+    for bad, why in [
+        ("B05678AA", "start with B01234"),
+        ("B01234X9", "reserved for Delegated"),
+        ("B01234!!", "8 letters"),
+    ]:
         with pytest.raises(DmsRefusal, match=why):
-            services.prepare_request(maker=roster.maker, kind=Kind.CREATE, subject_user_id=bad, payload=create_payload())
+            services.prepare_request(
+                maker=roster.maker, kind=Kind.CREATE, subject_user_id=bad, payload=create_payload()
+            )
 
 
 # -- authorising ------------------------------------------------------------------------------
@@ -206,8 +217,15 @@ def test_create_authorised_makes_a_2fa_only_profile(roster):
 @pytest.mark.django_db
 def test_change_authorised_applies_every_field(roster):
     cr = prepare_change(
-        roster, roster.user, email="new@abc-securities.example", status="DISABLED", surname="LEE",
-        enable_from="2024-01-01", disable_after="2030-12-31", access_channel="CJT", user_groups=["WG"],
+        roster,
+        roster.user,
+        email="new@abc-securities.example",
+        status="DISABLED",
+        surname="LEE",
+        enable_from="2024-01-01",
+        disable_after="2030-12-31",
+        access_channel="CJT",
+        user_groups=["WG"],
         transaction_limit="5.50",
     )
     stamp = roster.user.security_stamp
@@ -246,13 +264,17 @@ def test_sec24_checkers_of_another_firm_unknown_ids_and_business_users_are_refus
     business_user = make_user(roster.maker.participant, "B0123402")
     for checker in (other_roster.checker, business_user):
         with pytest.raises(DmsRefusal, match="not an enabled DA checker"):
-            services.authorise_request(cr.pk, participant_id=cr.participant_id, checker_id=checker.user_id, code="123456")
+            services.authorise_request(
+                cr.pk, participant_id=cr.participant_id, checker_id=checker.user_id, code="123456"
+            )
     with pytest.raises(DmsRefusal, match="not an enabled DA checker"):
         services.authorise_request(cr.pk, participant_id=cr.participant_id, checker_id="B01234Z9", code="123456")
     # another firm's DA cannot even reach the request
     with pytest.raises(DmsRefusal, match="no such request"):
         services.authorise_request(
-            cr.pk, participant_id=other_roster.maker.participant_id, checker_id=other_roster.checker.user_id,
+            cr.pk,
+            participant_id=other_roster.maker.participant_id,
+            checker_id=other_roster.checker.user_id,
             code=other_roster.checker_app.code(),
         )
     assert ChangeRequest.objects.get(pk=cr.pk).is_pending
@@ -278,7 +300,7 @@ def test_sec05_wrong_codes_lock_the_checker_and_a_locked_checker_is_refused(rost
     cr = prepare_change(roster, roster.user, surname="LEE")
     wrong = "000000" if roster.checker_app.code() != "000000" else "111111"
     attempts = settings.PORTAL_LOCKOUT_FAILURES * settings.PORTAL_OTP_FAILURES_PER_LOGON_FAILURE
-    for attempt in range(attempts):
+    for _attempt in range(attempts):
         with pytest.raises(DmsRefusal) as refused:
             authorise(roster, cr, code=wrong)
     assert refused.value.message == services.CHECKER_LOCKED
@@ -443,7 +465,10 @@ def test_a_das_registration_is_reset_by_hkex_not_in_dms(roster):
 def test_sec27_smartcard_password_reset_keeps_no_secret_in_the_request_or_audit(roster):
     user = make_user(roster.maker.participant, "B0123402", srn="0101101200012AB2")
     cr = services.prepare_request(
-        maker=roster.maker, kind=Kind.CHANGE, subject_user_id=user.user_id, payload=change_payload(user),
+        maker=roster.maker,
+        kind=Kind.CHANGE,
+        subject_user_id=user.user_id,
+        payload=change_payload(user),
         smartcard_password="24681357",
     )
     assert cr.payload["smartcard_password_reset"] is True
@@ -461,7 +486,10 @@ def test_no_smartcard_reset_after_decommissioning(roster):
     user = make_user(roster.maker.participant, "B0123402", srn="0101101200012AB2")
     with pytest.raises(DmsRefusal, match="no smartcard"):
         services.prepare_request(
-            maker=roster.maker, kind=Kind.CHANGE, subject_user_id=user.user_id, payload=change_payload(user),
+            maker=roster.maker,
+            kind=Kind.CHANGE,
+            subject_user_id=user.user_id,
+            payload=change_payload(user),
             smartcard_password="24681357",
         )
 
@@ -475,8 +503,11 @@ def test_a_das_smartcard_password_is_not_reset_in_dms(roster):
     assert not services.smartcard_reset_offered(roster.checker2)
     with pytest.raises(DmsRefusal, match="eService SCard 1") as refused:
         services.prepare_request(
-            maker=roster.maker, kind=Kind.CHANGE, subject_user_id=roster.checker2.user_id,
-            payload=change_payload(roster.checker2), smartcard_password="24681357",
+            maker=roster.maker,
+            kind=Kind.CHANGE,
+            subject_user_id=roster.checker2.user_id,
+            payload=change_payload(roster.checker2),
+            smartcard_password="24681357",
         )
     assert refused.value.field == "smartcard_password" and not ChangeRequest.objects.exists()
 
@@ -514,9 +545,7 @@ def test_after_decommissioning_a_da_gets_business_user_groups_through_maker_chec
 
 
 @pytest.mark.django_db
-def test_an_email_checker_authorises_with_a_code_of_its_own_purpose(
-    roster, django_capture_on_commit_callbacks
-):
+def test_an_email_checker_authorises_with_a_code_of_its_own_purpose(roster, django_capture_on_commit_callbacks):
     User.objects.filter(pk=roster.checker.pk).update(otp_channel=OtpChannel.EMAIL)
     AuthenticatorDevice.objects.filter(user=roster.checker).delete()
     cr = prepare_change(roster, roster.user, surname="LEE")
@@ -545,13 +574,9 @@ def test_an_email_checker_authorises_with_a_code_of_its_own_purpose(
 def test_no_email_code_is_sent_to_the_maker_or_an_app_checker(roster):
     cr = prepare_change(roster, roster.user, surname="LEE")
     with pytest.raises(DmsRefusal, match="maker of a request"):
-        services.request_authorisation_code(
-            cr.pk, participant_id=cr.participant_id, checker_id=roster.maker.user_id
-        )
+        services.request_authorisation_code(cr.pk, participant_id=cr.participant_id, checker_id=roster.maker.user_id)
     with pytest.raises(DmsRefusal, match="authenticator app"):
-        services.request_authorisation_code(
-            cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id
-        )
+        services.request_authorisation_code(cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id)
     assert len(mail.outbox) == 0
 
 
@@ -560,8 +585,12 @@ def test_disable_after_is_enforced_at_logon(roster, client):
     from ccass_portal import clock
 
     yesterday = clock.today() - timedelta(days=1)
-    cr = prepare_change(roster, roster.user, enable_from=(yesterday - timedelta(days=9)).isoformat(),
-                        disable_after=yesterday.isoformat())
+    cr = prepare_change(
+        roster,
+        roster.user,
+        enable_from=(yesterday - timedelta(days=9)).isoformat(),
+        disable_after=yesterday.isoformat(),
+    )
     authorise(roster, cr)
     from tests.conftest import GOOD_PASSWORD
 
@@ -573,27 +602,30 @@ def test_compare_marks_only_what_changes():
     before = {"user_id": "B0123401", "role": "USER", "email": "a@x.example", "surname": "CHAN"}
     after = {"email": "b@x.example", "surname": "CHAN", "unlock_reset": True}
     changed = {label: (old, new) for label, old, new, flag in profiles.compare(before, after) if flag}
-    assert changed == {"Email": ("a@x.example", "b@x.example"),
-                       "Unlock/Reset OTP Device Registration": ("", "Yes")}
+    assert changed == {"Email": ("a@x.example", "b@x.example"), "Unlock/Reset OTP Device Registration": ("", "Yes")}
     assert ("Role", "Business user", "Business user", False) in profiles.compare(before, after)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("changes, message", [
-    ({"email": None, "status": "GONE"}, "not a valid choice"),
-    ({"transaction_limit": "abc"}, "not valid"),
-    ({"transaction_limit": "-5"}, "out of range"),
-    ({"enable_from": "31/12/24"}, "not valid"),
-    ({"surname": " "}, "surname"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"email": None, "status": "GONE"}, "not a valid choice"),
+        ({"transaction_limit": "abc"}, "not valid"),
+        ({"transaction_limit": "-5"}, "out of range"),
+        ({"enable_from": "31/12/24"}, "not valid"),
+        ({"surname": " "}, "surname"),
+    ],
+)
 def test_the_services_check_the_payloads_shape_too(roster, changes, message):
     with pytest.raises(DmsRefusal, match=message):
         prepare_change(roster, roster.user, **changes)
     incomplete = change_payload(roster.user, surname="LEE")
     del incomplete["email"]
     with pytest.raises(DmsRefusal, match="incomplete: email"):
-        services.prepare_request(maker=roster.maker, kind=Kind.CHANGE, subject_user_id=roster.user.user_id,
-                                 payload=incomplete)
+        services.prepare_request(
+            maker=roster.maker, kind=Kind.CHANGE, subject_user_id=roster.user.user_id, payload=incomplete
+        )
     with pytest.raises(DmsRefusal, match="Unknown kind"):
         services.prepare_request(maker=roster.maker, kind="MERGE", subject_user_id=roster.user.user_id)
     assert not ChangeRequest.objects.exists()

@@ -22,12 +22,22 @@ from .test_services import change_payload
 
 SUCCESS = "THE ABOVE USER PROFILE IS CHANGED SUCCESSFULLY"
 MENU = [
-    "Maintain User Profile", "Create User Profile", "Change User Profile", "Enquire User Profile",
-    "Delete User Profile", "View Listings", "User Profile Listing", "View Reports", "Pending Requests",
+    "Maintain User Profile",
+    "Create User Profile",
+    "Change User Profile",
+    "Enquire User Profile",
+    "Delete User Profile",
+    "View Listings",
+    "User Profile Listing",
+    "View Reports",
+    "Pending Requests",
 ]
 FOOTER = [
-    "MAX. NO. OF USERS", "TOTAL NO. OF USERS", "TOTAL NO. OF DELEGATED ADMINISTRATORS",
-    "TOTAL NO. OF USERS EXCEPT DELEGATED ADMINISTRATORS", "*** END OF REPORT ***",
+    "MAX. NO. OF USERS",
+    "TOTAL NO. OF USERS",
+    "TOTAL NO. OF DELEGATED ADMINISTRATORS",
+    "TOTAL NO. OF USERS EXCEPT DELEGATED ADMINISTRATORS",
+    "*** END OF REPORT ***",
 ]
 
 
@@ -35,11 +45,18 @@ def form_data(user: User, **changes) -> dict:
     """The Change User Profile form as the page would post it."""
     payload = change_payload(user)
     data = {
-        "internal_external": payload["internal_external"], "status": payload["status"],
-        "surname": payload["surname"], "other_names": payload["other_names"], "email": payload["email"],
-        "enable_from": "", "disable_after": "", "clearing_house_options": payload["clearing_house_options"],
-        "access_channel": payload["access_channel"], "user_groups": payload["user_groups"],
-        "transaction_limit": payload["transaction_limit"], "action": "change",
+        "internal_external": payload["internal_external"],
+        "status": payload["status"],
+        "surname": payload["surname"],
+        "other_names": payload["other_names"],
+        "email": payload["email"],
+        "enable_from": "",
+        "disable_after": "",
+        "clearing_house_options": payload["clearing_house_options"],
+        "access_channel": payload["access_channel"],
+        "user_groups": payload["user_groups"],
+        "transaction_limit": payload["transaction_limit"],
+        "action": "change",
     }
     data.update(changes)
     return data
@@ -90,26 +107,56 @@ def test_dms_warns_while_the_roster_is_short(roster, maker_client):
 @pytest.mark.django_db
 def test_create_with_generate_user_id_and_checker_on_the_same_page(roster, maker_client):
     page = text(maker_client.get("/dms/profiles/create/"))
-    for label in ("Organisation", "Internal/External", "User ID", "Generate User ID", "User Status", "Surname",
-                  "Other Names", "Email", "Enable From", "Disable After", "DD/MM/YY", "Clearing House Options",
-                  "Access Channel"):
+    for label in (
+        "Organisation",
+        "Internal/External",
+        "User ID",
+        "Generate User ID",
+        "User Status",
+        "Surname",
+        "Other Names",
+        "Email",
+        "Enable From",
+        "Disable After",
+        "DD/MM/YY",
+        "Clearing House Options",
+        "Access Channel",
+    ):
         assert label in page
     generated = maker_client.post("/dms/profiles/create/", {"action": "generate", "surname": "WONG"})
     assert generated.status_code == 200 and 'value="B0123402"' in text(generated)
     assert 'value="WONG"' in text(generated)  # what was typed stays
-    response = maker_client.post("/dms/profiles/create/", {
-        "action": "create", "internal_external": "EXTERNAL", "user_id": "02", "status": "ENABLED",
-        "surname": "wong", "other_names": "siu ming", "email": "wong@abc.example", "enable_from": "01/07/24",
-        "disable_after": "", "clearing_house_options": "Cash", "access_channel": "C3T", "transaction_limit": "0",
-    })
+    response = maker_client.post(
+        "/dms/profiles/create/",
+        {
+            "action": "create",
+            "internal_external": "EXTERNAL",
+            "user_id": "02",
+            "status": "ENABLED",
+            "surname": "wong",
+            "other_names": "siu ming",
+            "email": "wong@abc.example",
+            "enable_from": "01/07/24",
+            "disable_after": "",
+            "clearing_house_options": "Cash",
+            "access_channel": "C3T",
+            "transaction_limit": "0",
+        },
+    )
     cr = ChangeRequest.objects.get()
     assert response["Location"] == f"/dms/requests/{cr.pk}/"
     assert not User.objects.filter(user_id="B0123402").exists()
     page = text(maker_client.get(response["Location"]))
     assert "Checker ID" in page and "Authorisation Code" in page and ">Confirm<" in page
-    done = maker_client.post(response["Location"], {
-        "action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code(),
-    }, follow=True)
+    done = maker_client.post(
+        response["Location"],
+        {
+            "action": "confirm",
+            "checker_id": roster.checker.user_id,
+            "authorisation_code": roster.checker_app.code(),
+        },
+        follow=True,
+    )
     assert "THE ABOVE USER PROFILE IS CREATED SUCCESSFULLY" in text(done)  # not "CHANGED" (issue 17.6)
     created = User.objects.get(user_id="B0123402")
     assert (created.surname, created.other_names, str(created.enable_from)) == ("WONG", "SIU MING", "2024-07-01")
@@ -138,9 +185,15 @@ def test_change_email_prompt_detail_confirm(roster, maker_client):
     response = maker_client.post(prompt["Location"], form_data(roster.user, email="abc@abc.com.hk"))
     cr = ChangeRequest.objects.get()
     assert response["Location"] == f"/dms/requests/{cr.pk}/"
-    done = maker_client.post(response["Location"], {
-        "action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code(),
-    }, follow=True)
+    done = maker_client.post(
+        response["Location"],
+        {
+            "action": "confirm",
+            "checker_id": roster.checker.user_id,
+            "authorisation_code": roster.checker_app.code(),
+        },
+        follow=True,
+    )
     assert SUCCESS in text(done) and "abc@abc.com.hk" in text(done)
     assert User.objects.get(pk=roster.user.pk).email == "abc@abc.com.hk"
 
@@ -192,19 +245,34 @@ def test_sec24_same_page_self_check_refusals(roster, maker_client):
         f"/dms/profiles/{roster.checker.user_id}/change/", form_data(roster.checker, email="new@abc.example")
     )
     url = response["Location"]
-    as_maker = maker_client.post(url, {
-        "action": "confirm", "checker_id": roster.maker.user_id, "authorisation_code": roster.maker_app.code(1),
-    })
+    as_maker = maker_client.post(
+        url,
+        {
+            "action": "confirm",
+            "checker_id": roster.maker.user_id,
+            "authorisation_code": roster.maker_app.code(1),
+        },
+    )
     assert as_maker.status_code == 400
     assert "maker of a request cannot authorise" in field_error(text(as_maker), "checker_id")
-    as_subject = maker_client.post(url, {
-        "action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code(),
-    })
+    as_subject = maker_client.post(
+        url,
+        {
+            "action": "confirm",
+            "checker_id": roster.checker.user_id,
+            "authorisation_code": roster.checker_app.code(),
+        },
+    )
     assert as_subject.status_code == 400
     assert "concerns themselves" in field_error(text(as_subject), "checker_id")
-    wrong = maker_client.post(url, {
-        "action": "confirm", "checker_id": roster.checker2.user_id, "authorisation_code": "12345",
-    })
+    wrong = maker_client.post(
+        url,
+        {
+            "action": "confirm",
+            "checker_id": roster.checker2.user_id,
+            "authorisation_code": "12345",
+        },
+    )
     assert wrong.status_code == 400 and "6-digit" in field_error(text(wrong), "authorisation_code")
     assert User.objects.get(pk=roster.checker.pk).email != "new@abc.example"
     assert AuditEvent.objects.filter(kind=DmsEvent.AUTHORISATION_REFUSED).count() == 2
@@ -224,9 +292,14 @@ def test_unlock_reset_of_a_locked_user_then_first_time_logon(
         f"/dms/profiles/{roster.user.user_id}/change/", form_data(roster.user, unlock_reset="on")
     )
     assert "Will Unlock/Reset OTP Device Registration" in text(maker_client.get(response["Location"]))
-    maker_client.post(response["Location"], {
-        "action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code(),
-    })
+    maker_client.post(
+        response["Location"],
+        {
+            "action": "confirm",
+            "checker_id": roster.checker.user_id,
+            "authorisation_code": roster.checker_app.code(),
+        },
+    )
     user = User.objects.get(pk=roster.user.pk)
     assert not user.is_locked and user.otp_channel == OtpChannel.NONE and not user.has_usable_password()
     # The next logon is a first-time logon (App. C): "Forgot/Reset your password?" -> e-mail OTP ->
@@ -252,8 +325,9 @@ def test_unlock_reset_of_a_locked_user_then_first_time_logon(
 @pytest.mark.django_db
 def test_enquire_lists_by_user_id_or_name(roster, maker_client):
     make_user(roster.maker.participant, "B0123402", surname="WONG", other_names="SIU MING")
-    by_name = text(maker_client.get("/dms/profiles/enquire/", {"action": "list", "search_by": "name",
-                                                              "search_filter": "siu"}))
+    by_name = text(
+        maker_client.get("/dms/profiles/enquire/", {"action": "list", "search_by": "name", "search_filter": "siu"})
+    )
     assert "B0123402" in by_name and "WONG SIU MING" in by_name and "B0123401" not in by_name
     every = text(maker_client.get("/dms/profiles/enquire/", {"action": "list", "search_by": "user_id"}))
     assert all(uid in every for uid in ("B0123401", "B0123402", "B01234X1", "B01234X2", "B01234X3"))
@@ -280,9 +354,14 @@ def test_delete_through_the_pages(roster, maker_client):
     response = maker_client.post("/dms/profiles/B0123402/delete/")
     cr = ChangeRequest.objects.get(kind=ChangeRequest.Kind.DELETE)
     assert response["Location"] == f"/dms/requests/{cr.pk}/"
-    maker_client.post(response["Location"], {
-        "action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code(),
-    })
+    maker_client.post(
+        response["Location"],
+        {
+            "action": "confirm",
+            "checker_id": roster.checker.user_id,
+            "authorisation_code": roster.checker_app.code(),
+        },
+    )
     assert User.all_objects.get(user_id="B0123402").deleted_at is not None
     assert maker_client.get("/dms/profiles/B0123402/enquire/").status_code == 404
 
@@ -306,9 +385,15 @@ def test_checker_authorises_from_pending_requests(roster, maker_client, logged_i
     page = text(checker_client.get(f"/dms/requests/{cr.pk}/"))
     assert f'value="{roster.checker.user_id}"' in page and 'id="reject"' in page
     # the logon's own code was just used: the next one authorises
-    done = checker_client.post(f"/dms/requests/{cr.pk}/", {
-        "action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code(1),
-    }, follow=True)
+    done = checker_client.post(
+        f"/dms/requests/{cr.pk}/",
+        {
+            "action": "confirm",
+            "checker_id": roster.checker.user_id,
+            "authorisation_code": roster.checker_app.code(1),
+        },
+        follow=True,
+    )
     assert SUCCESS in text(done)
     assert User.objects.get(pk=roster.user.pk).surname == "LEE"
     assert cr.pk not in [r.pk for r in ChangeRequest.objects.filter(status="PENDING")]
@@ -329,9 +414,14 @@ def test_checker_rejects_and_maker_withdraws(roster, maker_client, logged_in_cli
     assert checker_client.post(f"/dms/requests/{second.pk}/", {"action": "withdraw"}).status_code == 400
     assert maker_client.post(f"/dms/requests/{second.pk}/", {"action": "withdraw"})["Location"] == "/dms/requests/"
     assert ChangeRequest.objects.get(pk=second.pk).status == ChangeRequest.Status.WITHDRAWN
-    stale = maker_client.post(f"/dms/requests/{second.pk}/", {
-        "action": "confirm", "checker_id": roster.checker2.user_id, "authorisation_code": roster.checker2_app.code(1),
-    })
+    stale = maker_client.post(
+        f"/dms/requests/{second.pk}/",
+        {
+            "action": "confirm",
+            "checker_id": roster.checker2.user_id,
+            "authorisation_code": roster.checker2_app.code(1),
+        },
+    )
     assert stale.status_code == 400 and "already been authorised, rejected or withdrawn" in text(stale)
 
 
@@ -343,12 +433,20 @@ def test_email_checker_code_is_sent_from_the_makers_page(roster, maker_client, d
     maker_client.post(f"/dms/profiles/{roster.user.user_id}/change/", form_data(roster.user, surname="LEE"))
     cr = ChangeRequest.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        sent = maker_client.post(f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": roster.checker.user_id})
+        sent = maker_client.post(
+            f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": roster.checker.user_id}
+        )
     assert sent.status_code == 302 and len(mail.outbox) == 1
     code = mail.outbox[0].body.rsplit(" ", 1)[1]
-    done = maker_client.post(f"/dms/requests/{cr.pk}/", {
-        "action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": code,
-    }, follow=True)
+    done = maker_client.post(
+        f"/dms/requests/{cr.pk}/",
+        {
+            "action": "confirm",
+            "checker_id": roster.checker.user_id,
+            "authorisation_code": code,
+        },
+        follow=True,
+    )
     assert SUCCESS in text(done)
 
 
@@ -392,10 +490,13 @@ def test_listing_query_count_does_not_grow_with_the_number_of_profiles(roster, m
     with CaptureQueriesContext(connection) as large:
         response = maker_client.get("/dms/listings/user-profiles/")
     assert response.content.decode().count("BULK") == 200
+
     # Only the queries on profiles, participants and DMS records count: the session and the
     # demo clock are read or saved now and then by middleware, whatever the page.
     def ours(captured):
-        return [q["sql"] for q in captured if any(t in q["sql"] for t in ("accounts_user", "accounts_participant", "dms_"))]
+        return [
+            q["sql"] for q in captured if any(t in q["sql"] for t in ("accounts_user", "accounts_participant", "dms_"))
+        ]
 
     assert len(ours(large.captured_queries)) == len(ours(small.captured_queries)) <= 6, ours(large.captured_queries)
     with CaptureQueriesContext(connection) as csv_large:
@@ -424,8 +525,9 @@ def test_reports_audit_trail_and_2fa_readiness(roster, maker_client):
     cr = ChangeRequest.objects.get()
     from dms import services
 
-    services.authorise_request(cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id,
-                               code=roster.checker_app.code())
+    services.authorise_request(
+        cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, code=roster.checker_app.code()
+    )
     menu = text(maker_client.get("/dms/reports/"))
     assert "/dms/reports/requests/" in menu and "/dms/reports/2fa-readiness/" in menu
     trail = text(maker_client.get("/dms/reports/requests/"))
@@ -435,9 +537,16 @@ def test_reports_audit_trail_and_2fa_readiness(roster, maker_client):
     assert rows[1][2:6] == [roster.user.user_id, roster.maker.user_id, roster.checker.user_id, "Authorised"]
     assert "Surname=CHAN" in rows[1][9] and "Surname=LEE" in rows[1][10]
     readiness = text(maker_client.get("/dms/reports/2fa-readiness/"))
-    assert "Smartcard only (no 2FA, card still valid)" in readiness and "Without a registered e-mail address" in readiness
-    summary = dict(row[:2] for row in csv.reader(io.StringIO(
-        maker_client.get("/dms/reports/2fa-readiness/", {"format": "csv"}).content.decode())) if len(row) >= 2)
+    assert (
+        "Smartcard only (no 2FA, card still valid)" in readiness and "Without a registered e-mail address" in readiness
+    )
+    summary = dict(
+        row[:2]
+        for row in csv.reader(
+            io.StringIO(maker_client.get("/dms/reports/2fa-readiness/", {"format": "csv"}).content.decode())
+        )
+        if len(row) >= 2
+    )
     assert summary["Without a registered e-mail address"] == "1"
     assert summary["2FA not yet set up"] == "1" and summary["Smartcard only (no 2FA, card still valid)"] == "1"
     assert summary["OTP by mobile application"] == "4"
@@ -461,7 +570,11 @@ OBJECT_URLS = [
     ("post", "/dms/profiles/{user}/delete/", {}),
     ("get", "/dms/profiles/{da}/enquire/", {}),
     ("get", "/dms/requests/{request}/", {}),
-    ("post", "/dms/requests/{request}/", {"action": "confirm", "checker_id": "{checker}", "authorisation_code": "123456"}),
+    (
+        "post",
+        "/dms/requests/{request}/",
+        {"action": "confirm", "checker_id": "{checker}", "authorisation_code": "123456"},
+    ),
     ("post", "/dms/requests/{request}/", {"action": "send-code", "checker_id": "{checker}"}),
     ("post", "/dms/requests/{request}/", {"action": "reject", "reason": "no"}),
     ("post", "/dms/requests/{request}/", {"action": "withdraw"}),
@@ -472,18 +585,28 @@ def _pending_request(firm_roster) -> ChangeRequest:
     from dms import services
 
     return services.prepare_request(
-        maker=firm_roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id=firm_roster.user.user_id,
+        maker=firm_roster.maker,
+        kind=ChangeRequest.Kind.CHANGE,
+        subject_user_id=firm_roster.user.user_id,
         payload=change_payload(firm_roster.user, surname="LEE"),
     )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method, url, data", OBJECT_URLS, ids=[f"{m} {u} {d.get('action', '')}" for m, u, d in OBJECT_URLS])
+@pytest.mark.parametrize(
+    "method, url, data", OBJECT_URLS, ids=[f"{m} {u} {d.get('action', '')}" for m, u, d in OBJECT_URLS]
+)
 @pytest.mark.parametrize("who", ["maker", "checker"])
-def test_sec23_another_firms_users_and_requests_answer_404(roster, other_roster, logged_in_client, method, url, data, who):
+def test_sec23_another_firms_users_and_requests_answer_404(
+    roster, other_roster, logged_in_client, method, url, data, who
+):
     theirs = _pending_request(other_roster)
-    values = {"user": other_roster.user.user_id, "da": other_roster.checker.user_id, "request": theirs.pk,
-              "checker": roster.checker2.user_id}
+    values = {
+        "user": other_roster.user.user_id,
+        "da": other_roster.checker.user_id,
+        "request": theirs.pk,
+        "checker": roster.checker2.user_id,
+    }
     me, app = (roster.maker, roster.maker_app) if who == "maker" else (roster.checker, roster.checker_app)
     client = logged_in_client(me, app)
     response = getattr(client, method)(url.format(**values), {k: v.format(**values) for k, v in data.items()})
@@ -492,16 +615,28 @@ def test_sec23_another_firms_users_and_requests_answer_404(roster, other_roster,
     assert theirs.is_pending and User.objects.get(pk=other_roster.user.pk).surname == "CHAN"
     # The same URL for one's own firm answers (so the 404 above is the firm check).
     mine = _pending_request(roster) if "{request}" in url else None
-    own = {"user": roster.user.user_id, "da": roster.checker.user_id, "request": getattr(mine, "pk", 0),
-           "checker": roster.checker2.user_id}
+    own = {
+        "user": roster.user.user_id,
+        "da": roster.checker.user_id,
+        "request": getattr(mine, "pk", 0),
+        "checker": roster.checker2.user_id,
+    }
     assert client.get(url.format(**own)).status_code == 200
 
 
 FIRM_PAGES = [
-    "/dms/home/", "/dms/profiles/create/", "/dms/profiles/change/", "/dms/profiles/enquire/?action=list",
-    "/dms/profiles/delete/?action=list&search_by=name&search_filter=CHAN", "/dms/requests/",
-    "/dms/listings/user-profiles/", "/dms/listings/user-profiles/?format=csv", "/dms/reports/",
-    "/dms/reports/requests/", "/dms/reports/requests/?format=csv", "/dms/reports/2fa-readiness/",
+    "/dms/home/",
+    "/dms/profiles/create/",
+    "/dms/profiles/change/",
+    "/dms/profiles/enquire/?action=list",
+    "/dms/profiles/delete/?action=list&search_by=name&search_filter=CHAN",
+    "/dms/requests/",
+    "/dms/listings/user-profiles/",
+    "/dms/listings/user-profiles/?format=csv",
+    "/dms/reports/",
+    "/dms/reports/requests/",
+    "/dms/reports/requests/?format=csv",
+    "/dms/reports/2fa-readiness/",
     "/dms/reports/2fa-readiness/?format=csv",
 ]
 
@@ -553,9 +688,11 @@ def test_send_code_refusals_are_shown_next_to_the_checker_id(roster, maker_clien
     from django.core import mail
 
     cr = _pending_request(roster)
-    for checker_id, message in [(roster.checker.user_id, "authenticator app"),
-                                (roster.maker.user_id, "maker of a request cannot authorise"),
-                                ("", "required")]:
+    for checker_id, message in [
+        (roster.checker.user_id, "authenticator app"),
+        (roster.maker.user_id, "maker of a request cannot authorise"),
+        ("", "required"),
+    ]:
         response = maker_client.post(f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": checker_id})
         assert response.status_code == 400
         assert message in field_error(text(response), "checker_id")
@@ -572,8 +709,14 @@ def test_sec19_dms_state_changes_need_the_csrf_token(roster, logged_in_client):
     strict = Client(enforce_csrf_checks=True)
     strict.cookies = client.cookies
     for url, data in [
-        (f"/dms/requests/{cr.pk}/", {"action": "confirm", "checker_id": roster.checker.user_id,
-                                     "authorisation_code": roster.checker_app.code()}),
+        (
+            f"/dms/requests/{cr.pk}/",
+            {
+                "action": "confirm",
+                "checker_id": roster.checker.user_id,
+                "authorisation_code": roster.checker_app.code(),
+            },
+        ),
         (f"/dms/requests/{cr.pk}/", {"action": "send-code", "checker_id": roster.checker.user_id}),
         (f"/dms/profiles/{roster.user.user_id}/delete/", {}),
         ("/dms/profiles/create/", {"action": "generate"}),
@@ -586,8 +729,10 @@ def test_sec19_dms_state_changes_need_the_csrf_token(roster, logged_in_client):
 def test_sec27_no_code_or_secret_reaches_the_audit_trail(roster, maker_client):
     cr = _pending_request(roster)
     code = roster.checker_app.code()
-    maker_client.post(f"/dms/requests/{cr.pk}/", {"action": "confirm", "checker_id": roster.checker.user_id,
-                                                   "authorisation_code": code})
+    maker_client.post(
+        f"/dms/requests/{cr.pk}/",
+        {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": code},
+    )
     assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeRequest.Status.APPROVED
     for event in AuditEvent.objects.all():
         assert code not in str(event.data) and GOOD_PASSWORD not in str(event.data)
@@ -598,10 +743,18 @@ def test_profile_text_is_escaped_in_tables(roster, maker_client):
     make_user(roster.maker.participant, "B0123402", surname="<script>alert(1)</script>")
     from dms import services
 
-    services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id="B0123402",
-                             payload=change_payload(User.objects.get(user_id="B0123402"), other_names="<b>X</b>"))
-    for url in ("/dms/listings/user-profiles/", "/dms/reports/requests/", "/dms/profiles/B0123402/enquire/",
-                "/dms/requests/"):
+    services.prepare_request(
+        maker=roster.maker,
+        kind=ChangeRequest.Kind.CHANGE,
+        subject_user_id="B0123402",
+        payload=change_payload(User.objects.get(user_id="B0123402"), other_names="<b>X</b>"),
+    )
+    for url in (
+        "/dms/listings/user-profiles/",
+        "/dms/reports/requests/",
+        "/dms/profiles/B0123402/enquire/",
+        "/dms/requests/",
+    ):
         body = text(maker_client.get(url))
         assert "<script>alert(1)</script>" not in body and "<b>X</b>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text(maker_client.get("/dms/listings/user-profiles/"))
@@ -630,12 +783,19 @@ def test_sec18_disabling_or_deleting_a_user_ends_their_sessions(roster, maker_cl
     terminal = logged_in_client(person, app, portal="terminal")
     assert terminal.get("/terminal/").status_code == 200
     if how == "disable":
-        cr = services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.CHANGE, subject_user_id=person.user_id,
-                                      payload=change_payload(person, status="DISABLED"))
+        cr = services.prepare_request(
+            maker=roster.maker,
+            kind=ChangeRequest.Kind.CHANGE,
+            subject_user_id=person.user_id,
+            payload=change_payload(person, status="DISABLED"),
+        )
     else:
-        cr = services.prepare_request(maker=roster.maker, kind=ChangeRequest.Kind.DELETE, subject_user_id=person.user_id)
-    services.authorise_request(cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id,
-                               code=roster.checker_app.code())
+        cr = services.prepare_request(
+            maker=roster.maker, kind=ChangeRequest.Kind.DELETE, subject_user_id=person.user_id
+        )
+    services.authorise_request(
+        cr.pk, participant_id=cr.participant_id, checker_id=roster.checker.user_id, code=roster.checker_app.code()
+    )
     assert terminal.get("/terminal/")["Location"].startswith("/login/")
 
 
@@ -652,8 +812,10 @@ def test_smartcard_password_reset_on_the_change_page(roster, maker_client, setti
     assert bad.status_code == 400 and "6-8 digits" in field_error(text(bad), "smartcard_password")
     response = maker_client.post(url, form_data(card_user, smartcard_password="13572468"))
     assert "13572468" not in text(maker_client.get(response["Location"]))
-    maker_client.post(response["Location"], {"action": "confirm", "checker_id": roster.checker.user_id,
-                                              "authorisation_code": roster.checker_app.code()})
+    maker_client.post(
+        response["Location"],
+        {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": roster.checker_app.code()},
+    )
     assert User.objects.get(pk=card_user.pk).check_smartcard_password("13572468")
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2023, 9, 4)
     assert "Reset Smartcard Password" not in text(maker_client.get(url))
@@ -663,8 +825,9 @@ def test_smartcard_password_reset_on_the_change_page(roster, maker_client, setti
 def test_ccms_participants_offer_derivatives(logged_in_client):
     from .conftest import make_roster
 
-    firm = Participant.objects.create(participant_id="HKABC1", name="ABC FUTURES", clearing_house="HKCC",
-                                      customer_code="ABC", max_users=20)
+    firm = Participant.objects.create(
+        participant_id="HKABC1", name="ABC FUTURES", clearing_house="HKCC", customer_code="ABC", max_users=20
+    )
     firm_roster = make_roster(firm)
     client = logged_in_client(firm_roster.maker, firm_roster.maker_app)
     page = text(client.get("/dms/profiles/create/"))

@@ -52,8 +52,12 @@ ROLES = [
 
 @pytest.fixture
 def cast(db) -> Cast:
-    firm_a = Participant.objects.create(participant_id="B01234", name="ABC SECURITIES", clearing_house="HKSCC", max_users=30)
-    firm_b = Participant.objects.create(participant_id="B05678", name="XYZ BROKERS", clearing_house="HKSCC", max_users=30)
+    firm_a = Participant.objects.create(
+        participant_id="B01234", name="ABC SECURITIES", clearing_house="HKSCC", max_users=30
+    )
+    firm_b = Participant.objects.create(
+        participant_id="B05678", name="XYZ BROKERS", clearing_house="HKSCC", max_users=30
+    )
     people = {
         "business user": _enrolled(firm_a, "B0123401"),
         "DA maker": _enrolled(firm_a, "B01234X1", role=Role.DA_MAKER),

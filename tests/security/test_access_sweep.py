@@ -13,14 +13,24 @@ from dms.services import prepare_request
 from tests.security.conftest import ROLES
 from tests.security.url_inventory import project_routes
 
-A, H, U, X, M, C, O = ROLES  # anonymous, half-logged-in, business user, DA of another firm, maker, checker, operator
+A, H, U, X, M, C, O = ROLES  # noqa: E741  # anonymous, half-logged-in, business user, DA of another firm, maker, checker, operator
 EVERYONE = set(ROLES)
 
 PUBLIC = {
-    "terminal:landing", "sso", "dms:landing", "demo-outbox", "demo-clock",
-    "terminal:login", "dms:login", "backoffice:login",
-    "terminal:reset", "dms:reset", "backoffice:reset",
-    "terminal:smartcard", "dms:smartcard", "backoffice:smartcard",
+    "terminal:landing",
+    "sso",
+    "dms:landing",
+    "demo-outbox",
+    "demo-clock",
+    "terminal:login",
+    "dms:login",
+    "backoffice:login",
+    "terminal:reset",
+    "dms:reset",
+    "backoffice:reset",
+    "terminal:smartcard",
+    "dms:smartcard",
+    "backoffice:smartcard",
 }
 # Steps of a logon or reset: only reachable by someone at that step, otherwise back to the start.
 STEPS = {"otp", "setup", "register", "skip", "expired", "reset-otp", "reset-password", "reset-done"}
@@ -28,12 +38,29 @@ TERMINAL_ONLY = {"terminal:home", "terminal:function", "terminal:reports"}
 TERMINAL_OBJECT_PAGES = {"terminal:report-download"}  # the sweep's firms have no reports: 404 even to their users
 ANY_PORTAL_PAGES = {"success", "change-password", "auth-settings"}
 DMS_FIRM_PAGES = {
-    "dms:home", "dms:create", "dms:change-prompt", "dms:enquire-prompt", "dms:delete-prompt", "dms:requests",
-    "dms:listing", "dms:reports", "dms:audit-report", "dms:readiness-report", "dms:dashboard",
+    "dms:home",
+    "dms:create",
+    "dms:change-prompt",
+    "dms:enquire-prompt",
+    "dms:delete-prompt",
+    "dms:requests",
+    "dms:listing",
+    "dms:reports",
+    "dms:audit-report",
+    "dms:readiness-report",
+    "dms:dashboard",
 }
 DMS_OBJECT_PAGES = {"dms:change", "dms:enquire", "dms:delete", "dms:request"}
-BACKOFFICE_PAGES = {"backoffice:home", "backoffice:da3-add", "backoffice:da3-action", "backoffice:da3-assign",
-                    "backoffice:da4", "backoffice:scard1", "backoffice:processed", "backoffice:dashboard"}
+BACKOFFICE_PAGES = {
+    "backoffice:home",
+    "backoffice:da3-add",
+    "backoffice:da3-action",
+    "backoffice:da3-assign",
+    "backoffice:da4",
+    "backoffice:scard1",
+    "backoffice:processed",
+    "backoffice:dashboard",
+}
 
 
 def expected(name: str, role: str) -> int:
@@ -85,9 +112,7 @@ def test_every_route_is_classified():
 @pytest.mark.parametrize("role", ROLES)
 def test_sec23_sec26_every_route_as_every_role(cast, role):
     maker, _ = cast.people[M]
-    firm_a_request = prepare_request(
-        maker=maker, kind=ChangeRequest.Kind.DELETE, subject_user_id="B0123401"
-    )
+    firm_a_request = prepare_request(maker=maker, kind=ChangeRequest.Kind.DELETE, subject_user_id="B0123401")
     values = {"user_id": "B0123401", "request_id": firm_a_request.pk, "slug": "delivery-instruction-di"}
     answers = {}
     cached = []
@@ -99,7 +124,11 @@ def test_sec23_sec26_every_route_as_every_role(cast, role):
         answers[route.name] = (response.status_code, expected(route.name, role))
         # A protected page shown is never stored by the browser or a proxy, so neither the back
         # button after logout nor a shared cache shows it again.
-        if response.status_code == 200 and route.name not in PUBLIC and "no-store" not in response.get("Cache-Control", ""):
+        if (
+            response.status_code == 200
+            and route.name not in PUBLIC
+            and "no-store" not in response.get("Cache-Control", "")
+        ):
             cached.append(route.name)
     wrong = {name: got_want for name, got_want in answers.items() if got_want[0] != got_want[1]}
     assert not wrong, f"{role}: (got, expected) {wrong}"

@@ -27,7 +27,7 @@ from dms.models import ChangeRequest
 from dms.services import DmsEvent, DmsRefusal, authorise_request, prepare_request, reject_request, withdraw_request
 from otp.models import AuthenticatorDevice
 from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_user
-from tests.logon_helpers import app_logon, password_step, post, strong_login
+from tests.logon_helpers import app_logon, password_step, strong_login
 
 pytestmark = pytest.mark.django_db
 WRONG = "Wrong(Password)12x"
@@ -48,8 +48,14 @@ class World:
 
     def person(self, role=Role.USER, channel=OtpChannel.APP, **extra):
         self.n += 1
-        suffix = {Role.USER: f"{self.n:02d}", Role.DA_MAKER: f"X{self.n % 9 + 1}", Role.DA_CHECKER: f"Y{self.n % 9 + 1}"}[role]
-        user = make_user(self.participant, "B01234" + suffix, role=role, password=GOOD_PASSWORD, channel=channel, **extra)
+        suffix = {
+            Role.USER: f"{self.n:02d}",
+            Role.DA_MAKER: f"X{self.n % 9 + 1}",
+            Role.DA_CHECKER: f"Y{self.n % 9 + 1}",
+        }[role]
+        user = make_user(
+            self.participant, "B01234" + suffix, role=role, password=GOOD_PASSWORD, channel=channel, **extra
+        )
         app = None
         if channel == OtpChannel.APP:
             device = AuthenticatorDevice.new_for(user)
@@ -127,21 +133,35 @@ def _device_deleted(w):
     user, app = w.person()
     client = Client()
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
-    client.post("/password/authentication-settings/", {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": w.code(app, 1)})
+    client.post(
+        "/password/authentication-settings/",
+        {"action": "delete", "delete-password": GOOD_PASSWORD, "delete-otp": w.code(app, 1)},
+    )
 
 
 def _channel_email(w):
     user, app = w.person()
     client = Client()
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
-    client.post("/password/authentication-settings/", {"action": "settings", "settings-password": GOOD_PASSWORD, "settings-otp": w.code(app, 1)})
+    client.post(
+        "/password/authentication-settings/",
+        {"action": "settings", "settings-password": GOOD_PASSWORD, "settings-otp": w.code(app, 1)},
+    )
 
 
 def _password_changed(w):
     user, app = w.person()
     client = Client()
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
-    client.post("/password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "old_password": GOOD_PASSWORD, "otp": w.code(app, 1)})
+    client.post(
+        "/password/",
+        {
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "old_password": GOOD_PASSWORD,
+            "otp": w.code(app, 1),
+        },
+    )
 
 
 def _password_reset(w):
@@ -253,15 +273,22 @@ def _operator(w):
 
 
 def _da3(w):
-    backoffice.add_da(operator=_operator(w), participant=w.participant, role=Role.DA_CHECKER,
-                      surname="LEE", other_names="NEW DA", email="new.da@abc-securities.example")
+    backoffice.add_da(
+        operator=_operator(w),
+        participant=w.participant,
+        role=Role.DA_CHECKER,
+        surname="LEE",
+        other_names="NEW DA",
+        email="new.da@abc-securities.example",
+    )
 
 
 def _scard1(w):
     da, _app = w.person(Role.DA_CHECKER, srn="0101101200012AB2")
     w.secrets.add("13579135")
-    backoffice.reset_da_smartcard_password(operator=_operator(w), participant=w.participant, user_id=da.user_id,
-                                           smartcard_password="13579135")
+    backoffice.reset_da_smartcard_password(
+        operator=_operator(w), participant=w.participant, user_id=da.user_id, smartcard_password="13579135"
+    )
 
 
 def _da4(w):

@@ -91,21 +91,22 @@ def test_sec15_a_failing_otp_step_reports_no_code_and_no_session_key(client, app
     assert_no_secret(everything_reported(response, reporting), code=code, session_key=session_key)
 
 
-def test_sec15_a_failing_dms_authorisation_reports_no_code_and_no_session_key(roster, reporting):
+def test_sec15_a_failing_dms_authorisation_reports_no_code_and_no_session_key(roster, reporting):  # noqa: F811
     maker = log_in(Client(), roster.maker, roster.maker_app)
     prepared = maker.post(f"/dms/profiles/{roster.user.user_id}/change/", form_data(roster.user, surname="WONG"))
     assert prepared.status_code == 302, prepared.content.decode()[:2000]
     code = roster.checker_app.code()
     with audit_row_refused():
         response = failing(maker).post(
-            prepared["Location"], {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": code}
+            prepared["Location"],
+            {"action": "confirm", "checker_id": roster.checker.user_id, "authorisation_code": code},
         )
     text = everything_reported(response, reporting)
     assert_no_secret(text, authorisation_code=code, session_key=maker.cookies["sessionid"].value)
     assert ChangeRequest.objects.get().status == ChangeRequest.Status.PENDING  # the failure changed nothing
 
 
-def test_sec15_a_failing_smartcard_password_reset_reports_no_smartcard_password(roster, reporting, settings):
+def test_sec15_a_failing_smartcard_password_reset_reports_no_smartcard_password(roster, reporting, settings):  # noqa: F811
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2099, 1, 1)
     card_user = make_user(roster.maker.participant, "B0123402", srn="0101101200012AB2")
     maker = log_in(Client(), roster.maker, roster.maker_app)

@@ -31,14 +31,32 @@ FUZZ_STATS = {"cases": 0}
 # Fields that legitimately change when random input is a failed logon or an expired session.
 BOOKKEEPING = {
     "accounts.user": {"logon_failures", "otp_failures", "locked_at", "security_stamp", "last_login", "last_access_at"},
-    "otp.emailotpdevice": {"token", "valid_until", "last_generated_timestamp", "attempt", "challenge_id", "sealed_token", "delivery"},
+    "otp.emailotpdevice": {
+        "token",
+        "valid_until",
+        "last_generated_timestamp",
+        "attempt",
+        "challenge_id",
+        "sealed_token",
+        "delivery",
+    },
     # django-otp counts a wrong app code on the device too (its throttle factor is 0: no delay).
     "otp_totp.totpdevice": {"throttling_failure_timestamp", "throttling_failure_count"},
-    "otp_email.emaildevice": {"token", "valid_until", "last_generated_timestamp", "throttling_failure_timestamp", "throttling_failure_count"},
+    "otp_email.emaildevice": {
+        "token",
+        "valid_until",
+        "last_generated_timestamp",
+        "throttling_failure_timestamp",
+        "throttling_failure_count",
+    },
 }
 # KeyedAttempts only counts (failed logons of IDs that name nobody, reset requests): counting is the rule.
 IGNORED_MODELS = {
-    "accounts.auditevent", "sessions.session", "admin.logentry", "contenttypes.contenttype", "ccass_portal.demomail",
+    "accounts.auditevent",
+    "sessions.session",
+    "admin.logentry",
+    "contenttypes.contenttype",
+    "ccass_portal.demomail",
     "accounts.keyedattempts",
 }
 
@@ -61,8 +79,28 @@ FIELD_NAME = re.compile(r'name="([^"]+)"')
 text = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=20),
-    st.sampled_from(["", " ", "0", "-1", "B0123401", "b01234x1", "99/99/99", "31/02/24", "1e309", "NaN", "<script>x</script>",
-                     "' OR 1=1 --", "\x00", "１２３４５６", "12345678", "123456", "A" * 5000, "9" * 100000]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-1",
+            "B0123401",
+            "b01234x1",
+            "99/99/99",
+            "31/02/24",
+            "1e309",
+            "NaN",
+            "<script>x</script>",
+            "' OR 1=1 --",
+            "\x00",
+            "１２３４５６",
+            "12345678",
+            "123456",
+            "A" * 5000,
+            "9" * 100000,
+        ]
+    ),
 )
 
 

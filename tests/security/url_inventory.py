@@ -18,7 +18,9 @@ class Route:
             converter, key = match.group(1) or "str", match.group(2)
             if key in values:
                 return str(values[key])
-            return {"int": "1", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000", "path": "x"}.get(converter, "x")
+            return {"int": "1", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000", "path": "x"}.get(
+                converter, "x"
+            )
 
         return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, self.pattern)
 

@@ -48,7 +48,10 @@ def account_state(native, user_id: str) -> dict:
 def no_code(device: dict) -> bool:
     """No code outstanding and no cooldown running (no device yet also qualifies)."""
     return not device or (
-        not device["has_code"] and not device["sealed"] and device["delivery"] == "" and device["last_generated"] is None
+        not device["has_code"]
+        and not device["sealed"]
+        and device["delivery"] == ""
+        and device["last_generated"] is None
     )
 
 
@@ -232,7 +235,7 @@ def test_whole_worker_killed_mid_send_another_worker_delivers_after_the_visibili
     second = native_stack.start_worker("worker-sec32-second", **env)
     try:
         wait_until(lambda: delivery(native_stack, user_id) == "SENT", 30, lambda: native_stack.tail(second.name))
-        native_stack.wait_for_log(second, rf"send_email_otp\[.*\] succeeded.*'sent'", timeout=5)
+        native_stack.wait_for_log(second, r"send_email_otp\[.*\] succeeded.*'sent'", timeout=5)
     finally:
         native_stack.stop(second)
     time.sleep(2.5)  # anything still held by the slow server is stored by now
@@ -266,7 +269,9 @@ def test_sec33_smtp_down_retries_back_off_stop_at_expiry_and_the_person_is_told(
         assert issued["delivery"] == "QUEUED" and issued["last_generated"] is not None
 
         wait_until(
-            lambda: delivery(native_stack, user_id) == "FAILED", SEC33_VALIDITY + 10, lambda: native_stack.tail(worker.name)
+            lambda: delivery(native_stack, user_id) == "FAILED",
+            SEC33_VALIDITY + 10,
+            lambda: native_stack.tail(worker.name),
         )
         page.reload()
         expect(page.get_by_text(NOT_DELIVERED, exact=True)).to_be_visible()
@@ -326,9 +331,21 @@ def _redis_on(port: int):
 
     workdir = tempfile.mkdtemp(prefix="portal-redis-restart-")
     proc = subprocess.Popen(
-        [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            shutil.which("redis-server") or "/usr/bin/redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     stack.wait_for_port(port, proc=proc)
     return stack.Service("redis", proc.pid, port, url=f"redis://127.0.0.1:{port}/0", workdir=workdir, proc=proc)
@@ -355,10 +372,13 @@ def test_redis_restarted_with_a_backlog_every_requested_code_is_delivered_or_rel
         assert {d for d, _ in _step_up_deliveries(native_stack, asked).values()} == {"QUEUED"}
 
         worker = native_stack.start_worker("worker-lost-backlog", **env)
-        beat = native_stack._own(stack.run_script(
-            "beat", native_stack.env(CELERY_BEAT_SCHEDULE_FILE=str(tmp_path / "beat-schedule"), **env),
-            log=str(native_stack.log_path("beat-lost-backlog")),
-        ))
+        beat = native_stack._own(
+            stack.run_script(
+                "beat",
+                native_stack.env(CELERY_BEAT_SCHEDULE_FILE=str(tmp_path / "beat-schedule"), **env),
+                log=str(native_stack.log_path("beat-lost-backlog")),
+            )
+        )
         try:
             wait_until(
                 lambda: all(d in ("SENT", "FAILED") for d, _ in _step_up_deliveries(native_stack, asked).values()),

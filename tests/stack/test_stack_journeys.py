@@ -136,7 +136,7 @@ def dms_logon(page: Page, user_id: str, app: AuthenticatorApp) -> None:
 
 
 def change_profile(page: Page, user_id: str, checker_id: str, checker: AuthenticatorApp, change) -> None:
-    """"Change User Profile": User ID -> Submit -> the change -> "Change" -> the checker's
+    """ "Change User Profile": User ID -> Submit -> the change -> "Change" -> the checker's
     "Checker ID" and "Authorisation Code" (the checker's app code) -> "Confirm"."""
     page.get_by_role("link", name="Change User Profile", exact=True).click()
     page.get_by_role("textbox", name="User ID", exact=True).fill(user_id)
@@ -154,7 +154,10 @@ def test_dms_change_with_a_checker(page: Page, native_stack):
     maker, checker, subject = "B01234X1", "B01234Y1", "B0123405"
     dms_logon(page, maker, native_stack.apps[maker])
     change_profile(
-        page, subject, checker, native_stack.apps[checker],
+        page,
+        subject,
+        checker,
+        native_stack.apps[checker],
         lambda: page.get_by_label("Surname", exact=True).fill("CHANGED"),
     )
     assert native_stack.sql("SELECT surname FROM accounts_user WHERE user_id = %s", [subject]) == [("CHANGED",)]
@@ -175,7 +178,10 @@ def test_dms_unlock_reset_then_first_time_logon(page: Page, native_stack):
 
     dms_logon(page, maker, native_stack.apps[maker])
     change_profile(
-        page, subject, checker, native_stack.apps[checker],
+        page,
+        subject,
+        checker,
+        native_stack.apps[checker],
         lambda: page.get_by_label("Unlock/Reset OTP Device Registration", exact=True).check(),
     )
     [(locked_at, channel)] = native_stack.sql(
