@@ -1,6 +1,6 @@
 """`make test`: static checks, then the whole suite against real services.
 
-1. `manage.py check`, `makemigrations --check`, bandit, the lock against Python 3.11.2
+1. `manage.py check`, `makemigrations --check`, bandit, ruff (lint and format), the lock against Python 3.11.2
    (tests/lock_guard.py), and the compose file's schema.
 2. A throwaway PostgreSQL cluster and redis-server on loopback (tests/stack.py).
 3. pytest on PostgreSQL (the production database), then the embedded-mode
