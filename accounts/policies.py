@@ -10,5 +10,11 @@ def smartcard_available() -> bool:
     return clock.today() < settings.PORTAL_SMARTCARD_DECOMMISSION_DATE
 
 
+def card_logs_on(user) -> bool:
+    """The person's simulated card still logs on: a card, cards not yet decommissioned (§5),
+    and a profile made before the 2FA launch (later ones use only 2FA, §4)."""
+    return smartcard_available() and bool(user.srn) and not user.created_after_launch
+
+
 def twofa_launched() -> bool:
     return clock.today() >= settings.PORTAL_LAUNCH_DATE

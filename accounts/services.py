@@ -15,7 +15,7 @@ from otp import services as otp_services
 from . import audit, lockout, logon, notices, step_up
 from .audit import Event
 from .models import OtpChannel, User
-from .policies import smartcard_available
+from .policies import card_logs_on
 from .reset import apply_new_password
 
 # The forms that take the current password prove it (and the second factor) first,
@@ -109,7 +109,7 @@ def smartcard_logon(request, *, srn: str, pin: str, portal: str) -> tuple[bool, 
     if user is None:
         audit.record(Event.SMARTCARD_LOGON_FAILURE, request=request, actor_label="(unknown SRN)")
         return False, SMARTCARD_FAILURE
-    if not smartcard_available() or user.created_after_launch or user.is_locked:
+    if not card_logs_on(user) or user.is_locked:
         audit.record(Event.SMARTCARD_LOGON_FAILURE, request=request, subject=user, reason="not allowed")
         return False, SMARTCARD_FAILURE
     if not ok:

@@ -186,7 +186,7 @@ def reset_da_smartcard_password(
     with transaction.atomic():
         participant = _lock(participant)
         da = _da_of(participant, user_id)
-        if not (policies.smartcard_available() and da.srn and not da.created_after_launch):
+        if not policies.card_logs_on(da):
             raise DmsRefusal(NO_SMARTCARD, field="user_id")
         da.set_smartcard_password(smartcard_password)
         da.save(update_fields=["smartcard_password"])

@@ -223,12 +223,7 @@ def _check_rules(cr: ChangeRequest, subject: User | None) -> None:
 def smartcard_reset_offered(subject: User) -> bool:
     """DMS offers "Reset Smartcard Password" for a user's card that still logs on; a DA's
     card password is reset only by HKEX through eService SCard 1 (§4.1.2)."""
-    return (
-        policies.smartcard_available()
-        and bool(subject.srn)
-        and not subject.created_after_launch
-        and not subject.is_delegated_administrator
-    )
+    return policies.card_logs_on(subject) and not subject.is_delegated_administrator
 
 
 # -- the maker ------------------------------------------------------------------------
