@@ -102,7 +102,7 @@ def test_make_bench_runs_end_to_end_in_miniature(tmp_path):
         "--json",
         str(out),
         "--users",
-        "150",
+        "400",  # each logon uses up a person (TOTP replay); a quiet machine logs on ~150 in the runs
         "--email-users",
         "3",
         "--listing-profiles",

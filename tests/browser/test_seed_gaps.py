@@ -118,14 +118,15 @@ def test_1_a_locked_person_sees_their_terminals_contact_and_a_stranger_sees_the_
     assert not any(text in seen["HKABC101"] for text in CCASS_CONTACT)
 
 
-def test_1_the_refused_reset_page_shows_the_contact(page: Page, participant):
+def test_1_the_reset_code_page_says_who_may_reset_and_shows_the_contact(page: Page, participant):
     make_user(participant, "B0123402", password=GOOD_PASSWORD, channel=OtpChannel.EMAIL)
     page.goto("/login/?service=online")
     link(page, "Forgot/Reset your password? >").click()
     expect(heading(page, "Input User ID")).to_be_visible()
     page.get_by_label("User ID", exact=True).fill("B0123402")
     button(page, "SUBMIT").click()
-    expect(page.get_by_text("Self-service password reset is not available", exact=False)).to_be_visible()
+    # One page whoever the ID names (docs/decisions.md): it says who may reset, and whom to ask.
+    expect(page.get_by_text("Self-service password reset is available only to", exact=False)).to_be_visible()
     for text in CCASS_CONTACT:
         expect(contacts(page)).to_contain_text(text)
 
