@@ -90,3 +90,16 @@ def test_gunicorn_control_socket_is_under_var_one_per_instance():
     path = line.split("=", 1)[1].strip()
     # one per instance: the native stack runs two gunicorns from the same tree
     assert path == str(ROOT / "var" / "gunicorn-127.0.0.1-8000.ctl"), line
+
+
+def test_the_bin_scripts_run_gunicorn_and_celery_in_the_portals_time_zone():
+    """gunicorn's own lines (its start-up and access log) and Celery's are written before or
+    beside Django's formatters: the bin/ scripts give those processes TIME_ZONE too."""
+    from django.conf import settings
+
+    env = {"PATH": "/usr/bin:/bin"}  # no TZ of the caller's
+    shown = subprocess.run(
+        ["bash", "-c", 'source bin/_env && echo "$TZ" && date +%z'], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    zone, offset = shown.stdout.split()
+    assert zone == settings.TIME_ZONE and offset == "+0800", shown
