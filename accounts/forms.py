@@ -122,7 +122,7 @@ class NewPasswordForm(forms.Form):
         self.user = user
         super().__init__(*args, **kwargs)
         # Django's own rule says "can’t", ours "firm's": one kind of apostrophe in the list.
-        self.fields["new_password1"].help_text = mark_safe(  # nosec B308: Django's own escaped HTML list
+        self.fields["new_password1"].help_text = mark_safe(  # nosec B308 B703: Django's own escaped HTML list, one character swapped
             password_validation.password_validators_help_text_html().replace("\u2019", "'")
         )
 
