@@ -368,8 +368,7 @@ def reset_otp(request):
                 return redirect(url(request, "reset-password"))
             form.add_error("otp", logon.INVALID_OTP)
         status = 400
-    # The contacts follow the typed ID's shape (CCASS or CCMS), never whether it names anyone.
-    context = {"form": form, "who_can_reset": reset.WHO_CAN_RESET, "typed_user_id": state.user_id}
+    context = {"form": form, "who_can_reset": reset.WHO_CAN_RESET}
     return render_portal(request, "accounts/reset_code.html", context, status=status)
 
 

@@ -41,7 +41,8 @@ def test_change_password_labels_and_each_error_once(client, app_user):
     assert "firm" in rules and "can" in rules
     assert "\u2019" not in rules  # one kind of apostrophe: "firm's" and "can't"
     response = client.post(
-        "/password/", {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD}
+        "/password/",
+        {"new_password1": "short", "new_password2": "short", "old_password": GOOD_PASSWORD, "otp": app.code(1)},
     )
     assert response.status_code == 400
     html = response.content.decode()

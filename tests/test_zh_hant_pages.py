@@ -27,6 +27,12 @@ MARKUP = re.compile(r"<(script|style|title)\b.*?</\1>|<[^>]+>", re.S)
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[ /-][A-Za-z][A-Za-z'’]*)*")
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 ALWAYS = {
+    # HKEX's contact addresses (ClearingPS@hkex.com.hk, ClearingPSD@hkex.com.hk) stay as they are.
+    "ClearingPS",
+    "ClearingPSD",
+    "hkex",
+    "com",
+    "hk",
     "HKEX",
     "CCASS",
     "CCMS",
