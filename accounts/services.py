@@ -32,17 +32,24 @@ def change_password(request, user: User, *, new: str) -> None:
         notices.notify_change(user, notices.Change.PASSWORD_CHANGED)
 
 
-def change_expired_password(request, attempt: logon.Attempt, *, new: str) -> None:
-    """The forced change after User ID + expired password (the current password proved on
-    the same form); then the logon goes on to its OTP."""
-    user = attempt.user()
+def change_expired_password(request, attempt: logon.Attempt, *, new: str) -> bool:
+    """The forced change of an expired password, reached only once the OTP was proved in
+    this logon (accounts.logon._complete); the current password was proved again on the
+    form. The change and the logon it completes are one transaction: False, and nothing
+    changed, if the person was locked meanwhile or the proving device is gone."""
     with transaction.atomic():
+        user = User.objects.select_for_update().get(user_id=attempt.user_id)
+        device = logon.proved_device(attempt)
+        if device is None or user.is_locked:
+            logon.abandon_attempt(request)
+            return False
         apply_new_password(user, new)
         audit.record(Event.PASSWORD_CHANGED, request=request, subject=user, expired=True)
         notices.notify_change(user, notices.Change.PASSWORD_CHANGED)
-    attempt.step = logon.step_after_password(user)
-    request.session.cycle_key()
-    attempt.save(request)
+        if not logon.complete_logon(request, user, device=device, method="2fa", service=attempt.service):
+            transaction.set_rollback(True)
+            return False
+    return True
 
 
 def _remove_app_device(request, user: User, *, channel: str, event: str) -> None:
