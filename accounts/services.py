@@ -79,7 +79,7 @@ def use_email_otp(request, user: User) -> None:
 def reset_registration(user: User, *, actor=None, request=None) -> None:
     """ "Unlock/Reset OTP Device Registration" (DA for users, HKEX DA3 for DAs):
     lifts the lock and clears the password and OTP channel, so the next logon
-    is a first-time logon (App. D.c). Ends every session of the person."""
+    is a first-time logon (App. D.c). Ends every session of the person, who is told by e-mail."""
     with transaction.atomic():
         lockout.lift_lock(user, actor=actor, request=request)
         row = User.all_objects.select_for_update().get(pk=user.pk)
@@ -92,6 +92,8 @@ def reset_registration(user: User, *, actor=None, request=None) -> None:
         row.rotate_security_stamp()
         row.save(update_fields=["password", "password_changed_at", "otp_channel", "twofa_set_up_at", "security_stamp"])
         audit.record(Event.REGISTRATION_RESET, request=request, actor=actor, subject=row)
+        # The person is told, as of every change of their authentication settings (issue 12, finding 1).
+        notices.notify_change(row, notices.Change.REGISTRATION_RESET)
 
 
 # -- smartcard (§4, §5): a simulated reader -------------------------------------------
