@@ -5,8 +5,10 @@ step reached and a random attempt id. Nothing
 protected is reachable until the last step calls `complete_logon`, which is
 the only place that logs a person in. No password is ever kept in the session.
 
-Steps: password -> (expired: forced change) -> setup (first time: register
-the app, or skip and use e-mail) -> OTP -> logon success.
+Steps: password -> setup (first time: register the app, or skip and use e-mail)
+-> OTP -> (expired password: forced change) -> logon success. The forced change
+comes after the OTP, so that knowing the password alone never changes it
+(docs/decisions.md, "Expired password: the second factor before the change").
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.db import transaction
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
 
 from ccass_portal import clock
 from otp import services as otp_services
@@ -115,6 +118,10 @@ class Attempt:
     service: str
     attempt_id: str
     started: float
+    # The password is expired: once the OTP is proved, the forced change comes before the
+    # logon completes, and `device` keeps the device that proved it (its persistent id).
+    expired: bool = False
+    device: str = ""
 
     @classmethod
     def load(cls, request, portal: str) -> Attempt | None:
@@ -151,7 +158,7 @@ def otp_binding(request, user: User) -> str:
     return binding["attempt"]
 
 
-def start_attempt(request, user: User, *, portal: str, service: str, step: str) -> Attempt:
+def start_attempt(request, user: User, *, portal: str, service: str, step: str, expired: bool = False) -> Attempt:
     # A new session key at each step boundary (SECURITY.md 16).
     request.session.cycle_key()
     attempt = Attempt(
@@ -161,6 +168,7 @@ def start_attempt(request, user: User, *, portal: str, service: str, step: str) 
         service=service,
         attempt_id=otp_binding(request, user),
         started=clock.now().timestamp(),
+        expired=expired,
     )
     attempt.save(request)
     return attempt
@@ -226,8 +234,7 @@ def check_password_once(user: User | None, password: str) -> bool:
 
 
 def step_after_password(user: User) -> str:
-    """The OTP step that follows a proved, unexpired password (or the forced change of an
-    expired one): the app, e-mail OTP, or the first-time set-up."""
+    """The OTP step that follows a proved password: the app, e-mail OTP, or the first-time set-up."""
     if user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
         return Step.OTP_APP
     if user.otp_channel == OtpChannel.EMAIL:
@@ -269,8 +276,9 @@ def password_step(request, typed_user_id: str, password: str, *, portal: str, se
         audit.record(Event.LOGON_FAILURE, request=request, subject=user, reason="portal", portal=portal)
         return PasswordResult(ok=False, message=PORTALS[portal].refusal)
 
-    step = Step.EXPIRED if password_expired(user) else step_after_password(user)
-    attempt = start_attempt(request, user, portal=portal, service=service, step=step)
+    attempt = start_attempt(
+        request, user, portal=portal, service=service, step=step_after_password(user), expired=password_expired(user)
+    )
     return PasswordResult(ok=True, attempt=attempt)
 
 
@@ -282,6 +290,7 @@ class OtpResult:
     ok: bool
     locked: bool = False
     message: str = ""
+    next_step: str = ""  # Step.EXPIRED when the forced change comes before the logon completes
 
 
 INVALID_OTP = _("Invalid OTP. Please try again, or request a new one.")  # e-mail OTP
@@ -361,6 +370,13 @@ def verify_email_step(request, attempt: Attempt, code: str) -> OtpResult:
 
 
 def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:
+    if attempt.expired:
+        # Both factors proved: now, and only now, the forced change (then complete_expired_change).
+        attempt.step = Step.EXPIRED
+        attempt.device = device.persistent_id if device is not None else ""
+        request.session.cycle_key()
+        attempt.save(request)
+        return OtpResult(ok=True, next_step=Step.EXPIRED)
     if not complete_logon(request, user, device=device, method="2fa", service=attempt.service):
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
     return OtpResult(ok=True)
@@ -369,6 +385,11 @@ def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:
 # The stamps and the audit row together, or neither (issue 16 item 7); within a verify_*_step
 # transaction no savepoint is needed (an error ends that whole transaction anyway).
 @transaction.atomic(savepoint=False)
+def proved_device(attempt: Attempt):
+    """The device that proved the second factor in this attempt (before a forced change)."""
+    return Device.from_persistent_id(attempt.device) if attempt.device else None
+
+
 def complete_logon(request, user: User, *, device, method: str, service: str) -> bool:
     """The only place a person is logged in. Rotates the session key (SECURITY.md 16).
     False, and nothing done but the attempt dropped, if the account was locked meanwhile."""

@@ -33,6 +33,7 @@ class Change:
     PASSWORD_RESET = "password_reset"
     DEVICE_DELETED = "device_deleted"
     OTP_CHANNEL_EMAIL = "otp_channel_email"
+    REGISTRATION_RESET = "registration_reset"
 
 
 WHAT = {
@@ -48,6 +49,11 @@ WHAT = {
     Change.OTP_CHANNEL_EMAIL: gettext_lazy(
         "Your CCASS account was set to receive its OTP by e-mail instead of the mobile application on %(when)s "
         "(Hong Kong time)."
+    ),
+    # "Unlock/Reset OTP Device Registration" by a DA, or HKEX's eService DA3 for a DA.
+    Change.REGISTRATION_RESET: gettext_lazy(
+        "The password and OTP device registration of your CCASS account were reset by your Delegated "
+        "Administrator (or by HKEX) on %(when)s (Hong Kong time); your next logon is a first-time logon."
     ),
 }
 

@@ -32,17 +32,24 @@ def change_password(request, user: User, *, new: str) -> None:
         notices.notify_change(user, notices.Change.PASSWORD_CHANGED)
 
 
-def change_expired_password(request, attempt: logon.Attempt, *, new: str) -> None:
-    """The forced change after User ID + expired password (the current password proved on
-    the same form); then the logon goes on to its OTP."""
-    user = attempt.user()
+def change_expired_password(request, attempt: logon.Attempt, *, new: str) -> bool:
+    """The forced change of an expired password, reached only once the OTP was proved in
+    this logon (accounts.logon._complete); the current password was proved again on the
+    form. The change and the logon it completes are one transaction: False, and nothing
+    changed, if the person was locked meanwhile or the proving device is gone."""
     with transaction.atomic():
+        user = User.objects.select_for_update().get(user_id=attempt.user_id)
+        device = logon.proved_device(attempt)
+        if device is None or user.is_locked:
+            logon.abandon_attempt(request)
+            return False
         apply_new_password(user, new)
         audit.record(Event.PASSWORD_CHANGED, request=request, subject=user, expired=True)
         notices.notify_change(user, notices.Change.PASSWORD_CHANGED)
-    attempt.step = logon.step_after_password(user)
-    request.session.cycle_key()
-    attempt.save(request)
+        if not logon.complete_logon(request, user, device=device, method="2fa", service=attempt.service):
+            transaction.set_rollback(True)
+            return False
+    return True
 
 
 def _remove_app_device(request, user: User, *, channel: str, event: str) -> None:
@@ -72,7 +79,7 @@ def use_email_otp(request, user: User) -> None:
 def reset_registration(user: User, *, actor=None, request=None) -> None:
     """ "Unlock/Reset OTP Device Registration" (DA for users, HKEX DA3 for DAs):
     lifts the lock and clears the password and OTP channel, so the next logon
-    is a first-time logon (App. D.c). Ends every session of the person."""
+    is a first-time logon (App. D.c). Ends every session of the person, who is told by e-mail."""
     with transaction.atomic():
         lockout.lift_lock(user, actor=actor, request=request)
         row = User.all_objects.select_for_update().get(pk=user.pk)
@@ -85,6 +92,8 @@ def reset_registration(user: User, *, actor=None, request=None) -> None:
         row.rotate_security_stamp()
         row.save(update_fields=["password", "password_changed_at", "otp_channel", "twofa_set_up_at", "security_stamp"])
         audit.record(Event.REGISTRATION_RESET, request=request, actor=actor, subject=row)
+        # The person is told, as of every change of their authentication settings (issue 12, finding 1).
+        notices.notify_change(row, notices.Change.REGISTRATION_RESET)
 
 
 # -- smartcard (§4, §5): a simulated reader -------------------------------------------

@@ -86,7 +86,7 @@ def prove(request, user: User, *, password: str, code: str | None, reason: str, 
     else is checked or said (a history or policy message would tell a session holder
     the password). Then the new password's own checks, so that a refused new password
     does not spend the code. Then the second factor, unless `code` is None (the forced
-    change of an expired password, whose logon asks for the OTP next)."""
+    change of an expired password, reached only after the logon's OTP was proved)."""
     if not prove_password(request, user, password, reason=reason):
         return Proof(ok=False, field="password", message=WRONG_CURRENT_PASSWORD, locked=lockout.is_locked(user))
     if not new_password_ok():

@@ -172,7 +172,7 @@ def _code_step(request, form, attempt: Attempt, verify):
     if form.is_valid():
         result = verify(request, attempt, form.cleaned_data["otp"])
         if result.ok:
-            return redirect(url(request, "success")), None
+            return redirect(_step_url(request, result.next_step) if result.next_step else url(request, "success")), None
         if result.locked:
             messages.error(request, result.message)
             return redirect(url(request, "login")), None
@@ -273,11 +273,11 @@ def expired(request, attempt: Attempt):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            services.change_expired_password(request, attempt, new=form.cleaned_data["new_password1"])
-            messages.success(request, _("Your password has been changed."))
-            if attempt.step == Step.OTP_EMAIL:
-                return _send_logon_otp(request, attempt)
-            return redirect(_step_url(request, attempt.step))
+            if services.change_expired_password(request, attempt, new=form.cleaned_data["new_password1"]):
+                messages.success(request, _("Your password has been changed."))
+                return redirect(url(request, "success"))
+            messages.error(request, logon.GENERIC_FAILURE)
+            return redirect(url(request, "login"))
         if form.locked or not Attempt.load(request, portal_of(request)):
             logon.abandon_attempt(request)
             messages.error(request, logon.GENERIC_FAILURE)

@@ -206,10 +206,14 @@ def test_plus_31_minutes_ages_out_lockout_failures(client, email_user):
 
 
 def test_plus_91_days_forces_the_expired_password_change_and_reset_restores(client, email_user):
-    move(client, "forward_91d")
-    assert password_step(client, email_user.user_id, GOOD_PASSWORD)["Location"] == "/login/expired/"
+    from accounts.logon import ATTEMPT_KEY
+
+    move(client, "forward_91d")  # the forced change comes after the OTP
+    assert password_step(client, email_user.user_id, GOOD_PASSWORD)["Location"] == "/login/otp/"
+    assert client.session[ATTEMPT_KEY]["expired"]
     move(client, "reset")
     assert password_step(client, email_user.user_id, GOOD_PASSWORD)["Location"] == "/login/otp/"
+    assert not client.session[ATTEMPT_KEY]["expired"]
 
 
 def test_plus_91_days_passes_the_demo_decommissioning_date(client, settings):

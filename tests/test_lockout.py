@@ -176,10 +176,10 @@ def test_sec05_lock_holds_on_every_path(client, app_user, participant, settings)
 
 
 def test_sec05_lock_holds_on_the_expired_password_change(client, app_user):
-    user, _ = app_user
+    user, app = app_user
     user.password_changed_at = clock.now() - timedelta(days=91)
     user.save()
-    assert password_step(client, user.user_id, GOOD_PASSWORD)["Location"] == "/login/expired/"
+    assert app_logon(client, user.user_id, GOOD_PASSWORD, app)["Location"] == "/login/expired/"
     for _ in range(5):  # meanwhile someone elsewhere locks the account
         fail_password(Client())
     response = client.post(

@@ -62,9 +62,9 @@ def test_a_session_holder_cannot_learn_the_password_from_the_history_message(app
 def test_the_expired_password_change_checks_the_current_password_first(client, app_user):
     from ccass_portal import clock
 
-    user, _ = app_user
+    user, app = app_user
     User.objects.filter(pk=user.pk).update(password_changed_at=clock.now() - timedelta(days=91))
-    password_step(client, user.user_id, GOOD_PASSWORD)
+    assert app_logon(client, user.user_id, GOOD_PASSWORD, app)["Location"] == "/login/expired/"
     response = client.post(
         "/login/expired/", {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD, "old_password": WRONG}
     )

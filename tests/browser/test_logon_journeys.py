@@ -259,6 +259,9 @@ def test_expired_password_must_be_changed_before_going_on(page: Page, app_user):
     User.objects.filter(pk=user.pk).update(password_changed_at=clock.now() - timedelta(days=91))
     open_terminal_login(page)
     fill_login(page, user.user_id, GOOD_PASSWORD)
+    # The app's code first: the password alone never changes it (docs/decisions.md,
+    # "Expired password: the second factor before the change").
+    enter_app_code(page, app.code())
 
     expect(heading(page, "Change Password")).to_be_visible()
     expect(page.get_by_text("Your password has expired", exact=False)).to_be_visible()
@@ -272,7 +275,6 @@ def test_expired_password_must_be_changed_before_going_on(page: Page, app_user):
     shot(page, "expired-password")
     button(page, "Update").click()
 
-    enter_app_code(page, app.code())
     expect_logon_success(page, user.user_id)
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)

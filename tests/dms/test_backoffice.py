@@ -125,6 +125,24 @@ def test_unlock_and_reset_a_das_otp_registration(roster, operator):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("action", [Action.UNLOCK, Action.RESET_OTP])
+def test_a_da3_reset_tells_the_da_by_mail(roster, operator, action, django_capture_on_commit_callbacks):
+    """HKEX's DA3 reset is a change of the DA's authentication settings: the DA is told by
+    e-mail (docs/security.md, "Step-up and change notices"), no link, no User ID."""
+    from django.core import mail
+
+    checker = roster.checker
+    with django_capture_on_commit_callbacks(execute=True):
+        backoffice.act_on_da(
+            operator=operator[0], participant=checker.participant, user_id=checker.user_id, action=action
+        )
+    [notice] = [m for m in mail.outbox if m.to == [checker.email]]
+    assert "reset" in notice.body and "重設" in notice.body
+    assert checker.user_id not in notice.body + notice.subject and "http" not in notice.body
+    assert not [m for m in mail.outbox if operator[0].email in m.to]
+
+
+@pytest.mark.django_db
 def test_disable_or_delete_that_breaks_the_roster_is_refused(roster, operator_client):
     for action in (Action.DISABLE, Action.DELETE):
         response = operator_client.post(
@@ -291,8 +309,9 @@ def test_unlock_da_account_resets_the_registration_and_notifies_the_submitter(ro
     )
     checker = User.objects.get(pk=roster.checker.pk)
     assert not checker.is_locked and not checker.has_twofa and not checker.has_usable_password()
-    [notice] = mailoutbox
-    assert notice.to == ["cc@abc-securities.example"] and record.reference in notice.subject
+    # The submitter's notice; the DA's own change notice is tests' test_a_da3_reset_tells_the_da_by_mail.
+    [notice] = [m for m in mailoutbox if m.to == ["cc@abc-securities.example"]]
+    assert record.reference in notice.subject
     assert "noreply_connect@" in notice.from_email and checker.user_id not in notice.body
 
 

@@ -453,6 +453,34 @@ def test_unlock_reset_makes_the_next_logon_a_first_time_logon(roster):
     assert kinds("registration_reset") == 1 and kinds("account_unlocked") == 1
 
 
+def _change_notices(to: str) -> list:
+    return [m for m in mail.outbox if to in m.to and "One Time Password" not in m.body]
+
+
+@pytest.mark.django_db
+def test_unlock_reset_tells_the_person_by_mail_not_the_das(roster, django_capture_on_commit_callbacks):
+    """Like every change of authentication settings (docs/security.md, "Step-up and change
+    notices"): the person learns of a reset made by DAs, so a malicious maker and checker pair
+    cannot reset it unseen. The mail goes to the person only, on commit, no link, no User ID."""
+    user = roster.user
+    cr = prepare_change(roster, user, unlock_reset=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        authorise(roster, cr)
+    [notice] = _change_notices(user.email)
+    assert notice.to == [user.email]
+    assert "reset" in notice.body and "重設" in notice.body
+    assert user.user_id not in notice.body + notice.subject and "http" not in notice.body
+    assert not _change_notices(roster.maker.email) and not _change_notices(roster.checker.email)
+
+
+@pytest.mark.django_db
+def test_a_change_without_unlock_reset_sends_no_reset_notice(roster, django_capture_on_commit_callbacks):
+    cr = prepare_change(roster, roster.user, surname="ZHANG")
+    with django_capture_on_commit_callbacks(execute=True):
+        authorise(roster, cr)
+    assert not _change_notices(roster.user.email)
+
+
 @pytest.mark.django_db
 def test_a_das_registration_is_reset_by_hkex_not_in_dms(roster):
     with pytest.raises(DmsRefusal, match="reset by HKEX") as refused:
