@@ -26,6 +26,16 @@ def test_every_message_has_a_traditional_chinese_translation():
             assert placeholder in translated, (entry.msgid, placeholder)
 
 
+def test_no_message_is_translated_twice():
+    """Two entries for one msgid compile to whichever comes last, silently (msgfmt calls it fatal)."""
+    po = polib.pofile(str(PO))
+    seen: dict[tuple, int] = {}
+    for entry in po:
+        key = (entry.msgctxt, entry.msgid)
+        seen[key] = seen.get(key, 0) + 1
+    assert not [key for key, count in seen.items() if count > 1]
+
+
 def test_language_switch_remembers_the_choice(client):
     assert "User Login" in client.get("/login/").content.decode()
     response = client.post("/i18n/setlang/", {"language": "zh-hant", "next": "/login/"})
