@@ -382,14 +382,14 @@ def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:
     return OtpResult(ok=True)
 
 
-# The stamps and the audit row together, or neither (issue 16 item 7); within a verify_*_step
-# transaction no savepoint is needed (an error ends that whole transaction anyway).
-@transaction.atomic(savepoint=False)
 def proved_device(attempt: Attempt):
     """The device that proved the second factor in this attempt (before a forced change)."""
     return Device.from_persistent_id(attempt.device) if attempt.device else None
 
 
+# The stamps and the audit row together, or neither (issue 16 item 7); within a verify_*_step
+# transaction no savepoint is needed (an error ends that whole transaction anyway).
+@transaction.atomic(savepoint=False)
 def complete_logon(request, user: User, *, device, method: str, service: str) -> bool:
     """The only place a person is logged in. Rotates the session key (SECURITY.md 16).
     False, and nothing done but the attempt dropped, if the account was locked meanwhile."""

@@ -170,9 +170,10 @@ def test_2_da3_unlock_da_account_notifies_the_client_connect_submitter(page: Pag
     after = User.objects.get(pk=checker.pk)
     assert not after.is_locked and not after.has_twofa and not after.has_usable_password()  # first-time logon next
 
-    [notice] = mail.outbox
+    # The submitter's notice; the DA gets their own reset notice too (issue 12, finding 1).
+    [notice] = [m for m in mail.outbox if m.to == ["cc-admin@abc-securities.example"]]
+    assert [m.to for m in mail.outbox if m is not notice] == [[checker.email]]
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2]
-    assert notice.to == ["cc-admin@abc-securities.example"]
     assert notice.from_email.endswith(f"<noreply_connect@{domain}>") and "HKEX Client Connect" in notice.from_email
     assert notice.subject == (
         f"DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form ({record.reference} from B01234)"
