@@ -1,7 +1,7 @@
 """The 2FA logon (App. C): the steps a logon attempt goes through, and their rules.
 
 A logon attempt lives in the session under ``logon`` and names the person, the
-step reached and a random attempt id. Nothing
+step reached and when it started. Nothing
 protected is reachable until the last step calls `complete_logon`, which is
 the only place that logs a person in. No password is ever kept in the session.
 
@@ -13,9 +13,8 @@ comes after the OTP, so that knowing the password alone never changes it
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 import django_otp
@@ -116,7 +115,6 @@ class Attempt:
     step: str
     portal: str
     service: str
-    attempt_id: str
     started: float
     # The password is expired: once the OTP is proved, the forced change comes before the
     # logon completes, and `device` keeps the device that proved it (its persistent id).
@@ -128,7 +126,7 @@ class Attempt:
         data = request.session.get(ATTEMPT_KEY)
         if not data or data.get("portal") != portal:
             return None
-        attempt = cls(**data)
+        attempt = cls(**known_fields(cls, data))
         if attempt_expired(attempt.started):
             request.session.pop(ATTEMPT_KEY, None)
             return None
@@ -147,15 +145,11 @@ def attempt_expired(started: float | None) -> bool:
     return started is None or clock.now().timestamp() - started > ATTEMPT_LIFETIME.total_seconds()
 
 
-def otp_binding(request, user: User) -> str:
-    """A random id for the person's attempts in this browser session. E-mail codes are
-    not bound to it: they belong to the person and purpose (otp.services), so that a
-    person who starts again in a fresh browser can use the code already mailed."""
-    binding = request.session.get("otp_binding") or {}
-    if binding.get("user") != user.user_id:
-        binding = {"user": user.user_id, "attempt": secrets.token_urlsafe(24)}
-        request.session["otp_binding"] = binding
-    return binding["attempt"]
+def known_fields(cls, data: dict) -> dict:
+    """A session written by an earlier release may hold keys this one no longer has (the
+    attempt id e-mail codes were once bound to): they are dropped, not a 500."""
+    names = {f.name for f in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
 
 
 def start_attempt(request, user: User, *, portal: str, service: str, step: str, expired: bool = False) -> Attempt:
@@ -166,7 +160,6 @@ def start_attempt(request, user: User, *, portal: str, service: str, step: str, 
         step=step,
         portal=portal,
         service=service,
-        attempt_id=otp_binding(request, user),
         started=clock.now().timestamp(),
         expired=expired,
     )

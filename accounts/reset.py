@@ -13,7 +13,6 @@ logs anyone in; wrong codes count towards the lockout.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from otp import services as otp_services
 from . import audit, lockout, notices
 from .audit import Event
 from .client import client_address
-from .logon import attempt_expired, find_user, otp_binding, profile_active, typed_label
+from .logon import attempt_expired, find_user, known_fields, profile_active, typed_label
 from .models import OtpChannel, User
 from .user_ids import normalise_user_id
 
@@ -74,7 +73,6 @@ def provable_factor(user: User | None) -> str | None:
 class ResetState:
     user_id: str
     step: str
-    attempt_id: str
     portal: str
     started: float | None = None
 
@@ -83,7 +81,7 @@ class ResetState:
         data = request.session.get(RESET_KEY)
         if not data or data.get("portal") != portal:
             return None
-        state = cls(**data)
+        state = cls(**known_fields(cls, data))
         if attempt_expired(state.started):
             # A reset in progress lasts as long as a logon attempt, counted from its start.
             request.session.pop(RESET_KEY, None)
@@ -94,7 +92,7 @@ class ResetState:
         request.session[RESET_KEY] = self.__dict__.copy()
 
     def advance(self, request, step: str) -> ResetState:
-        state = ResetState(self.user_id, step, self.attempt_id, self.portal, self.started)
+        state = ResetState(self.user_id, step, self.portal, self.started)
         request.session.cycle_key()
         state.save(request)
         return state
@@ -117,8 +115,7 @@ def start_reset(request, typed_user_id: str, *, portal: str) -> str:
         return ResetStep.THROTTLED
     user = find_user(typed_user_id)
     factor = provable_factor(user)
-    binding = otp_binding(request, user) if user is not None else secrets.token_urlsafe(24)
-    state = ResetState(user_id, ResetStep.CODE, binding, portal, clock.now().timestamp())
+    state = ResetState(user_id, ResetStep.CODE, portal, clock.now().timestamp())
     request.session.cycle_key()
     state.save(request)
     if factor is None:

@@ -255,3 +255,16 @@ def test_logon_steps_stay_cheap_in_queries(client, app_user, django_assert_max_n
         assert client.get("/login/success/").status_code == 200
     user.refresh_from_db()
     assert user.last_login == user.last_access_at
+
+
+def test_an_attempt_saved_by_the_earlier_release_still_loads(client, app_user):
+    """Sessions outlive a deploy: an attempt holding the attempt id e-mail codes were once bound
+    to goes on to the OTP step, not a 500 (accounts.logon.known_fields)."""
+    user, app = app_user
+    assert password_step(client, user.user_id, GOOD_PASSWORD)["Location"] == "/login/otp/"
+    session = client.session
+    session["logon"] = {**session["logon"], "attempt_id": "from-the-earlier-release"}
+    session.save()
+    assert client.get("/login/otp/").status_code == 200
+    response = post(client, "/login/otp/", {"otp": app.code()})
+    assert response["Location"] == "/login/success/" and is_logged_in(client)
