@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_email",
+    "django_otp_webauthn",  # passkeys (issue 18); used only when PORTAL_PASSKEYS is on
     "ccass_portal",
     "accounts",
     "otp",
@@ -303,6 +304,19 @@ OTP_EMAIL_BODY = "One Time Password (OTP) for CCASS: {token}"
 OTP_TOTP_ISSUER = env.str("PORTAL_TOTP_ISSUER", default="HKEX CCASS")
 OTP_TOTP_SYNC = False  # no drift learning: at most one step of tolerance, always
 PORTAL_OTP_ENCRYPTION_KEYS = env.list("PORTAL_OTP_ENCRYPTION_KEYS", default=[])
+
+# Passkeys (WebAuthn), issue 18: a third factor HKEX could switch on. Off, the portal is exactly
+# the seeds' portal; the demo turns it on. The relying party ID is the host name the browser
+# shows (no scheme, no port); the allowed origins are the exact origins a ceremony may come
+# from. A ceremony from any other origin is refused (docs/security.md, "Passkeys").
+PORTAL_PASSKEYS = env.bool("PORTAL_PASSKEYS", default=PORTAL_DEMO)
+OTP_WEBAUTHN_RP_ID = env.str("PORTAL_PASSKEY_RP_ID", default="localhost")
+OTP_WEBAUTHN_RP_NAME = env.str("PORTAL_PASSKEY_RP_NAME", default="HKEX CCASS/CCMS Terminal")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "PORTAL_PASSKEY_ORIGINS",
+    default=["http://localhost:8000"],  # WebAuthn takes no IP address
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # a passkey is the second factor, after the password
 
 # Publishing a task to a dead broker must answer the user within 2 s (SECURITY.md 30).
 PORTAL_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
