@@ -203,7 +203,7 @@ def test_demo_turns_enforcement_off_by_default():
         env.update({"DJANGO_SECRET_KEY": "x" * 50, **overrides})
         result = subprocess.run(
             [sys.executable, "-c", "import ccass_portal.settings as s; print(s.PORTAL_ENFORCE_SERVICE_HOURS)"],
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=Path(__file__).resolve().parents[2],
             env=env,
             capture_output=True,
             text=True,

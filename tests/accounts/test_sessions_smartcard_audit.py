@@ -343,7 +343,7 @@ class CountingHasher(PortalArgon2PasswordHasher):
 
 
 def test_sec07_same_page_same_status_one_hash_each(participant, settings):
-    settings.PASSWORD_HASHERS = ["tests.test_sessions_smartcard_audit.CountingHasher"]  # caches clear on change
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]  # caches clear on change
     make_user(participant, "B0123402", password=GOOD_PASSWORD, channel=OtpChannel.EMAIL)
     make_user(participant, "B0123404", password=GOOD_PASSWORD, channel=OtpChannel.EMAIL, status=User.Status.DISABLED)
     make_user(participant, "B0123405", password=GOOD_PASSWORD, channel=OtpChannel.EMAIL, locked_at=clock.now())
@@ -445,7 +445,7 @@ def test_an_existing_demo_database_gets_distinct_srns_on_migrate():
 def test_smartcard_refusals_are_one_page_and_one_hash_whatever_the_card(participant, settings):
     # An attacker without the card learns nothing from the answer: unknown SRN, wrong PIN, or the right
     # PIN of a card that may not log on (locked, 2FA-only, disabled, the wrong portal) all look alike.
-    settings.PASSWORD_HASHERS = ["tests.test_sessions_smartcard_audit.CountingHasher"]
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2999, 1, 1)
     expiry = clock.now() + timedelta(days=365)
     cards = {
