@@ -54,7 +54,7 @@ def is_logged_in(client, prefix="") -> bool:
 
 def strong_login(client, user, device=None, method="2fa", service="online"):
     """A full session without driving the screens (for sweeps and fuzzing; the screens
-    themselves are proved in test_logon_flow). The session is made by the real
+    themselves are proved in tests/accounts/test_logon_flow.py). The session is made by the real
     accounts.logon.complete_logon, the one place a person is logged in, so a change in what a
     logged-in session holds reaches every test that uses this."""
     from importlib import import_module

@@ -182,7 +182,7 @@ def test_seed_demo_is_idempotent_and_complete():
         assert firm.active_users().filter(role=Role.USER).exists()
     assert Participant.objects.get(participant_id="BNK999").is_designated_bank
     operator = User.objects.get(pk="HKEXOPS1")
-    # Its password is made at install and printed (tests/test_demo_exposure.py), never a constant.
+    # Its password is made at install and printed (tests/security/test_demo_exposure.py), never a constant.
     assert operator.is_staff and operator.participant is None and operator.has_usable_password()
 
 

@@ -52,7 +52,7 @@ def test_sec20_wrong_reset_codes_count_towards_the_lockout(client, app_user):
 
 
 # SEC 8 (the same answers whoever the ID names, the queue down too) and the limits on
-# requests: tests/test_reset_answers.py, which plays a stranger beside each kind of person.
+# requests: tests/accounts/test_reset_answers.py, which plays a stranger beside each kind of person.
 
 
 # -- 90-day expiry ------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def test_sec20_wrong_reset_codes_count_towards_the_lockout(client, app_user):
 def test_sec21_expired_password_forces_a_change_after_the_otp(client, app_user):
     # The OTP first, so that the password alone never changes it (docs/decisions.md,
     # "Expired password: the second factor before the change"); two actors in
-    # tests/test_expired_password_second_factor.py.
+    # tests/accounts/test_expired_password_second_factor.py.
     user, app = app_user
     user.password_changed_at = clock.now() - timedelta(days=90)
     user.save()

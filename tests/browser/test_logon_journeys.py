@@ -2,7 +2,7 @@
 app and by e-mail, ongoing logon, lockout, self-service reset, the forced change of an
 expired password, the smartcard logon and the DMS logon of a DA.
 
-Mirrors tests/test_logon_flow.py (Django's test client) screen by screen, finding
+Mirrors tests/accounts/test_logon_flow.py (Django's test client) screen by screen, finding
 everything by the seeds' labels.
 """
 
