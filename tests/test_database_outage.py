@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 from tests.logon_helpers import is_logged_in, last_email_otp, password_step, strong_login
 from tests.native_stack import dead_port
 

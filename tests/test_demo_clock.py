@@ -17,7 +17,7 @@ from accounts.logon import INVALID_OTP
 from accounts.models import AuditEvent, User
 from ccass_portal import clock
 from ccass_portal.models import DemoClock
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 from tests.logon_helpers import last_email_otp, otp_mails, password_step
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.test import Client, RequestFactory
 
 from accounts.models import AuditEvent
 from ccass_portal import errors
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 from tests.logon_helpers import is_logged_in, password_step, strong_login
 from tests.wsgi_requests import csrf_pair, raw_request
 

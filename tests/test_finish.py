@@ -7,7 +7,7 @@ import re
 import pytest
 from django.utils import translation
 
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 from tests.logon_helpers import app_logon
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_change_password_labels_and_each_error_once(client, app_user):
 
 @pytest.mark.parametrize("service", ["online", "reports"])
 def test_close_after_a_reset_returns_to_the_chosen_services_login(client, app_user, service):
-    from tests.conftest import NEW_PASSWORD
+    from tests.factories import NEW_PASSWORD
 
     user, app = app_user
     login = client.get(f"/login/?service={service}").content.decode()
@@ -82,7 +82,7 @@ SMALL_WORDS = {"of", "and", "a", "the", "by"}
 def test_dms_menu_items_in_one_case_style_and_every_report_in_it(participant):
     from django.test import Client
 
-    from tests.dms.conftest import log_in, make_roster
+    from tests.dms.factories import log_in, make_roster
 
     roster = make_roster(participant)
     client = log_in(Client(), roster.maker, roster.maker_app)
@@ -114,7 +114,7 @@ def test_online_functions_menu_says_the_functions_are_simulated(client, app_user
 def test_create_user_profile_values_in_traditional_chinese(participant):
     from django.test import Client
 
-    from tests.dms.conftest import log_in, make_roster
+    from tests.dms.factories import log_in, make_roster
 
     roster = make_roster(participant)
     client = log_in(Client(), roster.maker, roster.maker_app)

@@ -77,7 +77,7 @@ def test_sso_reports_redis_down_as_503(client, settings):
 @pytest.mark.django_db
 def test_sso_reports_real_redis(client, settings):
     url = os.environ.get("TEST_REDIS_URL")
-    from tests.conftest import need
+    from tests.factories import need
 
     need(bool(url), "redis-server is required (run `make test`)")
     settings.REDIS_URL = url
@@ -188,7 +188,7 @@ def test_seed_demo_is_idempotent_and_complete():
 
 @pytest.mark.django_db
 def test_admin_needs_a_verified_2fa_session(client, participant):
-    from tests.conftest import GOOD_PASSWORD, make_user
+    from tests.factories import GOOD_PASSWORD, make_user
 
     operator = make_user(None, "HKEXOPS9", password=GOOD_PASSWORD, is_staff=True, is_superuser=True)
     assert client.get("/admin/").status_code == 302

@@ -61,7 +61,7 @@ def test_the_quota_message_is_translated_and_one_for_dms_and_the_back_office(fir
 def test_the_back_office_refusal_of_an_unknown_da_is_translated(firm):
     from dms import backoffice
     from dms.services import DmsRefusal
-    from tests.conftest import make_user
+    from tests.factories import make_user
 
     operator = make_user(None, "HKEXOP01", is_staff=True)
     with translation.override("zh-hant"), pytest.raises(DmsRefusal) as refused:
@@ -72,7 +72,7 @@ def test_the_back_office_refusal_of_an_unknown_da_is_translated(firm):
 def test_the_back_office_refusals_of_a_role_assignment_are_translated(firm):
     from dms import backoffice
     from dms.services import DmsRefusal
-    from tests.conftest import make_user
+    from tests.factories import make_user
 
     operator = make_user(None, "HKEXOP01", is_staff=True)
     make_user(firm, "B01234X1", role="DA_MAKER")

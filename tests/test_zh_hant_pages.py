@@ -15,9 +15,9 @@ from django.test import Client
 
 from ccass_portal.terminal import ONLINE_FUNCTIONS
 from dms.models import ChangeRequest
-from tests.conftest import GOOD_PASSWORD
-from tests.dms.conftest import log_in, roster  # noqa: F401  (roster is a fixture)
+from tests.dms.factories import log_in
 from tests.dms.test_views import form_data
+from tests.factories import GOOD_PASSWORD
 from tests.logon_helpers import password_step
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def chinese(client: Client) -> Client:
     return client
 
 
-def test_journey_pages_in_traditional_chinese_have_no_english_left(roster, app_user, email_user):  # noqa: F811
+def test_journey_pages_in_traditional_chinese_have_no_english_left(roster, app_user, email_user):
     allowed = ALWAYS | kept_in_english()
     user, app = app_user
     people = [user, email_user, roster.maker, roster.checker, roster.checker2, roster.user]

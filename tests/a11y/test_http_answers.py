@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from ccass_portal import overnight_reports
 from tests.a11y.tour import people
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from accounts.models import OtpChannel, Role
 from dms import services
 from dms.models import ChangeRequest
 from otp.models import AuthenticatorDevice
-from tests.conftest import GOOD_PASSWORD, AuthenticatorApp, make_user
+from tests.factories import GOOD_PASSWORD, AuthenticatorApp, make_user
 
 ANONYMOUS = [
     "/",

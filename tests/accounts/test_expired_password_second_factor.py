@@ -13,7 +13,7 @@ from django.test import Client
 
 from accounts.models import AuditEvent, User
 from ccass_portal import clock
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD
 from tests.logon_helpers import is_logged_in, last_email_otp, password_step, post
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts.logon import GENERIC_FAILURE, LOCKED_MESSAGE
 from accounts.models import KeyedAttempts
-from tests.conftest import GOOD_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, make_user
 from tests.logon_helpers import comparable_page, password_step
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from accounts.logon import GENERIC_FAILURE, LOCKED_MESSAGE
 from accounts.models import AuditEvent, User
 from ccass_portal import clock
 from tests.concurrency import run_concurrently
-from tests.conftest import GOOD_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, make_user
 from tests.logon_helpers import app_logon, is_logged_in, password_step
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from pyzbar.pyzbar import decode
 
 from accounts.models import AuditEvent, OtpChannel
 from otp.models import AuthenticatorDevice
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp
 from tests.logon_helpers import app_logon, email_logon, is_logged_in, last_email_otp, password_step, post
 
 pytestmark = pytest.mark.django_db
@@ -186,7 +186,7 @@ def test_terminal_home_functions_and_reports(client, app_user):
 
 def test_dms_logon_is_for_das_and_terminal_for_users(client, participant, app_user):
     from accounts.models import Role
-    from tests.conftest import make_user
+    from tests.factories import make_user
 
     user, app = app_user
     response = password_step(client, user.user_id, GOOD_PASSWORD, prefix="/dms")

@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts import logon
 from ccass_portal import clock
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 from tests.logon_helpers import app_logon, password_step
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_the_default_message_is_the_seed_wording(app_user):
 def test_the_step_after_the_password_is_the_same_whether_or_not_it_expired(participant, channel, confirmed_app, step):
     from accounts.models import OtpChannel
     from otp.models import AuthenticatorDevice
-    from tests.conftest import make_user
+    from tests.factories import make_user
 
     channel = {"app": OtpChannel.APP, "email": OtpChannel.EMAIL, "": OtpChannel.NONE}[channel]
     fresh = make_user(participant, "B0123404", password=GOOD_PASSWORD, channel=channel)

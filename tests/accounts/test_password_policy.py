@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from accounts.password_validation import HKEX_SPECIALS, HkexPasswordPolicyValidator
 from accounts.reset import apply_new_password
-from tests.conftest import GOOD_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, make_user
 
 
 def codes(password, user=None):

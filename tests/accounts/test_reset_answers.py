@@ -16,7 +16,7 @@ from accounts.reset import TOO_MANY_REQUESTS
 from ccass_portal import clock
 from otp.models import AuthenticatorDevice
 from otp.tasks import send_email_otp
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD, make_user
 from tests.logon_helpers import comparable_page, last_email_otp, post
 
 pytestmark = pytest.mark.django_db

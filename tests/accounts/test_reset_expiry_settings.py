@@ -9,7 +9,7 @@ from django.test import Client
 from accounts.models import AuditEvent, OtpChannel
 from ccass_portal import clock
 from otp.models import AuthenticatorDevice
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD
 from tests.logon_helpers import app_logon, is_logged_in, last_email_otp, password_step
 
 pytestmark = pytest.mark.django_db

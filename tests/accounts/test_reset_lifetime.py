@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 
 from accounts.logon import ATTEMPT_LIFETIME
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,8 @@ from accounts.service_hours import (
     is_public_holiday,
     previous_business_day,
 )
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD, enrolled
 from tests.logon_helpers import strong_login
-from tests.security.conftest import _enrolled as enrolled  # an app-enrolled person
 
 HK = ZoneInfo("Asia/Hong_Kong")
 

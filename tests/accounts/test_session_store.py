@@ -12,7 +12,7 @@ from django.db import connections, transaction
 
 from accounts import sessions
 from accounts.sessions import SessionStore
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 from tests.logon_helpers import password_step
 
 # Without the test-case transaction: statements are counted as they run in production (autocommit).

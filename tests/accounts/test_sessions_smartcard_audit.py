@@ -17,7 +17,7 @@ from accounts.hashers import PortalArgon2PasswordHasher
 from accounts.logon import LOCKED_MESSAGE
 from accounts.models import AuditEvent, OtpChannel, User
 from ccass_portal import clock
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD, make_user
 from tests.logon_helpers import app_logon, comparable_page, email_logon, is_logged_in, password_step
 from tests.stack import ROOT
 
@@ -145,7 +145,7 @@ def test_sec26_admin_needs_2fa_and_staff(client, app_user, participant):
     user, app = app_user
     operator = make_user(None, "HKEXOPS9", password=GOOD_PASSWORD, is_staff=True, is_superuser=True)
     from otp.models import AuthenticatorDevice
-    from tests.conftest import AuthenticatorApp
+    from tests.factories import AuthenticatorApp
 
     device = AuthenticatorDevice.new_for(operator)
     device.confirmed = True

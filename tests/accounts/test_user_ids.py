@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from accounts import user_ids
 from accounts.models import Participant, Role, User
-from tests.conftest import make_user
+from tests.factories import make_user
 
 
 def p(pid, house="HKSCC", bank=False, code="", max_users=10, name="FIRM"):

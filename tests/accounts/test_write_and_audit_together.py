@@ -14,7 +14,7 @@ from django.test import Client
 
 from accounts.models import AuditEvent, User
 from ccass_portal import clock
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD, make_user
 from tests.logon_helpers import app_logon
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,7 +53,7 @@ def test_a_smartcard_logon_whose_audit_row_fails_leaves_no_trace(postgres, parti
 
 def test_a_password_change_whose_audit_row_fails_keeps_the_old_password(postgres, participant):
     from otp.models import AuthenticatorDevice
-    from tests.conftest import AuthenticatorApp
+    from tests.factories import AuthenticatorApp
 
     user = make_user(participant, "B0123403", password=GOOD_PASSWORD, channel="APP")
     device = AuthenticatorDevice.new_for(user)

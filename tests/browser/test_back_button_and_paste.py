@@ -11,7 +11,7 @@ import time_machine
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 
 from .steps import button, enter_app_code, expect_logon_success, fill_login, heading, link, logout, open_terminal_login
 

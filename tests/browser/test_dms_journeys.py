@@ -15,11 +15,10 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import OtpChannel, Role, User
 from dms.models import ChangeRequest
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_user
-from tests.dms.conftest import Roster as Firm
-from tests.dms.conftest import make_person
+from tests.browser.helpers import wait_for_otp_mail
+from tests.dms.factories import Roster as Firm
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_person, make_user
 
-from .conftest import wait_for_otp_mail
 from .steps import (
     button,
     enter_app_code,

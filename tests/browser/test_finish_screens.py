@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
-from tests.conftest import GOOD_PASSWORD, make_user
-from tests.dms.conftest import make_person
+from tests.factories import GOOD_PASSWORD, make_person, make_user
 
 from .steps import button, enter_app_code, fill_login, heading, link
 

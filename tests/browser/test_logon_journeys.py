@@ -23,9 +23,9 @@ from accounts.reset import WHO_CAN_RESET
 from accounts.services import SMARTCARD_FAILURE
 from ccass_portal import clock
 from otp.models import AuthenticatorDevice
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_user
+from tests.browser.helpers import scan_qr, shot, wait_for_otp_mail
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_user
 
-from .conftest import scan_qr, shot, wait_for_otp_mail
 from .steps import (
     button,
     enter_app_code,

@@ -23,9 +23,9 @@ from accounts.models import AuditEvent, OtpChannel, Participant, User
 from ccass_portal import clock, overnight_reports
 from ccass_portal.models import OvernightReport
 from otp.models import AuthenticatorDevice
-from tests.conftest import GOOD_PASSWORD, AuthenticatorApp, hashed, make_user
+from tests.browser.helpers import shot, wait_for_otp_mail
+from tests.factories import GOOD_PASSWORD, AuthenticatorApp, hashed, make_user
 
-from .conftest import shot, wait_for_otp_mail
 from .steps import button, enter_app_code, enter_email_otp, expect_logon_success, fill_login, heading, link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -18,8 +18,7 @@ from accounts import demo_data
 from accounts.models import OtpChannel, Participant, Role, User
 from ccass_portal import clock
 from dms.models import ChangeRequest, EServiceRecord
-from tests.conftest import GOOD_PASSWORD, AuthenticatorApp, make_user
-from tests.dms.conftest import make_person
+from tests.factories import GOOD_PASSWORD, AuthenticatorApp, make_person, make_user
 
 from .steps import button, enter_app_code, expect_logon_success, fill_login, heading, link
 

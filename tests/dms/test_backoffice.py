@@ -13,7 +13,7 @@ from dms import backoffice
 from dms.models import EServiceRecord
 from dms.services import DmsRefusal
 from otp.models import AuthenticatorDevice
-from tests.conftest import make_user
+from tests.factories import make_user
 
 Action = EServiceRecord.Action
 
@@ -48,7 +48,7 @@ def test_backoffice_pages_need_an_operators_2fa_session(client, roster, logged_i
 
 @pytest.mark.django_db
 def test_a_da_cannot_log_on_to_the_backoffice(client, roster):
-    from tests.conftest import GOOD_PASSWORD
+    from tests.factories import GOOD_PASSWORD
 
     response = client.post("/backoffice/login/", {"user_id": roster.maker.user_id, "password": GOOD_PASSWORD})
     assert "Only HKEX operators" in response.content.decode()

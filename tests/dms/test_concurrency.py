@@ -16,8 +16,8 @@ from dms import services
 from dms.models import ChangeRequest
 from dms.roster import roster_of
 from dms.services import DmsEvent, DmsRefusal
+from tests.factories import make_person
 
-from .conftest import make_person
 from .test_services import change_payload
 
 THREADS = 10

@@ -13,10 +13,10 @@ from accounts.logon import LOCKED_MESSAGE
 from accounts.models import AuditEvent, Role, User
 from dms import services
 from dms.models import ChangeRequest
-from tests.conftest import GOOD_PASSWORD
+from tests.dms.factories import log_in
+from tests.factories import GOOD_PASSWORD, make_person
 from tests.logon_helpers import comparable_page, password_step
 
-from .conftest import log_in, make_person
 from .test_services import change_payload
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from accounts.models import OtpChannel, Participant, User
 from ccass_portal import clock
 from dms import dashboard
 from otp.models import AuthenticatorDevice
-from tests.conftest import make_user
+from tests.factories import make_user
 from tests.logon_helpers import strong_login
 
 SEEDED = {"B01234": 8, "BNK999": 5, "HKABC1": 5, "HKABC2": 5}  # 3 DAs + users each (accounts.demo_data)

@@ -9,8 +9,8 @@ from accounts.models import DA_ROLES, Role, User
 from dms import backoffice, services
 from dms.models import ChangeRequest, EServiceRecord
 from dms.selectors import profile_listing
+from tests.factories import make_person
 
-from .conftest import make_person
 from .test_services import authorise, change_payload
 
 pytestmark = pytest.mark.django_db

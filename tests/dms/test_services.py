@@ -17,9 +17,7 @@ from dms.roster import roster_of
 from dms.services import DmsEvent, DmsRefusal
 from otp import services as otp_services
 from otp.models import AuthenticatorDevice
-from tests.conftest import make_user
-
-from .conftest import make_person
+from tests.factories import make_person, make_user
 
 # The maker-checker rules also run in the SQLite (embedded, one-command demo) pass of `make test`.
 pytestmark = pytest.mark.embedded
@@ -620,7 +618,7 @@ def test_disable_after_is_enforced_at_logon(roster, client):
         disable_after=yesterday.isoformat(),
     )
     authorise(roster, cr)
-    from tests.conftest import GOOD_PASSWORD
+    from tests.factories import GOOD_PASSWORD
 
     response = client.post("/login/", {"user_id": roster.user.user_id, "password": GOOD_PASSWORD})
     assert response.status_code == 200 and "Unsuccessful logon" in response.content.decode()

@@ -15,9 +15,8 @@ from accounts import user_ids
 from accounts.models import AuditEvent, OtpChannel, Participant, Role, User
 from dms.models import ChangeRequest
 from dms.services import DmsEvent
-from tests.conftest import GOOD_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, make_person, make_user
 
-from .conftest import make_person
 from .test_services import change_payload
 
 SUCCESS = "THE ABOVE USER PROFILE IS CHANGED SUCCESSFULLY"
@@ -306,7 +305,7 @@ def test_unlock_reset_of_a_locked_user_then_first_time_logon(
     # new password -> User Login -> set up the OTP channel.
     from django.core import mail
 
-    from tests.conftest import NEW_PASSWORD
+    from tests.factories import NEW_PASSWORD
 
     with django_capture_on_commit_callbacks(execute=True):
         started = client.post("/reset/", {"user_id": roster.user.user_id})
@@ -823,7 +822,7 @@ def test_smartcard_password_reset_on_the_change_page(roster, maker_client, setti
 
 @pytest.mark.django_db
 def test_ccms_participants_offer_derivatives(logged_in_client):
-    from .conftest import make_roster
+    from tests.dms.factories import make_roster
 
     firm = Participant.objects.create(
         participant_id="HKABC1", name="ABC FUTURES", clearing_house="HKCC", customer_code="ABC", max_users=20

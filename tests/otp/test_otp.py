@@ -14,7 +14,7 @@ from otp import services
 from otp.models import AuthenticatorDevice, EmailOtpDevice
 from otp.tasks import send_email_otp
 from tests.concurrency import run_concurrently
-from tests.conftest import GOOD_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, make_user
 from tests.logon_helpers import last_email_otp, password_step, post
 
 pytestmark = pytest.mark.django_db
@@ -311,7 +311,7 @@ def test_malformed_codes_get_a_message_and_count_nothing_else(client, app_user, 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_sec09_ten_concurrent_uses_of_one_app_code_one_succeeds(postgres, participant):
-    from tests.conftest import AuthenticatorApp
+    from tests.factories import AuthenticatorApp
 
     user = make_user(participant, "B0123403", password=GOOD_PASSWORD, channel="APP")
     device = AuthenticatorDevice.new_for(user)
@@ -447,7 +447,7 @@ def _pending_request(roster, maker_client):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_actors_a_makers_authorisation_code_does_not_block_the_checkers_logon(postgres, participant):
-    from tests.dms.conftest import log_in, make_roster
+    from tests.dms.factories import log_in, make_roster
 
     roster = make_roster(participant)
     checker = _email_checker(roster)
@@ -480,7 +480,7 @@ def test_two_actors_a_makers_authorisation_code_does_not_block_the_checkers_logo
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_actors_the_checkers_logon_does_not_block_the_makers_authorisation_code(postgres, participant):
-    from tests.dms.conftest import log_in, make_roster
+    from tests.dms.factories import log_in, make_roster
 
     roster = make_roster(participant)
     checker = _email_checker(roster)
@@ -649,7 +649,7 @@ def test_broker_down_during_send_authorisation_code(participant, broker_down):
     """Issue 13: the maker is told next to the form, nothing is used up, and the next press works."""
     from accounts.models import OtpChannel, User
     from dms.models import ChangeRequest
-    from tests.dms.conftest import log_in, make_roster
+    from tests.dms.factories import log_in, make_roster
     from tests.dms.test_views import form_data
 
     roster = make_roster(participant)

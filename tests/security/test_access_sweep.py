@@ -10,7 +10,7 @@ import pytest
 
 from dms.models import ChangeRequest
 from dms.services import prepare_request
-from tests.security.conftest import ROLES
+from tests.security.cast import ROLES
 from tests.security.url_inventory import project_routes
 
 A, H, U, X, M, C, O = ROLES  # noqa: E741  # anonymous, half-logged-in, business user, DA of another firm, maker, checker, operator

@@ -26,7 +26,7 @@ from dms.backoffice import BackofficeEvent
 from dms.models import ChangeRequest
 from dms.services import DmsEvent, DmsRefusal, authorise_request, prepare_request, reject_request, withdraw_request
 from otp.models import AuthenticatorDevice
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_user
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_user
 from tests.logon_helpers import app_logon, password_step, strong_login
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.test import Client
 from accounts.models import AuditEvent, OtpChannel, Role, User
 from ccass_portal import clock
 from ccass_portal.models import DemoClock, DemoMail
-from tests.conftest import GOOD_PASSWORD, make_user
+from tests.factories import GOOD_PASSWORD, make_user
 from tests.logon_helpers import password_step, strong_login
 from tests.stack import ROOT
 from tests.test_deployment import production_env

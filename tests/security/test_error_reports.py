@@ -20,9 +20,9 @@ from django.test import Client
 
 from accounts.models import AuditEvent, User
 from dms.models import ChangeRequest
-from tests.conftest import GOOD_PASSWORD, make_user
-from tests.dms.conftest import log_in, roster  # noqa: F401  (roster is a fixture)
+from tests.dms.factories import log_in
 from tests.dms.test_views import form_data
+from tests.factories import GOOD_PASSWORD, make_user
 from tests.logon_helpers import password_step
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +91,7 @@ def test_sec15_a_failing_otp_step_reports_no_code_and_no_session_key(client, app
     assert_no_secret(everything_reported(response, reporting), code=code, session_key=session_key)
 
 
-def test_sec15_a_failing_dms_authorisation_reports_no_code_and_no_session_key(roster, reporting):  # noqa: F811
+def test_sec15_a_failing_dms_authorisation_reports_no_code_and_no_session_key(roster, reporting):
     maker = log_in(Client(), roster.maker, roster.maker_app)
     prepared = maker.post(f"/dms/profiles/{roster.user.user_id}/change/", form_data(roster.user, surname="WONG"))
     assert prepared.status_code == 302, prepared.content.decode()[:2000]
@@ -106,7 +106,7 @@ def test_sec15_a_failing_dms_authorisation_reports_no_code_and_no_session_key(ro
     assert ChangeRequest.objects.get().status == ChangeRequest.Status.PENDING  # the failure changed nothing
 
 
-def test_sec15_a_failing_smartcard_password_reset_reports_no_smartcard_password(roster, reporting, settings):  # noqa: F811
+def test_sec15_a_failing_smartcard_password_reset_reports_no_smartcard_password(roster, reporting, settings):
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = date(2099, 1, 1)
     card_user = make_user(roster.maker.participant, "B0123402", srn="0101101200012AB2")
     maker = log_in(Client(), roster.maker, roster.maker_app)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from accounts.models import User
 from dms.models import ChangeRequest
 from dms.services import prepare_request
-from tests.security.conftest import ROLES
+from tests.security.cast import ROLES
 from tests.security.url_inventory import project_routes
 
 FUZZ_STATS = {"cases": 0}

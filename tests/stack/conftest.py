@@ -11,7 +11,7 @@ import shutil
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import GOOD_PASSWORD, AuthenticatorApp, need
+from tests.factories import GOOD_PASSWORD, AuthenticatorApp, need
 from tests.native_stack import NativeStack, set_up_2fa, start_native_stack
 
 TIMEOUT_MS = 10_000

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD
 from tests.native_stack import (
     OTP_HEADING,
     button,

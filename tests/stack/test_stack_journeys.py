@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp
+from tests.factories import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp
 from tests.native_stack import (
     OTP_HEADING,
     button,

@@ -16,9 +16,8 @@ from accounts.models import AuditEvent, Participant, Role
 from ccass_portal import overnight_reports
 from ccass_portal.models import OvernightReport
 from ccass_portal.tasks import generate_overnight_reports
-from tests.conftest import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD, enrolled
 from tests.logon_helpers import last_email_otp, password_step, strong_login
-from tests.security.conftest import _enrolled as enrolled  # an app-enrolled person
 
 pytestmark = pytest.mark.django_db
 HK = ZoneInfo("Asia/Hong_Kong")
