@@ -63,3 +63,26 @@ def test_only_cross_cutting_checks_sit_at_the_top_of_tests():
 def test_every_allowed_top_level_check_exists():
     # A renamed or moved check must leave the allowlist too, or the list stops meaning anything.
     assert sorted(CROSS_CUTTING - {p.name for p in TESTS.glob("test_*.py")}) == []
+
+
+# tests/stack cannot be a package: it would shadow tests/stack.py (the throwaway PostgreSQL and
+# Redis that tests.run starts). Its modules are imported by their basename, so they keep names
+# no other test file has (test_stack_*).
+NOT_A_PACKAGE = {"stack"}
+
+
+def test_every_directory_of_tests_is_a_package():
+    # Packages give each test module its dotted name (tests.dms.test_services), so two parts may each
+    # have a test file of the same name; a directory without __init__.py would clash on the basename.
+    bare = sorted(
+        str(d.relative_to(TESTS.parent))
+        for d in {p.parent for p in TESTS.rglob("test_*.py")}
+        if not (d / "__init__.py").exists() and d.name not in NOT_A_PACKAGE
+    )
+    assert bare == [], f"add an empty __init__.py to: {bare}"
+
+
+def test_the_test_files_outside_packages_have_names_of_their_own():
+    names = [p.name for p in TESTS.rglob("test_*.py")]
+    clashes = sorted({p.name for d in NOT_A_PACKAGE for p in (TESTS / d).glob("test_*.py") if names.count(p.name) > 1})
+    assert clashes == []
