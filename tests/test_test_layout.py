@@ -28,6 +28,7 @@ CROSS_CUTTING = {
     "test_i18n.py",
     "test_lock_guard.py",
     "test_logging.py",
+    "test_run.py",
     "test_security_index.py",
     "test_service_messages_translated.py",
     "test_test_layout.py",
