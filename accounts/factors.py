@@ -18,7 +18,8 @@ The attributes:
 - `channel`: the `User.otp_channel` value that says a person chose it ("" if it is
   not a second factor chosen that way).
 - `label`: how the factor shows in DMS ("OTP Enabled"), the readiness report and
-  Authentication Settings; `readiness_label`: its line in the readiness figures.
+  Authentication Settings; `readiness_label`: its line in the readiness figures, and
+  `readiness_tone` how the dashboard's chart colours it ("good", "fair").
 - `code_digits`: the length of its codes (from settings / the device), None if none.
 - `sends_code`: a code is sent on request (REQUEST OTP); False when the person's
   device makes it (the app).
@@ -26,7 +27,8 @@ The attributes:
   "Password reset and OTP settings": only people whose OTP comes from the app).
 - `gives_authorisation_code`: a DMS checker can authorise with its code.
 - `is_second_factor`: it completes a 2FA logon (the smartcard is a logon of its own).
-- `otp_step`: the logon step (`accounts.logon.Step`) that asks for its code.
+- `otp_step`: the logon step (`accounts.logon.Step`) that asks for its code, and
+  `otp_template` the page that asks for it.
 """
 
 from __future__ import annotations
@@ -60,11 +62,13 @@ class Factor:
     channel: str = ""
     label = ""
     readiness_label = ""
+    readiness_tone = "fair"
     sends_code: bool = False
     allows_self_service_reset: bool = False
     gives_authorisation_code: bool = False
     is_second_factor: bool = True
     otp_step: str = ""
+    otp_template: str = ""
 
     @property
     def code_digits(self) -> int | None:
@@ -96,7 +100,7 @@ class Factor:
         """Make this the person's second factor, and 2FA set up (once a code of it was proved).
         The caller writes the audit row in the same transaction."""
         if user.otp_channel != self.channel or not user.has_twofa:
-            user.otp_channel = self.channel
+            choose(user, self)
             user.twofa_set_up_at = user.twofa_set_up_at or clock.now()
             user.save(update_fields=["otp_channel", "twofa_set_up_at"])
 
@@ -116,9 +120,11 @@ class AppFactor(Factor):
     channel = OtpChannel.APP
     label = OtpChannel.APP.label
     readiness_label = _("OTP by mobile application")
+    readiness_tone = "good"
     allows_self_service_reset = True
     gives_authorisation_code = True
     otp_step = "otp_app"
+    otp_template = "accounts/otp_app.html"
 
     @property
     def code_digits(self) -> int:
@@ -160,6 +166,7 @@ class EmailFactor(Factor):
     sends_code = True
     gives_authorisation_code = True
     otp_step = "otp_email"
+    otp_template = "accounts/otp_email.html"
 
     @property
     def code_digits(self) -> int:
@@ -252,6 +259,17 @@ def second_factor_of(user: User | None) -> Factor | None:
 def chosen_factor_of(user: User) -> Factor | None:
     """The factor the person chose, as stored, even before its device is confirmed."""
     return by_channel(user.otp_channel)
+
+
+def at_step(step: str) -> Factor | None:
+    """The second factor whose code the logon step `step` asks for; None for other steps."""
+    return next((entry for entry in second_factors() if entry.otp_step == step), None)
+
+
+def choose(user: User, entry: Factor | None) -> None:
+    """Store `entry` as the person's next second factor (None: set up again at the next
+    logon). The caller saves `otp_channel` and writes the audit row in one transaction."""
+    user.otp_channel = entry.channel if entry is not None else OtpChannel.NONE
 
 
 def factors_of(user: User) -> list[Factor]:
