@@ -4,7 +4,10 @@ has, and the rule that only the registry interprets the stored OTP channel."""
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import date
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -17,6 +20,8 @@ from otp.models import AuthenticatorDevice, EmailOtpDevice
 from tests.logon_helpers import last_email_otp
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SIGN_IN, STEP_UP = otp_services.Purpose.SIGN_IN, otp_services.Purpose.STEP_UP
 
@@ -193,3 +198,31 @@ def test_a_registered_factor_joins_the_registry_and_leaves_it():
     finally:
         factors.REGISTRY.pop("stand-in")
     assert "stand-in" not in factors.REGISTRY
+
+
+# -- the rule stays in one place ----------------------------------------------------------
+
+CHANNEL_DECISION = re.compile(r"OtpChannel\.|otp_channel\s*[!=]=|get_otp_channel_display|otp_channel\s*=\s*")
+ALLOWED = {"accounts/factors.py", "accounts/models.py"}
+# Code that writes people's rows directly to set up a scene (tests, the load-test seeder), and
+# what is not the product.
+SEEDERS = ("tests", "bench", "node_modules", "docs", "staticfiles")
+
+
+def test_only_the_registry_interprets_the_stored_otp_channel():
+    """No `OtpChannel.` member, no comparison with or assignment of `otp_channel`, outside
+    the registry, the model and migrations (issue 16 item 3)."""
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):  # symlinks (.venv, node_modules) not followed
+        here = Path(folder)
+        subfolders[:] = [
+            name for name in subfolders if not name.startswith(".") and name not in SEEDERS and name != "migrations"
+        ]
+        for name in sorted(files):
+            rel = (here / name).relative_to(ROOT).as_posix()
+            if not name.endswith((".py", ".html")) or rel in ALLOWED:
+                continue
+            for number, line in enumerate((here / name).read_text(encoding="utf-8").splitlines(), 1):
+                if CHANNEL_DECISION.search(line):
+                    found.append(f"{rel}:{number}: {line.strip()}")
+    assert found == [], "decide the factor in accounts/factors.py:\n" + "\n".join(found)
