@@ -60,7 +60,7 @@ def test_the_attributes_of_each_entry(settings):
     settings.OTP_EMAIL_TOKEN_LENGTH = 7
     assert email.code_digits == 7
     assert card.code_digits is None
-    # Self-service reset only for people whose OTP comes from the app (SPEC, "Password reset").
+    # Self-service reset only for people whose OTP comes from the app (§4.1.2, §4.2.2).
     assert (app.allows_self_service_reset, email.allows_self_service_reset, card.allows_self_service_reset) == (
         True,
         False,
