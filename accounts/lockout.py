@@ -182,6 +182,32 @@ def record_unknown_id_code_failure(typed_user_id: str) -> bool:
     return record_unknown_id_failure(typed_user_id) if third else False
 
 
+# Kinds counted inside the lockout window; "unknown-id-otp" counts every third wrong code with
+# no window (as a person's otp_failures), so its rows are never stale.
+WINDOWED_KINDS = ("unknown-id", "reset-id", "reset-address")
+
+
+def sweep_keyed_attempts() -> int:
+    """Delete the rows that count nothing any more: not locked, and every time outside the window.
+    Such a row answers exactly as an absent one (`_recent` drops those times), so no answer
+    changes; a locked row stays, as a real lock does. Returns how many rows went."""
+    policy = LockoutPolicy.from_settings()
+    stale = []
+    rows = KeyedAttempts.objects.filter(locked_at__isnull=True).values_list("pk", "key", "times")
+    for pk, key, times in rows.iterator(chunk_size=2000):
+        if key.split(":", 1)[0] in WINDOWED_KINDS and not _recent(times, policy):
+            stale.append(pk)
+    deleted = 0
+    for start in range(0, len(stale), 1000):
+        with transaction.atomic():
+            # Re-checked under the delete: a row counted meanwhile has a recent time now.
+            for row in KeyedAttempts.objects.select_for_update().filter(pk__in=stale[start : start + 1000]):
+                if row.locked_at is None and not _recent(row.times, policy):
+                    row.delete()
+                    deleted += 1
+    return deleted
+
+
 def within_limit(key: str, limit: int) -> bool:
     """Count one request under `key`; False (and not counted) once `limit` requests were
     made within the lockout window. For throttles keyed by something other than a person."""

@@ -8,7 +8,7 @@ from importlib import import_module
 from celery import shared_task
 from django.conf import settings
 
-from . import notices
+from . import lockout, notices
 
 log = logging.getLogger("portal.sessions")
 
@@ -25,3 +25,10 @@ def clear_expired_sessions() -> None:
     removes by itself (docs/operations.md). A live session is never touched. Safe to run twice."""
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
     log.info("expired_sessions_cleared")
+
+
+@shared_task(ignore_result=True)
+def sweep_keyed_attempts() -> None:
+    """Hourly (CELERY_BEAT_SCHEDULE): keyed attempt counts that no longer count leave the table,
+    which strangers can otherwise grow one typed User ID at a time (docs/operations.md)."""
+    log.info("keyed_attempts_swept", extra={"rows": lockout.sweep_keyed_attempts()})

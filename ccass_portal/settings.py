@@ -221,6 +221,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(minute=40),
     },
+    # Hourly: keyed attempt counts past the lockout window (accounts.lockout; docs/operations.md).
+    "sweep-keyed-attempts": {
+        "task": "accounts.tasks.sweep_keyed_attempts",
+        "schedule": crontab(minute=50),
+    },
 }
 
 # --- Security headers ------------------------------------------------------------

@@ -422,24 +422,30 @@ def test_an_existing_demo_database_gets_distinct_srns_on_migrate():
 
     before, after = [("accounts", "0001_initial")], [("accounts", "0003_srn_one_person")]
     executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps.get_model("accounts", "User")
-    for user_id in ("B0123401", "B0123402", "B01234X1"):
-        old.objects.create(user_id=user_id, surname="CHAN", srn=("0101" + user_id.encode().hex().upper())[:16])
-    for user_id in ("B0123403", "B0123404"):
-        old.objects.create(user_id=user_id, surname="CHAN", srn="SHAREDCARD")
-    old.objects.create(user_id="B0123405", surname="CHAN", srn="OWNCARD")
-    executor = MigrationExecutor(connection)
-    executor.migrate(after)
-    srns = dict(User.all_objects.values_list("user_id", "srn"))
-    assert srns == {
-        "B0123401": "4230313233343031",
-        "B0123402": "4230313233343032",
-        "B01234X1": "4230313233345831",
-        "B0123403": "",
-        "B0123404": "",
-        "B0123405": "OWNCARD",
-    }
+    try:
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps.get_model("accounts", "User")
+        for user_id in ("B0123401", "B0123402", "B01234X1"):
+            old.objects.create(user_id=user_id, surname="CHAN", srn=("0101" + user_id.encode().hex().upper())[:16])
+        for user_id in ("B0123403", "B0123404"):
+            old.objects.create(user_id=user_id, surname="CHAN", srn="SHAREDCARD")
+        old.objects.create(user_id="B0123405", surname="CHAN", srn="OWNCARD")
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        srns = dict(User.all_objects.values_list("user_id", "srn"))
+        assert srns == {
+            "B0123401": "4230313233343031",
+            "B0123402": "4230313233343032",
+            "B01234X1": "4230313233345831",
+            "B0123403": "",
+            "B0123404": "",
+            "B0123405": "OWNCARD",
+        }
+    finally:
+        # Back to the whole schema, or every later test on this database sees tables that were
+        # migrated away (the order of the tests is random).
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_smartcard_refusals_are_one_page_and_one_hash_whatever_the_card(participant, settings):
