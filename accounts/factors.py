@@ -202,14 +202,7 @@ class SmartcardFactor(Factor):
     def in_use(self) -> Q:
         """Still only on the card: no 2FA yet, and a card that would still log on (§5).
         After decommissioning no card logs on, so nobody is."""
-        if not policies.smartcard_available():
-            return Q(pk__isnull=True)
-        card_valid = (
-            ~Q(srn="")
-            & Q(created_after_launch=False)
-            & (Q(certificate_expiry__isnull=True) | Q(certificate_expiry__gt=clock.now()))
-        )
-        return Q(twofa_set_up_at__isnull=True) & card_valid
+        return Q(twofa_set_up_at__isnull=True) & policies.cards_that_log_on()
 
     def check(self, user: User, token: str, *, purpose=None) -> Check:
         return Check(ok=user.check_smartcard_password(token))

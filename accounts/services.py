@@ -9,8 +9,6 @@ from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from ccass_portal import clock
-
 from . import audit, factors, lockout, logon, notices, step_up
 from .audit import Event
 from .models import User
@@ -124,8 +122,7 @@ def smartcard_logon(request, *, srn: str, pin: str, portal: str) -> tuple[bool, 
     if not ok:
         lockout.record_logon_failure(user, request=request, reason="smartcard")
         return False, SMARTCARD_FAILURE
-    expired = user.certificate_expiry is not None and user.certificate_expiry <= clock.now()
-    if expired or not logon.profile_active(user) or not logon.PORTALS[portal].allows(user):
+    if not logon.profile_active(user) or not logon.PORTALS[portal].allows(user):
         audit.record(Event.SMARTCARD_LOGON_FAILURE, request=request, subject=user, reason="profile")
         return False, SMARTCARD_FAILURE
     if not logon.complete_logon(request, user, device=None, method="smartcard", service="smartcard"):

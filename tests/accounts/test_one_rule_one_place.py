@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts import logon
 from ccass_portal import clock
-from tests.factories import GOOD_PASSWORD
+from tests.factories import GOOD_PASSWORD, make_user
 from tests.logon_helpers import app_logon, password_step
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +152,33 @@ def test_an_email_otp_of_the_configured_length_is_accepted(
     assert len(code) == 9
     assert "The OTP is 9 digits." in client.post("/login/otp/", {"otp": "12345678"}).content.decode()
     assert client.post("/login/otp/", {"otp": code})["Location"] == "/login/success/"
+
+
+# -- a card that still logs on: one rule, as a predicate and as a query ---------------------
+
+
+def test_a_card_logs_on_by_one_rule_everywhere_it_is_asked(participant, settings):
+    """The smartcard logon, the readiness figures (a query) and the DMS smartcard reset (a
+    predicate) used to disagree on an expired certificate: now one rule in accounts/policies.py."""
+    from accounts import factors, policies
+    from accounts.models import User
+    from dms.services import smartcard_reset_offered
+
+    settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = clock.today() + timedelta(days=30)
+    people = {
+        "B0123401": {"srn": "CARD01"},
+        "B0123402": {"srn": "CARD02", "certificate_expiry": clock.now() - timedelta(seconds=1)},
+        "B0123403": {"srn": "CARD03", "certificate_expiry": clock.now() + timedelta(days=1)},
+        "B0123404": {"srn": "CARD04", "created_after_launch": True},
+        "B0123405": {},
+    }
+    made = {uid: make_user(participant, uid, **extra) for uid, extra in people.items()}
+    by_query = set(User.objects.filter(policies.cards_that_log_on()).values_list("user_id", flat=True))
+    by_predicate = {uid for uid, user in made.items() if policies.card_logs_on(user)}
+    assert by_query == by_predicate == {"B0123401", "B0123403"}
+    assert {uid for uid, u in made.items() if factors.factor("smartcard").enrolled(u)} == by_predicate
+    assert {uid for uid, u in made.items() if smartcard_reset_offered(u)} == by_predicate
+
+    settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = clock.today()
+    assert not User.objects.filter(policies.cards_that_log_on()).exists()
+    assert not any(policies.card_logs_on(user) for user in made.values())
