@@ -8,6 +8,13 @@ from . import views
 logon_urlpatterns = [
     path("login/", views.login, name="login"),
     path("login/otp/", views.otp, name="otp"),
+    path("login/passkey/", views.passkey, name="passkey"),
+    path("login/passkey/begin/", views.passkey_begin, name="passkey-begin"),
+    path("login/passkey/complete/", views.passkey_complete, name="passkey-complete"),
+    path("login/passkey/cancel/", views.passkey_cancel, name="passkey-cancel"),
+    path("login/setup/passkey/", views.passkey_register, name="passkey-register"),
+    path("login/setup/passkey/begin/", views.passkey_register_begin, name="passkey-register-begin"),
+    path("login/setup/passkey/complete/", views.passkey_register_complete, name="passkey-register-complete"),
     path("login/setup/", views.setup, name="setup"),
     path("login/setup/register/", views.register, name="register"),
     path("login/setup/skip/", views.skip, name="skip"),
@@ -21,4 +28,20 @@ logon_urlpatterns = [
     path("reset/done/", views.reset_done, name="reset-done"),
     path("password/", views.change_password, name="change-password"),
     path("password/authentication-settings/", views.authentication_settings, name="auth-settings"),
+    path("password/authentication-settings/passkey/", views.settings_passkey, name="auth-settings-passkey"),
+    path(
+        "password/authentication-settings/passkey/begin/",
+        views.settings_passkey_begin,
+        name="auth-settings-passkey-begin",
+    ),
+    path(
+        "password/authentication-settings/passkey/complete/",
+        views.settings_passkey_complete,
+        name="auth-settings-passkey-complete",
+    ),
+    path(
+        "password/authentication-settings/passkey/cancel/",
+        views.settings_passkey_cancel,
+        name="auth-settings-passkey-cancel",
+    ),
 ]

@@ -118,3 +118,19 @@ class SoftAuthenticator:
             "clientExtensionResults": {},
             "authenticatorAttachment": "platform",
         }
+
+
+def enrol_passkey(user, authenticator: SoftAuthenticator | None = None, name: str = "Test passkey"):
+    """A passkey registered for `user` through the real ceremony (otp.passkeys); returns
+    (credential, authenticator)."""
+    from django.test import RequestFactory
+
+    from otp import passkeys
+
+    authenticator = authenticator or SoftAuthenticator()
+    request = RequestFactory().post("/")
+    ceremony = passkeys.registration_options(user, request=request)
+    credential = passkeys.verify_registration(
+        user, authenticator.create(ceremony.options), request=request, expected_challenge=ceremony.challenge, name=name
+    )
+    return credential, authenticator

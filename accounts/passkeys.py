@@ -1,0 +1,143 @@
+"""The passkey factor in the portal (issue 18; docs/security.md, "Passkeys").
+
+Every decision about passkeys that `accounts` makes is here, so the factor registry's
+entry is a thin adapter: whether passkeys are on, whether a person is offered one,
+what the factor allows, the ceremony a session is in, and the person's own changes
+(name, remove) with their audit rows. The ceremonies themselves are `otp.passkeys`.
+"""
+
+from __future__ import annotations
+
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext
+
+from ccass_portal import clock
+from otp import passkeys as otp_passkeys
+from otp.passkeys import PasskeyError, PasskeyFailure  # noqa: F401  (the callers' one error type)
+
+from . import audit, notices
+from .audit import Event
+
+# What the factor allows (the factor registry of issue 16 item 3 reads these).
+ALLOWS_SELF_SERVICE_RESET = True  # like the app: the person proves it without a code sent
+CODE_DIGITS = None  # nothing to type
+GIVES_AUTHORISATION_CODE = False  # a DMS checker approves by a ceremony instead (h-passkey-dms)
+
+CEREMONY_KEY = "passkey_ceremony"
+# AUTHENTICATION SETTINGS: adding a passkey is a change of factor, so it follows a step-up;
+# the step-up lets one passkey be added within ENROL_GRANT (docs/security.md, "Passkeys").
+ENROL_GRANT_KEY = "passkey_enrol_until"
+ENROL_GRANT = timedelta(minutes=5)
+
+
+class Purpose:
+    LOGON = "logon"
+    ENROL = "enrol"  # at first-time logon, or in AUTHENTICATION SETTINGS
+    STEP_UP = "step_up"
+
+
+def enabled() -> bool:
+    """PORTAL_PASSKEYS: off, the portal is exactly the seeds' portal."""
+    return bool(settings.PORTAL_PASSKEYS)
+
+
+def offered_to(user) -> bool:
+    """A person is offered a passkey ceremony only if passkeys are on and they hold one."""
+    return enabled() and otp_passkeys.has_passkey(user)
+
+
+# -- the ceremony a session is in ----------------------------------------------------------
+# One at a time per session, naming its person and purpose; the challenge is spent once.
+
+
+def _b64(data: bytes) -> str:
+    return urlsafe_b64encode(data).decode()
+
+
+def _remember(request, *, user, purpose: str, challenge: bytes) -> None:
+    request.session[CEREMONY_KEY] = {"user": str(user.pk), "purpose": purpose, "challenge": _b64(challenge)}
+
+
+def take_challenge(request, *, user, purpose: str) -> bytes | None:
+    """The challenge of the session's ceremony for this person and purpose, spent now."""
+    held = request.session.get(CEREMONY_KEY)
+    if not held or held.get("user") != str(user.pk) or held.get("purpose") != purpose:
+        return None
+    request.session.pop(CEREMONY_KEY, None)
+    return urlsafe_b64decode(held["challenge"])
+
+
+def forget_ceremony(request) -> None:
+    request.session.pop(CEREMONY_KEY, None)
+
+
+def begin_authentication(request, *, user, purpose: str) -> dict:
+    ceremony = otp_passkeys.authentication_options(user, request=request)
+    _remember(request, user=user, purpose=purpose, challenge=ceremony.challenge)
+    return ceremony.options
+
+
+def begin_registration(request, *, user) -> dict:
+    ceremony = otp_passkeys.registration_options(user, request=request)
+    _remember(request, user=user, purpose=Purpose.ENROL, challenge=ceremony.challenge)
+    return ceremony.options
+
+
+def prove(request, *, user, response, purpose: str):
+    """The person's passkey that answered the session's ceremony; its use is audited.
+    Raises PasskeyError (the caller counts the failure)."""
+    challenge = take_challenge(request, user=user, purpose=purpose)
+    device = otp_passkeys.verify_authentication(user, response, request=request, expected_challenge=challenge)
+    audit.record(Event.PASSKEY_USED, request=request, subject=user, passkey=device.pk, purpose=purpose)
+    return device
+
+
+def default_name(user) -> str:
+    return gettext("Passkey %(number)d") % {"number": otp_passkeys.passkeys_of(user).count() + 1}
+
+
+@transaction.atomic
+def enrol(request, *, user, response, name: str = ""):
+    """Store the passkey that answered the session's registration ceremony, with its audit row."""
+    challenge = take_challenge(request, user=user, purpose=Purpose.ENROL)
+    if challenge is None:
+        raise PasskeyError(PasskeyFailure.NO_CEREMONY)
+    device = otp_passkeys.verify_registration(
+        user, response, request=request, expected_challenge=challenge, name=name or default_name(user)
+    )
+    audit.record(Event.PASSKEY_REGISTERED, request=request, subject=user, passkey=device.pk)
+    return device
+
+
+# -- the person's own list (AUTHENTICATION SETTINGS) -------------------------------------------
+
+
+def grant_enrolment(request) -> None:
+    """The step-up was made: one passkey may be added from this session, for a while."""
+    request.session[ENROL_GRANT_KEY] = (clock.now() + ENROL_GRANT).timestamp()
+
+
+def enrolment_granted(request) -> bool:
+    return clock.now().timestamp() < request.session.get(ENROL_GRANT_KEY, 0)
+
+
+@transaction.atomic
+def add(request, *, user, response):
+    """A passkey added in AUTHENTICATION SETTINGS, after step-up; the person is told by e-mail."""
+    if not enrolment_granted(request):
+        raise PasskeyError(PasskeyFailure.NO_CEREMONY)
+    device = enrol(request, user=user, response=response)
+    request.session.pop(ENROL_GRANT_KEY, None)
+    notices.notify_change(user, notices.Change.PASSKEY_ADDED)
+    return device
+
+
+@transaction.atomic
+def rename(request, *, user, passkey_id: int, name: str):
+    device = otp_passkeys.rename_passkey(user, passkey_id=passkey_id, name=name)
+    audit.record(Event.PASSKEY_RENAMED, request=request, subject=user, passkey=device.pk)
+    return device
