@@ -82,8 +82,8 @@ def record_logon_failure(user: User, *, request=None, reason: str = "password") 
 
 
 def record_otp_failure(user: User, *, request=None, replay: bool = False, **detail) -> bool:
-    """One wrong OTP (or failed passkey ceremony: `detail` says which, for the audit row).
-    Every third consecutive one is an unsuccessful logon. Returns locked."""
+    """One wrong OTP. Every third consecutive one is an unsuccessful logon. Returns locked.
+    `detail` goes into the audit row (e.g. a failed passkey ceremony's factor and request)."""
     policy = LockoutPolicy.from_settings()
     with transaction.atomic():
         row = _locked_row(user)

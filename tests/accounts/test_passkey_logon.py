@@ -12,7 +12,7 @@ from django.test import Client
 from accounts.audit import Event
 from accounts.models import AuditEvent, OtpChannel
 from tests.logon_helpers import comparable_page, password_step
-from tests.passkey_authenticator import SoftAuthenticator, enrol_passkey
+from tests.passkey_authenticator import SoftAuthenticator, enrol_credential
 
 PASSWORD = "Correct(Horse)9battery"  # the fixtures' GOOD_PASSWORD
 RELAY = "http://hkex-ccass.example"
@@ -22,7 +22,7 @@ RELAY = "http://hkex-ccass.example"
 def holder(app_user):
     """An app user who also holds a passkey; returns (user, app, authenticator)."""
     user, app = app_user
-    _, authenticator = enrol_passkey(user)
+    authenticator, _ = enrol_credential(user)
     return user, app, authenticator
 
 
@@ -39,7 +39,7 @@ def complete(client, answer, prefix=""):
 def passkey_logon(client, user, authenticator, **kwargs):
     response = password_step(client, user.user_id, PASSWORD)
     assert response.status_code == 302 and response["Location"] == "/login/passkey/", response
-    return complete(client, authenticator.get(begin(client), **kwargs))
+    return complete(client, authenticator.assert_(begin(client), **kwargs))
 
 
 def failures(user):
@@ -70,7 +70,7 @@ def test_passkey_logon_completes_like_the_otp_step(client, holder):
     key_before = client.session.session_key
     options = begin(client)
     assert options["userVerification"] == "required" and len(options["allowCredentials"]) == 1
-    response = complete(client, authenticator.get(options))
+    response = complete(client, authenticator.assert_(options))
     assert response.status_code == 200 and response.json()["redirect_url"] == "/login/success/"
     assert client.session.session_key != key_before  # rotated at completion (SECURITY.md 16)
     assert client.get("/login/success/").status_code == 200
@@ -106,7 +106,7 @@ def test_the_holder_may_fall_back_to_the_app(client, holder):
 def test_a_passkey_only_holder_falls_back_to_the_email_otp(client, email_user, django_capture_on_commit_callbacks):
     from tests.logon_helpers import last_email_otp
 
-    enrol_passkey(email_user)
+    enrol_credential(email_user)
     password_step(client, email_user.user_id, PASSWORD)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/login/passkey/", {"action": "fallback"})
@@ -182,7 +182,7 @@ def test_bad_answers_are_refused_with_a_message_not_a_500(client, holder, body):
 def test_an_answer_is_spent_once(client, holder):
     user, _, authenticator = holder
     password_step(client, user.user_id, PASSWORD)
-    answer = authenticator.get(begin(client))
+    answer = authenticator.assert_(begin(client))
     assert complete(client, answer).status_code == 200
     # Replayed in a new attempt: its challenge is not this attempt's.
     password_step(client, user.user_id, PASSWORD)
@@ -214,8 +214,8 @@ def test_another_session_cannot_use_the_victims_ceremony(holder, email_user):
     user, _, authenticator = holder
     victim, attacker = Client(), Client()
     password_step(victim, user.user_id, PASSWORD)
-    answer = authenticator.get(begin(victim))
-    enrol_passkey(email_user)
+    answer = authenticator.assert_(begin(victim))
+    enrol_credential(email_user)
     password_step(attacker, email_user.user_id, PASSWORD)
     begin(attacker)
     response = complete(attacker, answer)
@@ -229,7 +229,7 @@ def test_another_session_cannot_use_the_victims_ceremony(holder, email_user):
 def test_a_stolen_session_cookie_before_the_password_has_no_ceremony(holder):
     user, _, authenticator = holder
     thief = Client()
-    answer = authenticator.get({"challenge": "AAAA", "allowCredentials": []})
+    answer = authenticator.assert_({"challenge": "AAAA", "allowCredentials": []})
     assert complete(thief, answer).status_code == 403
     assert failures(user) == (0, 0)
 
@@ -255,7 +255,7 @@ def test_first_time_logon_can_register_a_passkey(client, first_timer):
     assert options["authenticatorSelection"]["userVerification"] == "required"
     authenticator = SoftAuthenticator()
     response = client.post(
-        "/login/setup/passkey/complete/", json.dumps(authenticator.create(options)), content_type="application/json"
+        "/login/setup/passkey/complete/", json.dumps(authenticator.register(options)), content_type="application/json"
     )
     assert response.status_code == 200 and response.json()["redirect_url"] == "/login/success/"
     first_timer.refresh_from_db()
@@ -264,14 +264,14 @@ def test_first_time_logon_can_register_a_passkey(client, first_timer):
     # Next logon: the passkey is offered first.
     other = Client()
     assert password_step(other, first_timer.user_id, PASSWORD)["Location"] == "/login/passkey/"
-    assert complete(other, authenticator.get(begin(other))).status_code == 200
+    assert complete(other, authenticator.assert_(begin(other))).status_code == 200
 
 
 def test_a_registration_from_another_origin_is_refused(client, first_timer):
     password_step(client, first_timer.user_id, PASSWORD)
     client.post("/login/setup/", {"action": "passkey"})
     options = client.post("/login/setup/passkey/begin/").json()
-    answer = SoftAuthenticator(origin=RELAY).create(options)
+    answer = SoftAuthenticator(origin=RELAY).register(options)
     response = client.post("/login/setup/passkey/complete/", json.dumps(answer), content_type="application/json")
     assert response.status_code == 400 and "another web site" in response.json()["detail"]
     assert not first_timer.webauthncredential_set.exists()

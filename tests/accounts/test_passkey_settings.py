@@ -14,7 +14,7 @@ from accounts.models import AuditEvent
 from otp.models import AuthenticatorDevice
 from otp.passkeys import passkeys_of
 from tests.logon_helpers import strong_login
-from tests.passkey_authenticator import SoftAuthenticator, enrol_passkey
+from tests.passkey_authenticator import SoftAuthenticator, enrol_credential
 
 PASSWORD = "Correct(Horse)9battery"
 PAGE = "/password/authentication-settings/"
@@ -23,14 +23,14 @@ PAGE = "/password/authentication-settings/"
 @pytest.fixture
 def holder(app_user):
     user, app = app_user
-    passkey, _ = enrol_passkey(user, name="Office laptop")
+    _, passkey = enrol_credential(user, name="Office laptop")
     client = strong_login(Client(), user, device=AuthenticatorDevice.objects.get(user=user))
     return user, app, passkey, client
 
 
 def test_the_page_lists_each_passkey_with_name_creation_and_last_use(holder):
     user, _, _, client = holder
-    enrol_passkey(user, name="Phone")
+    enrol_credential(user, name="Phone")
     page = client.get(PAGE).content.decode()
     assert "Office laptop" in page and "Phone" in page
     assert "Created" in page and "Last used" in page and "Never" in page
@@ -57,7 +57,7 @@ def test_a_blank_name_is_refused_beside_the_field(holder):
 def test_nobody_renames_or_removes_another_persons_passkey(holder, email_user):
     """A person of the same firm names the other's passkey id in their own session."""
     _, app, _, _ = holder
-    theirs, _ = enrol_passkey(email_user, name="Theirs")
+    _, theirs = enrol_credential(email_user, name="Theirs")
     user, _, _, _ = holder
     victim_session = strong_login(Client(), user, device=AuthenticatorDevice.objects.get(user=user))
     response = victim_session.post(
@@ -134,7 +134,9 @@ def test_adding_a_passkey_after_the_step_up(holder, django_capture_on_commit_cal
     assert len(options["excludeCredentials"]) == 1  # the passkey already held
     with django_capture_on_commit_callbacks() as queued:
         response = client.post(
-            f"{PAGE}passkey/complete/", json.dumps(SoftAuthenticator().create(options)), content_type="application/json"
+            f"{PAGE}passkey/complete/",
+            json.dumps(SoftAuthenticator().register(options)),
+            content_type="application/json",
         )
     assert response.status_code == 200 and response.json()["redirect_url"] == PAGE
     assert queued  # the person is told by e-mail

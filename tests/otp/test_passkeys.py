@@ -34,7 +34,7 @@ def person(app_user):
 def enrol(user, request, authenticator=None, name="My laptop"):
     authenticator = authenticator or SoftAuthenticator(origin=ORIGIN)
     ceremony = passkeys.registration_options(user, request=request)
-    answer = authenticator.create(ceremony.options)
+    answer = authenticator.register(ceremony.options)
     device = passkeys.verify_registration(
         user, answer, request=request, expected_challenge=ceremony.challenge, name=name
     )
@@ -43,7 +43,7 @@ def enrol(user, request, authenticator=None, name="My laptop"):
 
 def assertion(user, request, authenticator, **kwargs):
     ceremony = passkeys.authentication_options(user, request=request)
-    return ceremony, authenticator.get(ceremony.options, **kwargs)
+    return ceremony, authenticator.assert_(ceremony.options, **kwargs)
 
 
 def refused(failure, call, *args, **kwargs):
@@ -97,7 +97,7 @@ def test_a_person_may_hold_several_passkeys(person, request_):
 
 def test_registration_from_another_origin_is_refused(person, request_):
     ceremony = passkeys.registration_options(person, request=request_)
-    answer = SoftAuthenticator(origin=RELAY).create(ceremony.options)
+    answer = SoftAuthenticator(origin=RELAY).register(ceremony.options)
     refused_registration(PasskeyFailure.WRONG_ORIGIN, person, request_, answer, ceremony.challenge, name="x")
     assert not passkeys.has_passkey(person)
 
@@ -105,14 +105,14 @@ def test_registration_from_another_origin_is_refused(person, request_):
 def test_registration_answer_to_another_challenge_is_refused(person, request_):
     first = passkeys.registration_options(person, request=request_)
     second = passkeys.registration_options(person, request=request_)
-    answer = SoftAuthenticator(origin=ORIGIN).create(first.options)
+    answer = SoftAuthenticator(origin=ORIGIN).register(first.options)
     refused_registration(PasskeyFailure.INVALID, person, request_, answer, second.challenge, name="x")
     assert not passkeys.has_passkey(person)
 
 
 def test_the_same_passkey_cannot_be_registered_twice(person, request_):
     ceremony = passkeys.registration_options(person, request=request_)
-    answer = SoftAuthenticator(origin=ORIGIN).create(ceremony.options)
+    answer = SoftAuthenticator(origin=ORIGIN).register(ceremony.options)
     passkeys.verify_registration(person, answer, request=request_, expected_challenge=ceremony.challenge, name="a")
     refused_registration(PasskeyFailure.ALREADY_REGISTERED, person, request_, answer, ceremony.challenge, name="b")
     assert passkeys.passkeys_of(person).count() == 1
@@ -121,7 +121,7 @@ def test_the_same_passkey_cannot_be_registered_twice(person, request_):
 @pytest.mark.parametrize("name", ["", "   ", "x" * 65])
 def test_a_passkey_needs_a_sensible_name(person, request_, name):
     ceremony = passkeys.registration_options(person, request=request_)
-    answer = SoftAuthenticator(origin=ORIGIN).create(ceremony.options)
+    answer = SoftAuthenticator(origin=ORIGIN).register(ceremony.options)
     refused_registration(PasskeyFailure.BAD_NAME, person, request_, answer, ceremony.challenge, name=name)
 
 
@@ -153,11 +153,15 @@ def test_a_caller_supplied_challenge_is_the_one_signed(person, request_):
     bound = b"request 42 digest " + bytes(16)
     ceremony = passkeys.authentication_options(person, request=request_, challenge=bound)
     assert ceremony.challenge == bound
-    answer = authenticator.get(ceremony.options)
+    answer = authenticator.assert_(ceremony.options)
     passkeys.verify_authentication(person, answer, request=request_, expected_challenge=bound)
     # The same signature cannot approve something else.
     refused_authentication(
-        PasskeyFailure.INVALID, person, request_, authenticator.get(ceremony.options), b"request 43 digest " + bytes(16)
+        PasskeyFailure.INVALID,
+        person,
+        request_,
+        authenticator.assert_(ceremony.options),
+        b"request 43 digest " + bytes(16),
     )
 
 
@@ -187,14 +191,13 @@ def test_another_persons_passkey_does_not_prove_this_person(person, email_user, 
     _, victim_authenticator = enrol(person, request_)
     _, attacker_authenticator = enrol(email_user, request_)
     ceremony = passkeys.authentication_options(person, request=request_)
-    answer = attacker_authenticator.get(ceremony.options, credential=attacker_authenticator.credentials[0])
+    answer = attacker_authenticator.assert_(ceremony.options)
     refused_authentication(PasskeyFailure.UNKNOWN_CREDENTIAL, person, request_, answer, ceremony.challenge)
 
 
 def test_an_answer_without_user_verification_is_refused(person, request_):
     _, authenticator = enrol(person, request_)
-    authenticator.user_verified = False
-    ceremony, answer = assertion(person, request_, authenticator)
+    ceremony, answer = assertion(person, request_, authenticator, user_verified=False)
     refused_authentication(PasskeyFailure.INVALID, person, request_, answer, ceremony.challenge)
 
 
@@ -216,7 +219,7 @@ def test_a_cloned_authenticator_replaying_an_old_counter_is_refused(person, requ
     _, authenticator = enrol(person, request_)
     ceremony, answer = assertion(person, request_, authenticator)
     passkeys.verify_authentication(person, answer, request=request_, expected_challenge=ceremony.challenge)
-    authenticator.credentials[0].sign_count = 0  # the clone's counter lags behind
+    authenticator.sign_count = 0  # the clone's counter lags behind
     ceremony, answer = assertion(person, request_, authenticator)
     refused_authentication(PasskeyFailure.INVALID, person, request_, answer, ceremony.challenge)
 
@@ -244,6 +247,6 @@ def test_a_removed_passkey_no_longer_proves_the_person(person, request_):
     passkeys.remove_passkeys(person)
     ceremony = passkeys.authentication_options(person, request=request_)
     assert ceremony.options.get("allowCredentials", []) == []
-    answer = authenticator.get(ceremony.options, credential=authenticator.credentials[0])
+    answer = authenticator.assert_(ceremony.options)
     refused_authentication(PasskeyFailure.UNKNOWN_CREDENTIAL, person, request_, answer, ceremony.challenge)
     assert not WebAuthnCredential.objects.filter(pk=device.pk).exists()

@@ -29,7 +29,7 @@ from dms.services import DmsEvent, DmsRefusal, authorise_request, prepare_reques
 from otp.models import AuthenticatorDevice
 from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_user
 from tests.logon_helpers import app_logon, password_step, strong_login
-from tests.passkey_authenticator import SoftAuthenticator, enrol_passkey
+from tests.passkey_authenticator import SoftAuthenticator, enrol_credential
 
 pytestmark = pytest.mark.django_db
 WRONG = "Wrong(Password)12x"
@@ -303,16 +303,16 @@ def _passkey_registered(w):
     password_step(client, user.user_id, GOOD_PASSWORD)
     client.post("/login/setup/", {"action": "passkey"})
     options = client.post("/login/setup/passkey/begin/").json()
-    answer = SoftAuthenticator().create(options)
+    answer = SoftAuthenticator().register(options)
     client.post("/login/setup/passkey/complete/", json.dumps(answer), content_type="application/json")
 
 
 def _passkey_used(w):
     user, _ = w.person()
-    _, authenticator = enrol_passkey(user)
+    authenticator, _ = enrol_credential(user)
     client = Client()
     password_step(client, user.user_id, GOOD_PASSWORD)
-    answer = authenticator.get(client.post("/login/passkey/begin/").json())
+    answer = authenticator.assert_(client.post("/login/passkey/begin/").json())
     client.post("/login/passkey/complete/", json.dumps(answer), content_type="application/json")
 
 
@@ -321,7 +321,7 @@ def _passkey_settings(w, action: str, **fields):
     user, app = w.person()
     client = Client()
     app_logon(client, user.user_id, GOOD_PASSWORD, app)
-    passkey, _ = enrol_passkey(user)
+    _, passkey = enrol_credential(user)
     fields = {key: value(app) if callable(value) else value for key, value in fields.items()}
     client.post("/password/authentication-settings/", {"action": action, "passkey": passkey.pk, **fields})
 
