@@ -13,19 +13,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_otp_webauthn.models import WebAuthnCredential
 
 from ccass_portal import clock
 from otp import passkeys as otp_passkeys
 from otp.passkeys import PasskeyError, PasskeyFailure  # noqa: F401  (the callers' one error type)
 
-from . import audit, notices
+from . import audit, factors, notices
 from .audit import Event
-
-# What the factor allows (the factor registry of issue 16 item 3 reads these).
-ALLOWS_SELF_SERVICE_RESET = True  # like the app: the person proves it without a code sent
-CODE_DIGITS = None  # nothing to type
-GIVES_AUTHORISATION_CODE = False  # a DMS checker approves by a ceremony instead (h-passkey-dms)
 
 CEREMONY_KEY = "passkey_ceremony"
 # AUTHENTICATION SETTINGS: adding a passkey is a change of factor, so it follows a step-up;
@@ -141,3 +139,51 @@ def rename(request, *, user, passkey_id: int, name: str):
     device = otp_passkeys.rename_passkey(user, passkey_id=passkey_id, name=name)
     audit.record(Event.PASSKEY_RENAMED, request=request, subject=user, passkey=device.pk)
     return device
+
+
+# -- the factor registry's entry (accounts.factors) ----------------------------------------------
+
+
+class PasskeyFactor(factors.Factor):
+    """A passkey: held beside the person's chosen factor (the app or the e-mail OTP, their
+    fallback), never stored as `otp_channel`. It proves by a ceremony, not a code: its logon
+    steps are accounts.logon's PASSKEY steps, and a DMS checker holding one approves by a
+    ceremony bound to the request instead of an Authorisation Code.
+
+    Not one of `second_factors()`: those are the stored choices the OTP step and the
+    readiness partition (each person on one line) are made of; a passkey sits beside one.
+    `factors_of(user)` lists it for its holders while passkeys are on."""
+
+    key = "passkey"
+    channel = ""
+    label = _("Passkey")
+    readiness_label = _("Passkey holders (beside their OTP)")
+    readiness_tone = "good"
+    allows_self_service_reset = True  # like the app: proved without a code sent by e-mail
+    gives_authorisation_code = False
+    is_second_factor = False
+    otp_step = ""  # no code step
+
+    def chosen_by(self, user) -> bool:
+        return self.enrolled(user)
+
+    def enrolled(self, user) -> bool:
+        return offered_to(user)
+
+    def in_use(self) -> Q:
+        """Holders of a passkey, while passkeys are on (nobody when off)."""
+        if not enabled():
+            return Q(pk__isnull=True)
+        return Q(Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)))
+
+    def check(self, user, token: str, *, purpose=None) -> factors.Check:
+        return factors.Check(ok=False)  # nothing typed proves a passkey (see `prove`)
+
+    def complete_enrolment(self, user) -> None:
+        raise TypeError("a passkey is enrolled by its registration ceremony (accounts.passkeys.enrol)")
+
+    def remove(self, user, *, actor=None) -> None:
+        otp_passkeys.remove_passkeys(user)
+
+
+factors.register(PasskeyFactor())
