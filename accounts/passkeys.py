@@ -34,6 +34,7 @@ ENROL_GRANT = timedelta(minutes=5)
 
 class Purpose:
     LOGON = "logon"
+    RESET = "reset"  # "Forgot/Reset your password?": the same options whoever the ID names
     ENROL = "enrol"  # at first-time logon, or in AUTHENTICATION SETTINGS
     STEP_UP = "step_up"
 
@@ -56,14 +57,18 @@ def _b64(data: bytes) -> str:
     return urlsafe_b64encode(data).decode()
 
 
+def _key(user) -> str:
+    return str(getattr(user, "pk", user))  # a person, or a typed User ID that may name nobody
+
+
 def _remember(request, *, user, purpose: str, challenge: bytes) -> None:
-    request.session[CEREMONY_KEY] = {"user": str(user.pk), "purpose": purpose, "challenge": _b64(challenge)}
+    request.session[CEREMONY_KEY] = {"user": _key(user), "purpose": purpose, "challenge": _b64(challenge)}
 
 
 def take_challenge(request, *, user, purpose: str) -> bytes | None:
     """The challenge of the session's ceremony for this person and purpose, spent now."""
     held = request.session.get(CEREMONY_KEY)
-    if not held or held.get("user") != str(user.pk) or held.get("purpose") != purpose:
+    if not held or held.get("user") != _key(user) or held.get("purpose") != purpose:
         return None
     request.session.pop(CEREMONY_KEY, None)
     return urlsafe_b64decode(held["challenge"])
@@ -79,6 +84,13 @@ def begin_authentication(request, *, user, purpose: str) -> dict:
     return ceremony.options
 
 
+def begin_reset(request, *, user_id: str) -> dict:
+    """Options naming no credential, for whatever the typed User ID names (accounts.reset)."""
+    ceremony = otp_passkeys.authentication_options(None, request=request)
+    _remember(request, user=user_id, purpose=Purpose.RESET, challenge=ceremony.challenge)
+    return ceremony.options
+
+
 def begin_registration(request, *, user) -> dict:
     ceremony = otp_passkeys.registration_options(user, request=request)
     _remember(request, user=user, purpose=Purpose.ENROL, challenge=ceremony.challenge)
@@ -89,6 +101,17 @@ def prove(request, *, user, response, purpose: str):
     """The person's passkey that answered the session's ceremony; its use is audited.
     Raises PasskeyError (the caller counts the failure)."""
     challenge = take_challenge(request, user=user, purpose=purpose)
+    return _proved(request, user=user, response=response, purpose=purpose, challenge=challenge)
+
+
+def prove_reset(request, *, user_id: str, user, response):
+    """As `prove`, for the reset's ceremony begun for the typed `user_id` (`user` None when it
+    names nobody: then no passkey is found, by the same path)."""
+    challenge = take_challenge(request, user=user_id, purpose=Purpose.RESET)
+    return _proved(request, user=user, response=response, purpose=Purpose.RESET, challenge=challenge)
+
+
+def _proved(request, *, user, response, purpose: str, challenge):
     device = otp_passkeys.verify_authentication(user, response, request=request, expected_challenge=challenge)
     audit.record(Event.PASSKEY_USED, request=request, subject=user, passkey=device.pk, purpose=purpose)
     return device

@@ -13,7 +13,6 @@ from functools import wraps
 import segno
 from django.contrib import messages
 from django.http import Http404, JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -276,7 +275,8 @@ def passkey(request, attempt: Attempt):
 def _passkey_page(request, name: str) -> dict:
     return {
         "passkey_config": {
-            "csrfToken": get_token(request),
+            # No CSRF token here: static/js/passkeys.js takes the form's, so the page reads the
+            # same for everyone (the reset code page is compared across typed IDs).
             "nextFieldSelector": "input[name='next']",
             "beginAuthenticationUrl": url(request, f"{name}-begin"),
             "completeAuthenticationUrl": url(request, f"{name}-complete"),
@@ -511,7 +511,47 @@ def reset_otp(request):
             form.add_error("otp", logon.INVALID_OTP)
         status = 400
     context = {"form": form, "who_can_reset": reset.WHO_CAN_RESET}
+    if passkeys.enabled():
+        context.update(_passkey_page(request, "reset-passkey"))
     return render_portal(request, "accounts/reset_code.html", context, status=status)
+
+
+# The code page's passkey (issue 18): the same options, answers and redirects whoever the ID
+# names (docs/decisions.md, "Self-service reset answers alike").
+
+
+def reset_ceremony(view):
+    @wraps(view)
+    def wrapped(request):
+        state = _reset_state(request, ResetStep.CODE)
+        if state is None:
+            body = {"detail": str(passkeys.PasskeyError(passkeys.PasskeyFailure.NO_CEREMONY).reason)}
+            return JsonResponse({**body, "redirect_url": url(request, "reset")}, status=403)
+        return view(request, state)
+
+    return passkeys_on(require_POST(csrf_protect(never_cache(wrapped))))
+
+
+def _reset_answer(request, result) -> JsonResponse:
+    if result.ok:
+        return JsonResponse({"id": "ok", "redirect_url": url(request, "reset-password")})
+    return JsonResponse({"detail": str(logon.INVALID_OTP)}, status=400)
+
+
+@reset_ceremony
+def reset_passkey_begin(request, state):
+    return JsonResponse(passkeys.begin_reset(request, user_id=state.user_id))
+
+
+@sensitive_post_parameters()
+@reset_ceremony
+def reset_passkey_complete(request, state):
+    return _reset_answer(request, reset.verify_reset_passkey(request, state, _answer_body(request)))
+
+
+@reset_ceremony
+def reset_passkey_cancel(request, state):
+    return _reset_answer(request, reset.reset_passkey_cancelled(request, state))
 
 
 @logon_page

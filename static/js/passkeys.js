@@ -5,7 +5,12 @@
 (function () {
   "use strict";
   var texts = JSON.parse(document.getElementById("passkey_texts").textContent || "{}");
-  var config = JSON.parse(document.getElementById("otp_webauthn_config").textContent);
+  var configElement = document.getElementById("otp_webauthn_config");
+  var config = JSON.parse(configElement.textContent);
+  // The page's own CSRF token, handed to the library's script before it reads its config.
+  var csrf = document.querySelector("input[name='csrfmiddlewaretoken']");
+  config.csrfToken = csrf ? csrf.value : "";
+  configElement.textContent = JSON.stringify(config);
   if (typeof window.gettext !== "function") {
     window.gettext = function (text) { return texts[text] || text; };
   }
