@@ -117,7 +117,7 @@ def test_a_passkey_only_holder_falls_back_to_the_email_otp(client, email_user, d
 # -- failures count like wrong OTPs ---------------------------------------------------------
 
 
-def test_three_cancelled_ceremonies_are_one_failed_logon(client, holder):
+def test_sec35_three_cancelled_ceremonies_are_one_failed_logon(client, holder):
     user, _, _ = holder
     password_step(client, user.user_id, PASSWORD)
     for expected in [(0, 1), (0, 2), (1, 0)]:
@@ -137,7 +137,7 @@ def test_a_cancel_without_an_open_ceremony_counts_nothing(client, holder):
     assert failures(user) == (0, 0)
 
 
-def test_a_relay_pages_answer_is_refused_says_why_and_counts(client, holder):
+def test_sec34_a_relay_pages_answer_is_refused_says_why_and_counts(client, holder):
     user, _, authenticator = holder
     response = passkey_logon(client, user, authenticator, origin=RELAY)
     assert response.status_code == 400
@@ -193,7 +193,7 @@ def test_an_answer_is_spent_once(client, holder):
 # -- the attacker beside the victim ----------------------------------------------------------
 
 
-def test_before_the_password_nobody_learns_who_holds_a_passkey(holder, email_user):
+def test_sec35_before_the_password_nobody_learns_who_holds_a_passkey(holder, email_user):
     """A stranger who knows only User IDs: the wrong-password answers are the same."""
     user, _, _ = holder
     pages = []
@@ -208,7 +208,7 @@ def test_before_the_password_nobody_learns_who_holds_a_passkey(holder, email_use
         assert "allowCredentials" not in response.content.decode()
 
 
-def test_another_session_cannot_use_the_victims_ceremony(holder, email_user):
+def test_sec35_another_session_cannot_use_the_victims_ceremony(holder, email_user):
     """The attacker has their own logon attempt (their own password) and the victim's signed
     answer: it proves nothing in the attacker's session, and nothing is counted against the victim."""
     user, _, authenticator = holder
@@ -280,7 +280,7 @@ def test_a_registration_from_another_origin_is_refused(client, first_timer):
 # -- switched off: the seeds' portal ------------------------------------------------------------
 
 
-def test_switched_off_a_holder_gets_the_seeds_otp_step_and_no_passkey_urls(client, holder, settings):
+def test_sec36_switched_off_a_holder_gets_the_seeds_otp_step_and_no_passkey_urls(client, holder, settings):
     settings.PORTAL_PASSKEYS = False
     user, app, _ = holder
     assert password_step(client, user.user_id, PASSWORD)["Location"] == "/login/otp/"

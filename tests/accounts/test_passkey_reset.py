@@ -49,7 +49,7 @@ def test_a_passkey_holder_may_reset_with_the_passkey(client, holder):
     assert AuditEvent.objects.filter(subject=user, kind=Event.PASSWORD_RESET).count() == 1
 
 
-def test_the_options_and_answers_are_the_same_whoever_the_id_names(holder, app_user):
+def test_sec37_the_options_and_answers_are_the_same_whoever_the_id_names(holder, app_user):
     """A stranger types IDs: a passkey holder, an app user, and one that names nobody. The options
     name no credential, and an answer from the stranger's own passkey gets the same reply."""
     user, _ = holder

@@ -78,7 +78,7 @@ def test_nobody_renames_or_removes_another_persons_passkey(holder, email_user):
     assert theirs.name == "Theirs"
 
 
-def test_removal_needs_the_step_up(holder):
+def test_sec36_removal_needs_the_step_up(holder):
     user, app, passkey, client = holder
     response = client.post(
         PAGE,
@@ -109,7 +109,7 @@ def test_removal_needs_the_step_up(holder):
     assert client.get(PAGE).status_code == 200  # this session stays
 
 
-def test_a_stolen_session_cookie_cannot_remove_or_add_a_passkey(holder):
+def test_sec36_a_stolen_session_cookie_cannot_remove_or_add_a_passkey(holder):
     """The thief holds the victim's session but not the password."""
     user, _, passkey, client = holder
     thief = Client()
