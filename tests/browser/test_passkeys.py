@@ -204,3 +204,30 @@ def test_a_second_browser_that_knows_the_user_id_learns_nothing(browser: Browser
 
     button(page, "USE PASSKEY").click()  # the victim finishes
     expect_logon_success(page, victim.user_id)
+
+
+def test_a_browser_without_webauthn_is_told_and_can_fall_back(page: Page, app_user):
+    user, app = app_user
+    enrol_credential(user)
+    page.add_init_script("delete window.PublicKeyCredential;")
+    to_passkey_step(page, user)
+    expect(page.get_by_text("This browser cannot use passkeys. Use another method below.")).to_be_visible()
+    expect(button(page, "USE PASSKEY")).to_have_count(0)
+    button(page, "USE ANOTHER METHOD").click()
+    enter_app_code(page, app.code())
+    expect_logon_success(page, user.user_id)
+
+
+def test_the_passkey_pages_run_under_the_content_security_policy(page: Page, app_user):
+    """The library's script and ours come from our static files: no CSP report, no script error."""
+    user, _ = app_user
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    holder_on(page, user)
+    to_passkey_step(page, user)
+    csp = page.request.get("/login/passkey/").headers.get("content-security-policy", "")
+    assert "script-src 'self'" in csp
+    button(page, "USE PASSKEY").click()
+    expect_logon_success(page, user.user_id)
+    assert not problems, problems
