@@ -62,15 +62,24 @@ def _key(user) -> str:
 
 
 def _remember(request, *, user, purpose: str, challenge: bytes) -> None:
-    request.session[CEREMONY_KEY] = {"user": _key(user), "purpose": purpose, "challenge": _b64(challenge)}
+    request.session[CEREMONY_KEY] = {
+        "user": _key(user),
+        "purpose": purpose,
+        "challenge": _b64(challenge),
+        # As long as the browser is told to wait (the options' timeout), no longer.
+        "until": (clock.now() + otp_passkeys.ceremony_timeout()).timestamp(),
+    }
 
 
 def take_challenge(request, *, user, purpose: str) -> bytes | None:
-    """The challenge of the session's ceremony for this person and purpose, spent now."""
+    """The challenge of the session's ceremony for this person and purpose, spent now; None
+    when there is none, or it outlived the timeout the browser was given."""
     held = request.session.get(CEREMONY_KEY)
     if not held or held.get("user") != _key(user) or held.get("purpose") != purpose:
         return None
     request.session.pop(CEREMONY_KEY, None)
+    if clock.now().timestamp() > held.get("until", 0):
+        return None
     return urlsafe_b64decode(held["challenge"])
 
 

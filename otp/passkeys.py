@@ -19,6 +19,7 @@ import enum
 import json
 from base64 import urlsafe_b64decode
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
@@ -92,8 +93,13 @@ def _allowed_origins() -> list[str]:
     return list(app_settings.OTP_WEBAUTHN_ALLOWED_ORIGINS)
 
 
+def ceremony_timeout() -> timedelta:
+    """How long the browser is told to wait for the person (OTP_WEBAUTHN_TIMEOUT_SECONDS)."""
+    return timedelta(seconds=app_settings.OTP_WEBAUTHN_TIMEOUT_SECONDS)
+
+
 def _timeout_ms() -> int:
-    return app_settings.OTP_WEBAUTHN_TIMEOUT_SECONDS * 1000
+    return int(ceremony_timeout().total_seconds() * 1000)
 
 
 def _helper(request):

@@ -5,6 +5,7 @@ OTP, another origin is refused, and with PORTAL_PASSKEYS off the portal is the s
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -193,6 +194,21 @@ def test_bad_answers_are_refused_with_a_message_not_a_500(client, holder, body):
     begin(client)
     response = client.post("/login/passkey/complete/", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["detail"]
+    assert failures(user) == (0, 1)
+
+
+def test_an_answer_after_the_ceremonys_timeout_is_refused(client, holder):
+    import time_machine
+
+    from ccass_portal import clock
+    from otp.passkeys import ceremony_timeout
+
+    user, _, authenticator = holder
+    password_step(client, user.user_id, PASSWORD)
+    answer = authenticator.assert_(begin(client))
+    with time_machine.travel(clock.now() + ceremony_timeout() + timedelta(seconds=1)):
+        response = complete(client, answer)
+    assert response.status_code == 400 and "No passkey request is in progress" in response.json()["detail"]
     assert failures(user) == (0, 1)
 
 
