@@ -279,3 +279,6 @@ def first_time_factor() -> Factor:
 register(AppFactor())
 register(EmailFactor())
 register(SmartcardFactor())
+
+# Factors in modules of their own register themselves on import (after the ones above).
+from . import passkeys  # noqa: E402, F401  (the passkey, issue 18)

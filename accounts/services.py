@@ -9,7 +9,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, factors, lockout, logon, notices, step_up
+from . import audit, factors, lockout, logon, notices, passkeys, step_up
 from .audit import Event
 from .models import User
 from .policies import card_logs_on
@@ -72,6 +72,20 @@ def delete_app_device(request, user: User) -> None:
 def use_email_otp(request, user: User) -> None:
     """AUTHENTICATION SETTINGS, Settings: "Multi-factor authentication using OATH" off."""
     _remove_app_device(request, user, then=factors.factor("email"), event=Event.OTP_CHANNEL_EMAIL)
+
+
+def remove_passkey(request, user: User, *, passkey_id: int) -> None:
+    """AUTHENTICATION SETTINGS, Remove a passkey, after step-up: as the app's Delete, every
+    other session of the person ends and this one stays verified. Raises PasskeyError if
+    the passkey is not the person's."""
+    with transaction.atomic():
+        passkeys.otp_passkeys.remove_passkey(user, passkey_id=passkey_id)
+        user.rotate_security_stamp()
+        user.save(update_fields=["security_stamp"])
+        update_session_auth_hash(request, user)
+        request.session[logon.DEVICE_REMOVED_KEY] = True
+        audit.record(Event.PASSKEY_REMOVED, request=request, subject=user, passkey=passkey_id)
+        notices.notify_change(user, notices.Change.PASSKEY_REMOVED)
 
 
 def reset_registration(user: User, *, actor=None, request=None) -> None:
