@@ -350,11 +350,24 @@ def _maker_still_maker(cr: ChangeRequest) -> None:
 
 @dataclass(frozen=True)
 class CodeCheck:
+    """A checker's proof: `detail` goes into the audit rows, `wrong` is the refusal when not ok."""
+
     ok: bool
     replay: bool = False
+    detail: dict | None = None
+    wrong: str = WRONG_CODE
+
+
+def _refuse_passkey_checker(checker: User) -> None:
+    """A passkey holder decides from their own session by passkey, never by a typed code (issue 18)."""
+    from .passkey_approval import USE_PASSKEY, approves_by_passkey
+
+    if approves_by_passkey(checker):
+        raise DmsRefusal(USE_PASSKEY, field="authorisation_code")
 
 
 def _verify_code(checker: User, code: str) -> CodeCheck:
+    _refuse_passkey_checker(checker)
     if checker.otp_channel == OtpChannel.APP:
         result = otp_services.verify_app_code(checker, code)
         return CodeCheck(ok=result.ok, replay=result.replay)
@@ -372,6 +385,7 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
         raise DmsRefusal(NOT_PENDING)
     with _auditing_refusals(request):
         checker = _checker_for(cr, checker_id)
+    _refuse_passkey_checker(checker)
     if checker.otp_channel != OtpChannel.EMAIL:
         if checker.otp_channel == OtpChannel.APP:
             raise DmsRefusal(
@@ -391,11 +405,14 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
     return result
 
 
-def authorise_request(request_id: int, *, participant_id, checker_id: str, code: str, request=None) -> ChangeRequest:
+def authorise_request(
+    request_id: int, *, participant_id, checker_id: str, code: str = "", request=None, proof=None
+) -> ChangeRequest:
     """ "Checker ID", "Authorisation Code", "Confirm". Applies the change once, or raises DmsRefusal.
 
     A wrong code counts towards the checker's lockout; that count is kept even
-    though the request is refused.
+    though the request is refused. `proof(checker, cr) -> CodeCheck` replaces the
+    typed code (a passkey ceremony bound to the request: dms.passkey_approval).
     """
     refusal = None
     with _auditing_refusals(request), transaction.atomic():
@@ -409,7 +426,7 @@ def authorise_request(request_id: int, *, participant_id, checker_id: str, code:
             .first()
         )
         _check_rules(cr, subject)
-        check = _verify_code(checker, code)
+        check = proof(checker, cr) if proof is not None else _verify_code(checker, code)
         if check.ok:
             subject = _apply(cr, subject, checker=checker, request=request)
             cr.status, cr.checker, cr.decided_at, cr.secret_hash = Status.APPROVED, checker, clock.now(), ""
@@ -423,10 +440,14 @@ def authorise_request(request_id: int, *, participant_id, checker_id: str, code:
                 request_kind=cr.kind,
                 maker=cr.maker_id,
                 user_id=cr.subject_user_id,
+                **(check.detail or {}),
             )
         else:
-            locked = lockout.record_otp_failure(checker, request=request, replay=check.replay)
-            refusal = DmsRefusal(CHECKER_LOCKED if locked else WRONG_CODE, field="authorisation_code")
+            locked = lockout.record_otp_failure(
+                checker, request=request, replay=check.replay, request_id=cr.pk, **(check.detail or {})
+            )
+            where = "passkey" if proof is not None else "authorisation_code"
+            refusal = DmsRefusal(CHECKER_LOCKED if locked else check.wrong, field=where)
     if refusal is not None:
         raise refusal
     return cr
