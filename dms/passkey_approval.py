@@ -23,7 +23,6 @@ logon), and that count is kept though the decision is refused.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -36,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import lockout
 from accounts.models import Role, User
 from ccass_portal import clock
+from otp import passkeys
 
 from . import services
 from .models import ChangeRequest
@@ -48,7 +48,6 @@ DECISIONS = (APPROVE, REJECT)
 SESSION_KEY = "dms_passkey_ceremony"
 
 USE_PASSKEY = _("This checker approves with a passkey, from their own DMS session (Pending Requests).")
-PASSKEY_FAILED = _("The passkey did not confirm this decision. Please try again.")
 START_AGAIN = _("This passkey confirmation has expired or was for another request. Please start again.")
 NO_PASSKEY = _("You have no passkey. Authorise with the Checker ID and Authorisation Code.")
 
@@ -56,16 +55,10 @@ NO_PASSKEY = _("You have no passkey. Authorise with the Checker ID and Authorisa
 # -- who approves by passkey ------------------------------------------------------------
 
 
-def holds_passkey(user: User) -> bool:
-    from django_otp_webauthn.models import WebAuthnCredential
-
-    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
-
-
 def approves_by_passkey(user: User | None) -> bool:
     """A DA checker who holds a passkey, while passkeys are switched on. Off, nobody does,
     and DMS is the seeds' DMS."""
-    return bool(settings.PORTAL_PASSKEYS and user is not None and user.pk and holds_passkey(user))
+    return bool(settings.PORTAL_PASSKEYS and user is not None and user.pk and passkeys.has_passkey(user))
 
 
 def decidable_by(checker: User):
@@ -98,40 +91,6 @@ def content_digest(cr: ChangeRequest, *, reason: str = "") -> bytes:
 def bound_challenge(nonce: bytes, cr: ChangeRequest, decision: str, *, reason: str = "") -> bytes:
     parts = [b"dms-approval", nonce, str(cr.pk).encode(), decision.encode(), content_digest(cr, reason=reason)]
     return hashlib.sha256(b"\x00".join(parts)).digest()
-
-
-# -- the ceremony's server side ----------------------------------------------------------
-# otp/passkeys.py (issue 18, the passkey factor) owns the ceremonies; these two keep its
-# narrow signature: options for a caller-supplied challenge, and a verification against it.
-
-
-def authentication_options(user: User, *, request, challenge: bytes) -> dict:
-    from django_otp_webauthn.helpers import WebAuthnHelper
-    from webauthn import generate_authentication_options, options_to_json
-    from webauthn.helpers.structs import UserVerificationRequirement
-
-    helper = WebAuthnHelper(request=request)
-    kwargs = helper.get_generate_authentication_options_kwargs(user=user, require_user_verification=True)
-    kwargs["challenge"] = challenge
-    kwargs["user_verification"] = UserVerificationRequirement.REQUIRED
-    return json.loads(options_to_json(generate_authentication_options(**kwargs)))
-
-
-def verify_authentication(user: User, response, *, request, expected_challenge: bytes):
-    """The user's credential that signed `expected_challenge` from an allowed origin, or None."""
-    from django_otp_webauthn.exceptions import OTPWebAuthnApiError
-    from django_otp_webauthn.helpers import WebAuthnHelper
-    from webauthn.helpers.exceptions import WebAuthnException
-
-    state = {"challenge": _b64url(expected_challenge), "require_user_verification": True}
-    try:
-        return WebAuthnHelper(request=request).authenticate_complete(user, state, response)
-    except (OTPWebAuthnApiError, WebAuthnException, ValueError, TypeError, KeyError):
-        return None
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 # -- begin and finish -----------------------------------------------------------------------
@@ -172,13 +131,12 @@ def begin(request_id: int, *, checker: User, decision: str, reason: str = "", re
         "checker": checker.pk,
         "decision": decision,
         "reason": reason,
-        "nonce": _b64url(nonce),
+        "nonce": nonce.hex(),
         "started": clock.now().timestamp(),
     }
     challenge = bound_challenge(nonce, cr, decision, reason=reason)
-    return Ceremony(
-        cr=cr, decision=decision, options=authentication_options(checker, request=request, challenge=challenge)
-    )
+    options = passkeys.authentication_options(checker, request=request, challenge=challenge).options
+    return Ceremony(cr=cr, decision=decision, options=options)
 
 
 def ceremony_seconds() -> int:
@@ -207,11 +165,15 @@ def _proof(state: dict, response, *, request):
     request's row lock, so the digest is of the request as it is decided."""
 
     def prove(checker: User, cr: ChangeRequest) -> services.CodeCheck:
-        nonce = base64.urlsafe_b64decode(state["nonce"] + "=" * (-len(state["nonce"]) % 4))
+        nonce = bytes.fromhex(state["nonce"])
         expected = bound_challenge(nonce, cr, state["decision"], reason=state["reason"])
-        ok = verify_authentication(checker, response, request=request, expected_challenge=expected) is not None
         detail = {"factor": "passkey", "decision": state["decision"]}
-        return services.CodeCheck(ok=ok, detail=detail, wrong=PASSKEY_FAILED)
+        try:
+            passkeys.verify_authentication(checker, response, request=request, expected_challenge=expected)
+        except passkeys.PasskeyError as error:
+            # The reason says why (another web site, not your passkey), never what was expected.
+            return services.CodeCheck(ok=False, detail={**detail, "failure": error.failure.name}, wrong=error.reason)
+        return services.CodeCheck(ok=True, detail=detail)
 
     return prove
 
@@ -248,7 +210,13 @@ def cancelled(request_id: int, *, checker: User, request) -> None:
     """The browser's ceremony failed or was cancelled: counted as a wrong Authorisation Code,
     once per ceremony begun (a post without a ceremony counts nothing)."""
     state = _taken_state(request, request_id=request_id, checker=checker)
+    failure = passkeys.PasskeyFailure.CANCELLED
     locked = lockout.record_otp_failure(
-        checker, request=request, factor="passkey", request_id=request_id, decision=state["decision"], cancelled=True
+        checker,
+        request=request,
+        request_id=request_id,
+        factor="passkey",
+        decision=state["decision"],
+        failure=failure.name,
     )
-    raise DmsRefusal(services.CHECKER_LOCKED if locked else PASSKEY_FAILED, field="passkey")
+    raise DmsRefusal(services.CHECKER_LOCKED if locked else passkeys.PasskeyError(failure).reason, field="passkey")
