@@ -62,7 +62,7 @@ def desk(participant, settings, live_server):
         payload={**payload, "surname": "LEE"},
     )
     authenticator, row = enrol_credential(checker, name="Desk key")
-    return checker, checker_app, cr, authenticator.credentials[-1], row
+    return checker, checker_app, cr, authenticator, row
 
 
 def virtual_authenticator(page: Page, credential=None, *, user_verified: bool = True) -> tuple:

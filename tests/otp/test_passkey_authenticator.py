@@ -1,10 +1,7 @@
 """The software authenticator (tests/passkey_authenticator.py) makes what py_webauthn and
-django-otp-webauthn accept, and only that: the rest of the passkey tests lean on it
-(otp/passkeys.py's own tests are in tests/otp/test_passkeys.py)."""
+django-otp-webauthn accept, and only that: the rest of the passkey tests lean on it."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 from django.test import RequestFactory
@@ -27,16 +24,9 @@ from tests.passkey_authenticator import SoftAuthenticator, enrol_credential
 ORIGIN = "http://localhost:8000"
 
 
-def enrol_key() -> bytes:
-    """Another authenticator's public key."""
-    other = SoftAuthenticator()
-    other.create({"rp": {"id": "localhost"}, "user": {"id": "AAAA"}, "challenge": "AAAA"})
-    return other.credentials[0].cose_public_key()
-
-
 def _registered(authenticator: SoftAuthenticator):
     options = generate_registration_options(rp_id="localhost", rp_name="CCASS", user_name="B0123403")
-    response = authenticator.create(json.loads(options_to_json(options)), origin=ORIGIN)
+    response = authenticator.register(options_to_json(options), origin=ORIGIN)
     return verify_registration_response(
         credential=parse_registration_credential_json(response),
         expected_challenge=options.challenge,
@@ -57,15 +47,13 @@ def _authentication_options(credential_id: bytes):
 def test_registration_then_assertion_verify_with_py_webauthn():
     authenticator = SoftAuthenticator()
     registered = _registered(authenticator)
-    assert registered.credential_id == authenticator.credentials[0].credential_id
-    assert registered.credential_public_key == authenticator.credentials[0].cose_public_key()
+    assert registered.credential_id == authenticator.credential_id
+    assert registered.credential_public_key == authenticator.cose_public_key
     assert registered.fmt == "none" and registered.user_verified
 
     options = _authentication_options(registered.credential_id)
     verified = verify_authentication_response(
-        credential=parse_authentication_credential_json(
-            authenticator.get(json.loads(options_to_json(options)), origin=ORIGIN)
-        ),
+        credential=parse_authentication_credential_json(authenticator.assert_(options_to_json(options), origin=ORIGIN)),
         expected_challenge=options.challenge,
         expected_rp_id="localhost",
         expected_origin=ORIGIN,
@@ -95,13 +83,13 @@ def test_assertion_is_refused_for_another_challenge_origin_or_key():
         )
 
     with pytest.raises(InvalidAuthenticationResponse, match="challenge"):
-        verify(authenticator.get(json.loads(options_to_json(other)), origin=ORIGIN))
+        verify(authenticator.assert_(options_to_json(other), origin=ORIGIN))
     with pytest.raises(InvalidAuthenticationResponse, match="origin"):
-        verify(authenticator.get(json.loads(options_to_json(options)), origin="https://relay.example"))
+        verify(authenticator.assert_(options_to_json(options), origin="https://relay.example"))
     with pytest.raises(InvalidAuthenticationResponse, match="signature"):
         verify(
-            authenticator.get(json.loads(options_to_json(options)), origin=ORIGIN),
-            key=enrol_key(),
+            authenticator.assert_(options_to_json(options), origin=ORIGIN),
+            key=SoftAuthenticator().cose_public_key,
         )
 
 
@@ -114,11 +102,11 @@ def test_library_helper_registers_and_authenticates(db, participant, settings):
     authenticator = SoftAuthenticator()
 
     options, state = helper.register_begin(user)
-    device = helper.register_complete(user, state, authenticator.create(options, origin=ORIGIN))
-    assert device.user == user and bytes(device.public_key) == authenticator.credentials[0].cose_public_key()
+    device = helper.register_complete(user, state, authenticator.register(options, origin=ORIGIN))
+    assert device.user == user and bytes(device.public_key) == authenticator.cose_public_key
 
     options, state = helper.authenticate_begin(user)
-    assert helper.authenticate_complete(user, state, authenticator.get(options, origin=ORIGIN)) == device
+    assert helper.authenticate_complete(user, state, authenticator.assert_(options, origin=ORIGIN)) == device
 
 
 def test_enrol_credential_writes_a_row_the_helper_accepts(db, participant, settings):
@@ -129,4 +117,4 @@ def test_enrol_credential_writes_a_row_the_helper_accepts(db, participant, setti
 
     helper = WebAuthnHelper(request=RequestFactory().get("/"))
     options, state = helper.authenticate_begin(user)
-    assert helper.authenticate_complete(user, state, authenticator.get(options, origin=ORIGIN)) == credential
+    assert helper.authenticate_complete(user, state, authenticator.assert_(options, origin=ORIGIN)) == credential
