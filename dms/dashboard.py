@@ -318,7 +318,13 @@ def charts(firm: FirmReadiness | Totals) -> list[Chart]:
             "twofa",
             _("2FA set up and OTP channel"),
             [
-                *[(entry.readiness_label, count, entry.readiness_tone) for entry, count in r.factor_counts()],
+                # Segments share out the profiles, so only the factor a person chose (their OTP
+                # channel) is one; a passkey is held beside it and is a figure, not a segment.
+                *[
+                    (entry.readiness_label, count, entry.readiness_tone)
+                    for entry, count in r.factor_counts()
+                    if entry.channel
+                ],
                 (_("Smartcard only (no 2FA, card still valid)"), r.smartcard_only, "warn"),
                 (_("2FA not yet set up, no valid smartcard"), not_set_up_other, "bad"),
             ],

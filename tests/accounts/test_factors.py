@@ -46,9 +46,13 @@ def _card_user(participant, user_id="B0123405", **extra) -> User:
 # -- the entries ------------------------------------------------------------------------
 
 
-def test_the_registry_lists_app_email_and_smartcard_in_that_order():
-    assert list(factors.REGISTRY) == ["app", "email", "smartcard"]
+def test_the_registry_lists_app_email_and_smartcard_in_that_order(settings):
+    assert list(factors.REGISTRY) == ["app", "email", "smartcard", "passkey"]
+    settings.PORTAL_PASSKEYS = False
     assert [f.key for f in factors.second_factors()] == ["app", "email"]
+    assert [f.key for f in factors.second_factors(switched_off_too=True)] == ["app", "email", "passkey"]
+    settings.PORTAL_PASSKEYS = True  # issue 18: the passkey, when HKEX switches it on
+    assert [f.key for f in factors.second_factors()] == ["app", "email", "passkey"]
     assert factors.factor("app") is factors.REGISTRY["app"]
 
 
@@ -185,7 +189,7 @@ def test_the_readiness_filters_count_people_by_their_factor(
     counted = {
         f.key: set(User.objects.filter(f.in_use()).values_list("user_id", flat=True)) for f in factors.REGISTRY.values()
     }
-    assert counted == {"app": {"B0123403"}, "email": {"B0123402"}, "smartcard": {"B0123405"}}
+    assert counted == {"app": {"B0123403"}, "email": {"B0123402"}, "smartcard": {"B0123405"}, "passkey": set()}
 
 
 def test_a_registered_factor_joins_the_registry_and_leaves_it():
