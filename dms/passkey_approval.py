@@ -28,11 +28,10 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts import lockout
+from accounts import factors, lockout
 from accounts.models import Role, User
 from ccass_portal import clock
 from otp import passkeys
@@ -56,9 +55,9 @@ NO_PASSKEY = _("You have no passkey. Authorise with the Checker ID and Authorisa
 
 
 def approves_by_passkey(user: User | None) -> bool:
-    """A DA checker who holds a passkey, while passkeys are switched on. Off, nobody does,
-    and DMS is the seeds' DMS."""
-    return bool(settings.PORTAL_PASSKEYS and user is not None and user.pk and passkeys.has_passkey(user))
+    """The person holds a passkey while passkeys are switched on (the factor registry decides);
+    as a DA checker they decide by passkey. Off, nobody does, and DMS is the seeds' DMS."""
+    return bool(user is not None and user.pk and factors.factor("passkey").enrolled(user))
 
 
 def decidable_by(checker: User):
@@ -197,7 +196,7 @@ def _reject(request_id: int, *, checker: User, reason: str, prove, request) -> C
         services._checker_for(cr, checker.user_id)
         check = prove(checker, cr)
         if check.ok:
-            cr = services.reject_request(cr.pk, checker=checker, reason=reason, request=request)
+            cr = services.reject_request(cr.pk, checker=checker, reason=reason, request=request, detail=check.detail)
         else:
             locked = lockout.record_otp_failure(checker, request=request, request_id=cr.pk, **check.detail)
             refusal = DmsRefusal(services.CHECKER_LOCKED if locked else check.wrong, field="passkey")

@@ -456,8 +456,9 @@ def authorise_request(
     return cr
 
 
-def reject_request(request_id: int, *, checker: User, reason: str, request=None) -> ChangeRequest:
-    """A checker, in their own DMS session, rejects a request with a reason."""
+def reject_request(request_id: int, *, checker: User, reason: str, request=None, detail=None) -> ChangeRequest:
+    """A checker, in their own DMS session, rejects a request with a reason. `detail` goes into
+    the audit row (a rejection confirmed by passkey: dms.passkey_approval)."""
     reason = (reason or "").strip()
     if not reason:
         raise DmsRefusal(REASON_REQUIRED, field="reason")
@@ -465,11 +466,11 @@ def reject_request(request_id: int, *, checker: User, reason: str, request=None)
         cr = _locked_request(request_id, checker.participant_id)
         _checker_for(cr, checker.user_id)
         cr.reason = reason[:200]
-        _close(cr, Status.REJECTED, by=checker, event=audit.Event.REQUEST_REJECTED, request=request)
+        _close(cr, Status.REJECTED, by=checker, event=audit.Event.REQUEST_REJECTED, request=request, **(detail or {}))
     return cr
 
 
-def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request) -> None:
+def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request, **detail) -> None:
     cr.status, cr.decided_at, cr.secret_hash = status, clock.now(), ""
     if status == Status.REJECTED:
         cr.checker = by
@@ -482,6 +483,7 @@ def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request) -> 
         request_id=cr.pk,
         request_kind=cr.kind,
         user_id=cr.subject_user_id,
+        **detail,
     )
 
 

@@ -102,6 +102,8 @@ def test_checker_rejects_with_a_passkey_and_the_reason_is_part_of_what_is_signed
     decided = ChangeRequest.objects.get(pk=cr.pk)
     assert decided.status == Status.REJECTED and decided.reason == "Wrong person"
     assert decided.checker_id == roster.checker.pk
+    event = AuditEvent.objects.get(kind="dms_request_rejected")
+    assert event.actor_id == roster.checker.pk and event.data["factor"] == "passkey"
     assert User.objects.get(pk=roster.user.pk).surname != "LEE"
 
 
