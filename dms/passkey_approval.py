@@ -28,7 +28,6 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts import factors, lockout
@@ -186,23 +185,7 @@ def finish(request_id: int, *, checker: User, response, request) -> ChangeReques
         return services.authorise_request(
             request_id, participant_id=checker.participant_id, checker_id=checker.user_id, proof=prove, request=request
         )
-    return _reject(request_id, checker=checker, reason=state["reason"], prove=prove, request=request)
-
-
-def _reject(request_id: int, *, checker: User, reason: str, prove, request) -> ChangeRequest:
-    refusal = None
-    with services._auditing_refusals(request), transaction.atomic():
-        cr = services._locked_request(request_id, checker.participant_id)
-        services._checker_for(cr, checker.user_id)
-        check = prove(checker, cr)
-        if check.ok:
-            cr = services.reject_request(cr.pk, checker=checker, reason=reason, request=request, detail=check.detail)
-        else:
-            locked = lockout.record_otp_failure(checker, request=request, request_id=cr.pk, **check.detail)
-            refusal = DmsRefusal(services.CHECKER_LOCKED if locked else check.wrong, field="passkey")
-    if refusal is not None:
-        raise refusal
-    return cr
+    return services.reject_request(request_id, checker=checker, reason=state["reason"], proof=prove, request=request)
 
 
 def cancelled(request_id: int, *, checker: User, request) -> None:

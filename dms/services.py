@@ -456,17 +456,35 @@ def authorise_request(
     return cr
 
 
-def reject_request(request_id: int, *, checker: User, reason: str, request=None, detail=None) -> ChangeRequest:
-    """A checker, in their own DMS session, rejects a request with a reason. `detail` goes into
-    the audit row (a rejection confirmed by passkey: dms.passkey_approval)."""
+def reject_request(request_id: int, *, checker: User, reason: str, request=None, proof=None) -> ChangeRequest:
+    """A checker, in their own DMS session, rejects a request with a reason. A passkey checker
+    rejects with a ceremony too: `proof(checker, cr) -> CodeCheck` (dms.passkey_approval), whose
+    failure counts as a wrong code, kept though the rejection is refused."""
     reason = (reason or "").strip()
     if not reason:
         raise DmsRefusal(REASON_REQUIRED, field="reason")
+    refusal = None
     with _auditing_refusals(request), transaction.atomic():
         cr = _locked_request(request_id, checker.participant_id)
         _checker_for(cr, checker.user_id)
-        cr.reason = reason[:200]
-        _close(cr, Status.REJECTED, by=checker, event=audit.Event.REQUEST_REJECTED, request=request, **(detail or {}))
+        if proof is None:
+            _refuse_passkey_checker(checker)
+        check = proof(checker, cr) if proof is not None else CodeCheck(ok=True)
+        if check.ok:
+            cr.reason = reason[:200]
+            _close(
+                cr,
+                Status.REJECTED,
+                by=checker,
+                event=audit.Event.REQUEST_REJECTED,
+                request=request,
+                **(check.detail or {}),
+            )
+        else:
+            locked = lockout.record_otp_failure(checker, request=request, request_id=cr.pk, **(check.detail or {}))
+            refusal = DmsRefusal(CHECKER_LOCKED if locked else check.wrong, field="passkey")
+    if refusal is not None:
+        raise refusal
     return cr
 
 

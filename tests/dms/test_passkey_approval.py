@@ -285,6 +285,20 @@ def test_a_passkey_checker_cannot_type_an_authorisation_code(roster, desk, logge
 
 
 @pytest.mark.django_db
+def test_a_passkey_checkers_session_cannot_reject_without_the_ceremony(roster, desk):
+    """The seeds' reject form needs no code; for a passkey checker a rejection is a ceremony too,
+    so a stolen session alone cannot clear the checker's queue."""
+    client, _authenticator = desk
+    cr = prepare(roster, roster.user, surname="LEE")
+    refused = client.post(f"/dms/requests/{cr.pk}/", {"action": "reject", "reason": "No"})
+    assert refused.status_code == 400 and str(passkey_approval.USE_PASSKEY) in refused.content.decode()
+    assert status_of(cr) == Status.PENDING and not AuditEvent.objects.filter(kind="dms_request_rejected").exists()
+    # An app checker still rejects with the seeds' form.
+    services.reject_request(cr.pk, checker=roster.checker2, reason="Not asked for")
+    assert status_of(cr) == Status.REJECTED
+
+
+@pytest.mark.django_db
 def test_app_and_email_checkers_still_type_their_code(roster, desk, django_capture_on_commit_callbacks):
     from django.core import mail
 
