@@ -386,6 +386,7 @@ def change_request(request, participant, request_id):
             "cr": cr,
             "comparison": profiles.compare(cr.before, cr.payload),
             "unlock_label": profiles.LABELS["unlock_reset"],
+            "passkey_desk": request.user.role == Role.DA_CHECKER and passkey_approval.approves_by_passkey(request.user),
             **forms,
         },
         status=status,

@@ -76,6 +76,8 @@ def test_checker_approves_from_their_own_session_with_a_passkey(roster, desk):
     cr = prepare(roster, roster.user, surname="LEE")
     listing = client.get("/dms/requests/").content.decode()
     assert f'id="decide-{cr.pk}"' in listing and 'id="passkey-desk"' in listing
+    # The request's own page points the passkey checker to the ceremony.
+    assert f'href="/dms/requests/{cr.pk}/passkey/"' in client.get(f"/dms/requests/{cr.pk}/").content.decode()
 
     response, options = begin(client, cr)
     assert response.status_code == 200 and options["userVerification"] == "required"
@@ -335,6 +337,7 @@ def test_switched_off_dms_is_the_seeds_dms(roster, desk, settings):
     cr = prepare(roster, roster.user, surname="LEE")
     listing = client.get("/dms/requests/").content.decode()
     assert 'id="passkey-desk"' not in listing and f'href="/dms/requests/{cr.pk}/"' in listing
+    assert "/passkey/" not in client.get(f"/dms/requests/{cr.pk}/").content.decode()
     assert client.get(f"/dms/requests/{cr.pk}/passkey/")["Location"] == f"/dms/requests/{cr.pk}/"
     with pytest.raises(DmsRefusal):
         passkey_approval.begin(cr.pk, checker=roster.checker, decision="approve", request=None)
