@@ -37,12 +37,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from ccass_portal import clock
-from otp import passkeys as otp_passkeys
 from otp import services as otp_services
 
 from . import policies
@@ -69,6 +67,7 @@ class Factor:
     allows_self_service_reset: bool = False
     gives_authorisation_code: bool = False
     is_second_factor: bool = True
+    held_beside: bool = False  # held beside the chosen factor, not chosen (the passkey)
     otp_step: str = ""
     otp_template: str = ""
 
@@ -229,41 +228,6 @@ class SmartcardFactor(Factor):
             user.save(update_fields=["smartcard_password"])
 
 
-class PasskeyFactor(Factor):
-    """A passkey (WebAuthn; otp.passkeys), issue 18, while `PORTAL_PASSKEYS` is on. Held beside
-    the person's app or e-mail OTP, never stored as `otp_channel`; a ceremony proves it, never
-    a typed code (the logon's passkey step, DMS approval: dms.passkey_approval). Counted in the
-    readiness figures as the people holding at least one."""
-
-    key = "passkey"
-    label = pgettext_lazy("second factor", "Passkey")
-    readiness_label = _("Passkey holders")
-
-    def switched_on(self) -> bool:
-        return settings.PORTAL_PASSKEYS
-
-    def chosen_by(self, user: User) -> bool:
-        return otp_passkeys.has_passkey(user)
-
-    def enrolled(self, user: User) -> bool:
-        return self.switched_on() and otp_passkeys.has_passkey(user)
-
-    def in_use(self) -> Q:
-        from django_otp_webauthn.models import WebAuthnCredential
-
-        return Q(Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)))
-
-    def check(self, user: User, token: str, *, purpose=None) -> Check:
-        return Check(ok=False)  # no code proves a passkey
-
-    def complete_enrolment(self, user: User) -> None:
-        raise TypeError("a passkey is enrolled by a registration ceremony (otp.passkeys)")
-
-    def remove(self, user: User, *, actor=None) -> int:
-        """Every passkey of the person; returns how many."""
-        return otp_passkeys.remove_passkeys(user)
-
-
 # -- the registry --------------------------------------------------------------------------
 
 REGISTRY: dict[str, Factor] = {}
@@ -279,12 +243,21 @@ def factor(key: str) -> Factor:
     return REGISTRY[key]
 
 
-def second_factors(*, switched_off_too: bool = False) -> list[Factor]:
-    """The second factors the portal offers; `switched_off_too` adds those switched off (a
-    reset removes what a person holds, whatever the switch says today)."""
-    return [
-        entry for entry in REGISTRY.values() if entry.is_second_factor and (switched_off_too or entry.switched_on())
-    ]
+def second_factors() -> list[Factor]:
+    return [entry for entry in REGISTRY.values() if entry.is_second_factor]
+
+
+def held_beside() -> list[Factor]:
+    """The factors held beside the chosen one (the passkey), while switched on: each a figure of
+    its own in the readiness counts, never a line of the partition by chosen factor."""
+    return [entry for entry in REGISTRY.values() if entry.held_beside and entry.switched_on()]
+
+
+def held_factors() -> list[Factor]:
+    """What a registration reset takes away: every second factor and every factor held beside
+    one, switched on or not (a passkey kept through a reset would work again the day passkeys
+    are switched back on)."""
+    return [entry for entry in REGISTRY.values() if entry.is_second_factor or entry.held_beside]
 
 
 def by_channel(channel: str) -> Factor | None:
@@ -331,4 +304,6 @@ def first_time_factor() -> Factor:
 register(AppFactor())
 register(EmailFactor())
 register(SmartcardFactor())
-register(PasskeyFactor())
+
+# Factors in modules of their own register themselves on import (after the ones above).
+from . import passkeys  # noqa: E402, F401  (the passkey, issue 18)

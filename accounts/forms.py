@@ -228,6 +228,12 @@ class OathSettingsForm(ReauthenticateForm):
         return super().clean()
 
 
+class PasskeyNameForm(forms.Form):
+    """AUTHENTICATION SETTINGS, Rename a passkey (otp.passkeys checks the name again)."""
+
+    name = forms.CharField(label=_("Passkey name"), max_length=64, strip=True)
+
+
 class SmartcardForm(forms.Form):
     srn = forms.CharField(label=_("SRN"), max_length=16, widget=forms.TextInput(attrs={"spellcheck": "false"}))
     smartcard_password = forms.CharField(

@@ -30,7 +30,7 @@ from django_otp.models import Device
 from ccass_portal import clock
 from otp import services as otp_services
 
-from . import audit, factors, lockout, user_ids
+from . import audit, factors, lockout, passkeys, user_ids
 from .audit import Event
 from .models import Role, User
 
@@ -52,6 +52,8 @@ class Step:
     # The OTP steps are the factors' own (accounts.factors, `otp_step`).
     OTP_APP = factors.factor("app").otp_step
     OTP_EMAIL = factors.factor("email").otp_step
+    PASSKEY = "passkey"  # offered first to a passkey holder (issue 18; accounts.passkeys)
+    PASSKEY_REGISTER = "passkey_register"  # first-time logon: a passkey instead of the app
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,23 @@ def check_password_once(user: User | None, password: str) -> bool:
 
 
 def step_after_password(user: User) -> str:
-    """The OTP step that follows a proved password: the person's second factor's, or the first-time set-up."""
+    """The step that follows a proved password: a passkey holder's passkey first, else
+    `otp_step`. Decided only once the password is proved, so nobody learns before it
+    whether a person holds a passkey."""
+    if passkeys.offered_to(user):
+        return Step.PASSKEY
+    return otp_step(user)
+
+
+def passkey_fallback_step(user: User) -> str:
+    """USE ANOTHER METHOD from the passkey step: the person's other factor; the e-mail on
+    record when they chose none besides the passkey (docs/decisions.md, "Passkeys")."""
+    step = otp_step(user)
+    return Step.OTP_EMAIL if step == Step.SETUP else step
+
+
+def otp_step(user: User) -> str:
+    """The OTP step: the person's second factor's, or the first-time set-up."""
     factor = factors.second_factor_of(user)
     return factor.otp_step if factor is not None else Step.SETUP
 
@@ -311,8 +329,8 @@ def _unlocked_user(request, attempt: Attempt) -> User | None:
     return user
 
 
-def _otp_failed(request, user: User, *, replay: bool = False, message=INVALID_APP_OTP) -> OtpResult:
-    locked = lockout.record_otp_failure(user, request=request, replay=replay)
+def _otp_failed(request, user: User, *, replay: bool = False, message=INVALID_APP_OTP, **detail) -> OtpResult:
+    locked = lockout.record_otp_failure(user, request=request, replay=replay, **detail)
     if locked:
         abandon_attempt(request)
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
@@ -350,6 +368,48 @@ def verify_registration_step(request, attempt: Attempt, code: str) -> OtpResult:
         return _otp_failed(request, user)
     audit.record(Event.DEVICE_REGISTERED, request=request, subject=user)
     return _complete(request, user, attempt, check.device)
+
+
+@transaction.atomic
+def verify_passkey_step(request, attempt: Attempt, response) -> OtpResult:
+    """A passkey answer at logon: like a code, a refused or cancelled ceremony counts as a
+    wrong OTP (accounts.lockout), and success completes the logon as the OTP step does."""
+    user = _unlocked_user(request, attempt)
+    if user is None:
+        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
+    try:
+        device = passkeys.prove(request, user=user, response=response, purpose=passkeys.Purpose.LOGON)
+    except passkeys.PasskeyError as error:
+        return _otp_failed(request, user, message=error.reason, factor="passkey", reason=error.failure.name.lower())
+    return _complete(request, user, attempt, device)
+
+
+@transaction.atomic
+def passkey_cancelled(request, attempt: Attempt) -> OtpResult:
+    """The browser reports the ceremony cancelled (or timed out): counted once, if one was open."""
+    user = _unlocked_user(request, attempt)
+    if user is None:
+        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
+    if passkeys.take_challenge(request, user=user, purpose=passkeys.Purpose.LOGON) is None:
+        return OtpResult(ok=False, message=passkeys.PasskeyError(passkeys.PasskeyFailure.NO_CEREMONY).reason)
+    error = passkeys.PasskeyError(passkeys.PasskeyFailure.CANCELLED)
+    return _otp_failed(request, user, message=error.reason, factor="passkey", reason="cancelled")
+
+
+@transaction.atomic
+def verify_passkey_registration_step(request, attempt: Attempt, response) -> OtpResult:
+    """First-time logon with a passkey instead of the app: the new passkey's answer both
+    enrols it and completes the logon (as the app's first code does). The e-mail on record
+    stays the other factor."""
+    user = _unlocked_user(request, attempt)
+    if user is None:
+        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
+    try:
+        device = passkeys.enrol(request, user=user, response=response)
+    except passkeys.PasskeyError as error:
+        return _otp_failed(request, user, message=error.reason, factor="passkey", reason=error.failure.name.lower())
+    factors.first_time_factor().complete_enrolment(user)
+    return _complete(request, user, attempt, device)
 
 
 def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:

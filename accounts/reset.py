@@ -2,7 +2,7 @@
 
 Two people may use it: someone setting up 2FA for the first time (proved by
 an e-mail OTP), and someone whose OTP comes from the app (proved by an app
-code). Until a code is proved, everyone gets the same answers: whoever the
+code) or who holds a passkey (proved by a passkey, with passkeys on). Until a code is proved, everyone gets the same answers: whoever the
 User ID names (nobody, an app user, a first-time user, an e-mail-OTP user, a
 locked or disabled profile), the same redirect to the same code page, the same
 answers to REQUEST OTP and to a wrong code, and the locked message after as many
@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from ccass_portal import clock
 from otp import services as otp_services
 
-from . import audit, factors, lockout, notices
+from . import audit, factors, lockout, notices, passkeys
 from .audit import Event
 from .client import client_address
 from .logon import attempt_expired, find_user, known_fields, profile_active, typed_label
@@ -59,8 +59,8 @@ def provable_factor(user: User | None) -> factors.Factor | None:
     if user is None or not profile_active(user) or user.is_locked:
         return None
     if user.has_twofa:
-        factor = factors.second_factor_of(user)
-        return factor if factor is not None and factor.allows_self_service_reset else None
+        # The first of the person's factors that allows it: the app, else a passkey (issue 18).
+        return next((factor for factor in factors.factors_of(user) if factor.allows_self_service_reset), None)
     return factors.first_time_factor() if user.email else None
 
 
@@ -161,6 +161,36 @@ def verify_reset_code(request, state: ResetState, code: str) -> CodeResult:
         return CodeResult(ok=False)
     state.advance(request, ResetStep.NEW_PASSWORD)
     return CodeResult(ok=True)
+
+
+def _wrong_answer(request, state: ResetState, user: User | None) -> CodeResult:
+    """A wrong code or passkey answer counts alike, under the person or the ID that names nobody."""
+    if user is None:
+        lockout.record_unknown_id_code_failure(state.user_id)
+    else:
+        lockout.record_otp_failure(user, request=request, factor="passkey")  # nothing while locked
+    return CodeResult(ok=False)
+
+
+def verify_reset_passkey(request, state: ResetState, response) -> CodeResult:
+    """A passkey answer on the code page (passkeys on): the same path and answer whoever the ID
+    names; only a passkey holder who may reset (provable_factor) gets past it."""
+    user = state.user()
+    try:
+        passkeys.prove_reset(request, user_id=state.user_id, user=user, response=response)
+    except passkeys.PasskeyError:
+        return _wrong_answer(request, state, user)
+    if provable_factor(user) is None:  # locked, disabled, or no factor that allows a reset
+        return _wrong_answer(request, state, user)
+    state.advance(request, ResetStep.NEW_PASSWORD)
+    return CodeResult(ok=True)
+
+
+def reset_passkey_cancelled(request, state: ResetState) -> CodeResult:
+    """A cancelled ceremony on the code page counts like a wrong code, if one was open."""
+    if passkeys.take_challenge(request, user=state.user_id, purpose=passkeys.Purpose.RESET) is None:
+        return CodeResult(ok=False)
+    return _wrong_answer(request, state, state.user())
 
 
 def set_new_password(request, state: ResetState, password: str) -> None:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
 
-from . import audit, factors, lockout, logon, notices, step_up
+from . import audit, factors, lockout, logon, notices, passkeys, step_up
 from .audit import Event
 from .models import User
 from .policies import card_logs_on
@@ -76,6 +76,20 @@ def use_email_otp(request, user: User) -> None:
     _remove_app_device(request, user, then=factors.factor("email"), event=Event.OTP_CHANNEL_EMAIL)
 
 
+def remove_passkey(request, user: User, *, passkey_id: int) -> None:
+    """AUTHENTICATION SETTINGS, Remove a passkey, after step-up: as the app's Delete, every
+    other session of the person ends and this one stays verified. Raises PasskeyError if
+    the passkey is not the person's."""
+    with transaction.atomic():
+        passkeys.otp_passkeys.remove_passkey(user, passkey_id=passkey_id)
+        user.rotate_security_stamp()
+        user.save(update_fields=["security_stamp"])
+        update_session_auth_hash(request, user)
+        request.session[logon.DEVICE_REMOVED_KEY] = True
+        audit.record(Event.PASSKEY_REMOVED, request=request, subject=user, passkey=passkey_id)
+        notices.notify_change(user, notices.Change.PASSKEY_REMOVED)
+
+
 def reset_registration(user: User, *, actor=None, request=None) -> None:
     """ "Unlock/Reset OTP Device Registration" (DA for users, HKEX DA3 for DAs):
     lifts the lock and clears the password and OTP channel, so the next logon
@@ -84,7 +98,7 @@ def reset_registration(user: User, *, actor=None, request=None) -> None:
         lockout.lift_lock(user, actor=actor, request=request)
         row = User.all_objects.select_for_update().get(pk=user.pk)
         removed = {}  # every device, passkey and outstanding code goes, also of a factor switched off
-        for factor in factors.second_factors(switched_off_too=True):
+        for factor in factors.held_factors():
             removed[factor.key] = factor.remove(row, actor=actor)
         row.set_unusable_password()
         row.password_changed_at = None

@@ -218,11 +218,13 @@ def verify_registration(user, response, *, request, expected_challenge: bytes, n
 
 def authentication_options(user, *, request, challenge: bytes | None = None) -> Ceremony:
     """Options to prove `user` with one of their passkeys. `challenge` lets a caller bind
-    the ceremony to something (a DMS request); otherwise a random one is made."""
+    the ceremony to something (a DMS request); otherwise a random one is made. With `user`
+    None the options name no credential (the browser offers the passkeys it holds for this
+    portal): the same options for everyone, so they tell nobody whose passkeys exist."""
     kwargs = {"challenge": challenge} if challenge is not None else {}
     options = generate_authentication_options(
         rp_id=_rp_id(),
-        allow_credentials=_descriptors(user),
+        allow_credentials=_descriptors(user) if user is not None else [],
         user_verification=UserVerificationRequirement.REQUIRED,
         timeout=_timeout_ms(),
         **kwargs,
@@ -232,7 +234,8 @@ def authentication_options(user, *, request, challenge: bytes | None = None) -> 
 
 def verify_authentication(user, response, *, request, expected_challenge: bytes | None) -> WebAuthnCredential:
     """The passkey of `user` that signed `expected_challenge` for this portal's origin, or
-    PasskeyError. The credential row is locked, so one answer is counted once."""
+    PasskeyError. The credential row is locked, so one answer is counted once. `user` None
+    (an ID that names nobody) goes the same way and finds no passkey."""
     if not expected_challenge:
         raise PasskeyError(PasskeyFailure.NO_CEREMONY)
     data = _as_dict(response)

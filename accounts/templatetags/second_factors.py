@@ -12,5 +12,5 @@ register = template.Library()
 def factor_label(person) -> str:
     """The chosen factor, and any held beside it (a passkey: issue 18)."""
     chosen = factors.chosen_factor_of(person)
-    beside = [entry for entry in factors.second_factors() if not entry.channel and entry.enrolled(person)]
+    beside = [entry for entry in factors.held_beside() if entry.enrolled(person)]
     return ", ".join(str(entry.label) for entry in ([chosen] if chosen else []) + beside)

@@ -46,13 +46,10 @@ def _card_user(participant, user_id="B0123405", **extra) -> User:
 # -- the entries ------------------------------------------------------------------------
 
 
-def test_the_registry_lists_app_email_and_smartcard_in_that_order(settings):
+def test_the_registry_lists_app_email_and_smartcard_in_that_order():
+    # The passkey (accounts.passkeys, issue 18) is an entry beside them, not a stored choice.
     assert list(factors.REGISTRY) == ["app", "email", "smartcard", "passkey"]
-    settings.PORTAL_PASSKEYS = False
     assert [f.key for f in factors.second_factors()] == ["app", "email"]
-    assert [f.key for f in factors.second_factors(switched_off_too=True)] == ["app", "email", "passkey"]
-    settings.PORTAL_PASSKEYS = True  # issue 18: the passkey, when HKEX switches it on
-    assert [f.key for f in factors.second_factors()] == ["app", "email", "passkey"]
     assert factors.factor("app") is factors.REGISTRY["app"]
 
 

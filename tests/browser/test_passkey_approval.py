@@ -90,11 +90,17 @@ def virtual_authenticator(page: Page, credential=None, *, user_verified: bool = 
     return cdp, made["authenticatorId"]
 
 
-def checker_at_their_desk(page: Page, checker: User, app: pyotp.TOTP) -> None:
+def checker_at_their_desk(page: Page, checker: User, app: pyotp.TOTP, *, passkey_logon: bool = True) -> None:
+    """The checker logs on to DMS: a passkey holder is offered the passkey first (USE PASSKEY),
+    or falls back to the app (USE ANOTHER METHOD)."""
     page.goto("/dms/")
     link(page, "Login with OTP – Security Management Functions").click()
     fill_login(page, checker.user_id, PASSWORD)
-    enter_app_code(page, app.now())
+    if passkey_logon:
+        button(page, "USE PASSKEY").click()
+    else:
+        button(page, "USE ANOTHER METHOD").click()
+        enter_app_code(page, app.now())
     expect_logon_success(page, checker.user_id)
     link(page, "Continue").click()
     page.locator("#dms-menu").get_by_role("link", name="Pending Requests", exact=True).click()
@@ -140,7 +146,7 @@ def test_a_refused_ceremony_decides_nothing_and_counts_as_a_wrong_code(chromium_
     page = chromium_page
     checker, app, cr, credential, _row = desk
     virtual_authenticator(page, credential, user_verified=False)
-    checker_at_their_desk(page, checker, app)
+    checker_at_their_desk(page, checker, app, passkey_logon=False)
 
     page.locator(f"#decide-{cr.pk}").click()
     button(page, "Approve with passkey").click()
@@ -150,4 +156,4 @@ def test_a_refused_ceremony_decides_nothing_and_counts_as_a_wrong_code(chromium_
     expect(page.locator("#passkey-error")).to_have_text(cancelled)
     assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeRequest.Status.PENDING
     assert User.objects.get(pk=checker.pk).otp_failures == 1
-    assert AuditEvent.objects.filter(kind="otp_failure", data__factor="passkey").count() == 1
+    assert AuditEvent.objects.filter(kind="otp_failure", data__factor="passkey", data__request_id=cr.pk).count() == 1

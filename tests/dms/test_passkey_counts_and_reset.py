@@ -16,7 +16,7 @@ from dms import backoffice, dashboard, profiles, selectors, services
 from dms.models import ChangeRequest, EServiceRecord
 from tests.passkey_authenticator import enrol_credential
 
-PASSKEY_HOLDERS = "Passkey holders"
+PASSKEY_HOLDERS = "Passkey holders (beside their OTP)"
 
 
 def readiness_figures(client) -> dict[str, str]:

@@ -165,7 +165,7 @@ def test_a_caller_supplied_challenge_is_the_one_signed(person, request_):
     )
 
 
-def test_an_answer_made_on_a_relay_page_is_refused_and_says_why(person, request_):
+def test_sec34_an_answer_made_on_a_relay_page_is_refused_and_says_why(person, request_):
     """Relay phishing: the victim signs on the attacker's page, which forwards the answer."""
     _, authenticator = enrol(person, request_)
     ceremony, answer = assertion(person, request_, authenticator, origin=RELAY)
@@ -186,7 +186,7 @@ def test_without_a_challenge_there_is_no_ceremony(person, request_):
     refused_authentication(PasskeyFailure.NO_CEREMONY, person, request_, answer, None)
 
 
-def test_another_persons_passkey_does_not_prove_this_person(person, email_user, request_):
+def test_sec34_another_persons_passkey_does_not_prove_this_person(person, email_user, request_):
     """The attacker holds their own passkey and answers a ceremony for the victim."""
     _, victim_authenticator = enrol(person, request_)
     _, attacker_authenticator = enrol(email_user, request_)
