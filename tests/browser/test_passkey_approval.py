@@ -19,6 +19,7 @@ from otp.models import AuthenticatorDevice
 from tests.passkey_authenticator import enrol_credential
 
 from .steps import button, enter_app_code, expect_logon_success, fill_login, heading, link
+from .webauthn import VirtualAuthenticator
 
 PASSWORD = "Correct(Horse)9battery"
 SUCCESS = "THE ABOVE USER PROFILE IS CHANGED SUCCESSFULLY"
@@ -65,31 +66,6 @@ def desk(participant, settings, live_server):
     return checker, checker_app, cr, authenticator, row
 
 
-def virtual_authenticator(page: Page, credential=None, *, user_verified: bool = True) -> tuple:
-    """A platform authenticator with user verification, holding `credential`."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    made = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": user_verified,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    if credential is not None:
-        cdp.send(
-            "WebAuthn.addCredential",
-            {"authenticatorId": made["authenticatorId"], "credential": credential.virtual_credential()},
-        )
-    return cdp, made["authenticatorId"]
-
-
 def checker_at_their_desk(page: Page, checker: User, app: pyotp.TOTP, *, passkey_logon: bool = True) -> None:
     """The checker logs on to DMS: a passkey holder is offered the passkey first (USE PASSKEY),
     or falls back to the app (USE ANOTHER METHOD)."""
@@ -119,7 +95,8 @@ def chromium_page(browser: Browser, live_server):
 def test_checker_approves_a_dms_change_from_their_own_session_with_a_passkey(chromium_page: Page, desk):
     page = chromium_page
     checker, app, cr, credential, row = desk
-    cdp, authenticator_id = virtual_authenticator(page, credential)
+    virtual = VirtualAuthenticator(page)
+    virtual.add(credential)
     checker_at_their_desk(page, checker, app)
 
     page.locator(f"#decide-{cr.pk}").click()
@@ -136,8 +113,7 @@ def test_checker_approves_a_dms_change_from_their_own_session_with_a_passkey(chr
     assert event.actor_id == checker.pk and event.data["factor"] == "passkey"
     row.refresh_from_db()
     assert row.last_used_at is not None and row.sign_count >= 1
-    signs = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
-    assert [c["signCount"] for c in signs] == [row.sign_count]  # the browser's key signed it
+    assert [c["signCount"] for c in virtual.credentials()] == [row.sign_count]  # the browser's key signed it
 
 
 def test_a_refused_ceremony_decides_nothing_and_counts_as_a_wrong_code(chromium_page: Page, desk):
@@ -145,7 +121,9 @@ def test_a_refused_ceremony_decides_nothing_and_counts_as_a_wrong_code(chromium_
     ceremony, the page says so, the request stays pending and one wrong code is counted."""
     page = chromium_page
     checker, app, cr, credential, _row = desk
-    virtual_authenticator(page, credential, user_verified=False)
+    virtual = VirtualAuthenticator(page)
+    virtual.add(credential)
+    virtual.user_verifies(False)
     checker_at_their_desk(page, checker, app, passkey_logon=False)
 
     page.locator(f"#decide-{cr.pk}").click()
