@@ -301,6 +301,23 @@ def test_a_passkey_checkers_session_cannot_reject_without_the_ceremony(roster, d
 
 
 @pytest.mark.django_db
+def test_a_da_of_another_firm_does_not_learn_that_our_checker_holds_a_passkey(roster, desk, other_roster):
+    theirs = prepare(other_roster, other_roster.user, surname="LEE")
+    for attempt in (
+        lambda: services.authorise_request(
+            theirs.pk, participant_id=theirs.participant_id, checker_id=roster.checker.user_id, code="123456"
+        ),
+        lambda: services.request_authorisation_code(
+            theirs.pk, participant_id=theirs.participant_id, checker_id=roster.checker.user_id
+        ),
+    ):
+        with pytest.raises(DmsRefusal) as refused:
+            attempt()
+        assert refused.value.message == services.NOT_A_CHECKER  # as for an unknown ID
+    assert otp_failures(roster.checker) == 0
+
+
+@pytest.mark.django_db
 def test_app_and_email_checkers_still_type_their_code(roster, desk, django_capture_on_commit_callbacks):
     from django.core import mail
 
