@@ -14,7 +14,7 @@ listed at the end of this module). A second factor also needs a value of
 `accounts.models.OtpChannel`, which is what the person's choice is stored as.
 
 The attributes:
-- `key`: a stable name ("app", "email", "smartcard"), used in audit rows and URLs.
+- `key`: a stable name ("app", "email", "smartcard"), the `channel` of its audit rows.
 - `channel`: the `User.otp_channel` value that says a person chose it ("" if it is
   not a second factor chosen that way).
 - `label`: how the factor shows in DMS ("OTP Enabled"), the readiness report and
@@ -23,8 +23,8 @@ The attributes:
 - `code_digits`: the length of its codes (from settings / the device), None if none.
 - `sends_code`: a code is sent on request (REQUEST OTP); False when the person's
   device makes it (the app).
-- `allows_self_service_reset`: its holder may use "Forgot/Reset your password?" (SPEC,
-  "Password reset and OTP settings": only people whose OTP comes from the app).
+- `allows_self_service_reset`: its holder may use "Forgot/Reset your password?" (§4.1.2,
+  §4.2.2, App. D: only people whose OTP comes from the app).
 - `gives_authorisation_code`: a DMS checker can authorise with its code.
 - `is_second_factor`: it completes a 2FA logon (the smartcard is a logon of its own).
 - `otp_step`: the logon step (`accounts.logon.Step`) that asks for its code, and
@@ -190,7 +190,7 @@ class EmailFactor(Factor):
 
 
 class SmartcardFactor(Factor):
-    """The simulated card (SRN and a 6-8 digit password), until decommissioning (SPEC, "Smartcard").
+    """The simulated card (SRN and a 6-8 digit password), until decommissioning (§4, §5).
     Not a second factor: a card logon is a logon of its own, and it never resets a password."""
 
     key = "smartcard"
@@ -297,7 +297,7 @@ def factors_of(user: User) -> list[Factor]:
 
 def first_time_factor() -> Factor:
     """What proves a person who has no second factor yet: an e-mail OTP to the registered address
-    (SPEC, "Logon": the first-time logon, and the reset of someone setting up 2FA)."""
+    (App. C: the first-time logon, and the reset of someone setting up 2FA)."""
     return REGISTRY["email"]
 
 

@@ -61,7 +61,7 @@ def test_the_attributes_of_each_entry(settings):
     settings.OTP_EMAIL_TOKEN_LENGTH = 7
     assert email.code_digits == 7
     assert card.code_digits is None
-    # Self-service reset only for people whose OTP comes from the app (SPEC, "Password reset").
+    # Self-service reset only for people whose OTP comes from the app (§4.1.2, §4.2.2).
     assert (app.allows_self_service_reset, email.allows_self_service_reset, card.allows_self_service_reset) == (
         True,
         False,
@@ -227,3 +227,30 @@ def test_only_the_registry_interprets_the_stored_otp_channel():
                 if CHANNEL_DECISION.search(line):
                     found.append(f"{rel}:{number}: {line.strip()}")
     assert found == [], "decide the factor in accounts/factors.py:\n" + "\n".join(found)
+
+
+# -- the attacker picks no factor: the server's choice is the person's ----------------------
+
+
+def test_a_password_holder_cannot_turn_an_app_users_otp_step_into_an_email_one(
+    app_user, django_capture_on_commit_callbacks
+):
+    """A stranger who has the victim's password (and not the phone) asks for an e-mailed code, skips to
+    the e-mail set-up, or sends an 8-digit code: the factor is the registry's answer for the person, so
+    nothing is mailed and nothing logs on; the victim beside them still logs on with the app."""
+    from django.test import Client
+
+    from tests.logon_helpers import otp_mails, password_step, post
+
+    user, phone = app_user
+    user.set_password("Victim(Pass)2024!")
+    user.save()
+    stranger, victim = Client(), Client()
+    assert password_step(stranger, user.user_id, "Victim(Pass)2024!")["Location"] == "/login/otp/"
+    assert post(stranger, "/login/otp/", {"action": "request"}, django_capture_on_commit_callbacks).status_code == 404
+    assert post(stranger, "/login/setup/skip/", {}, django_capture_on_commit_callbacks)["Location"] == "/login/"
+    refused = stranger.post("/login/otp/", {"otp": "12345678"})
+    assert refused.status_code == 400 and "The OTP is 6 digits." in refused.content.decode()
+    assert otp_mails() == [] and stranger.get("/terminal/").status_code != 200
+    password_step(victim, user.user_id, "Victim(Pass)2024!")
+    assert victim.post("/login/otp/", {"otp": phone.code()})["Location"] == "/login/success/"
