@@ -22,6 +22,9 @@ from otp import passkeys
 from otp.models import AuthenticatorDevice
 from tests.passkey_authenticator import SoftAuthenticator, enrol_credential
 
+# The demo (one command, SQLite) has passkeys on: these run in the embedded pass too.
+pytestmark = pytest.mark.embedded
+
 Kind = ChangeRequest.Kind
 Status = ChangeRequest.Status
 OPTIONS = re.compile(r'<script id="passkey-options" type="application/json">(.*?)</script>', re.S)

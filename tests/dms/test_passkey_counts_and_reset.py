@@ -16,6 +16,9 @@ from dms import backoffice, dashboard, profiles, selectors, services
 from dms.models import ChangeRequest, EServiceRecord
 from tests.passkey_authenticator import enrol_credential
 
+# The demo (one command, SQLite) has passkeys on: these run in the embedded pass too.
+pytestmark = pytest.mark.embedded
+
 PASSKEY_HOLDERS = "Passkey holders (beside their OTP)"
 
 
