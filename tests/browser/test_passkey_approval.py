@@ -135,3 +135,43 @@ def test_a_refused_ceremony_decides_nothing_and_counts_as_a_wrong_code(chromium_
     assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeRequest.Status.PENDING
     assert User.objects.get(pk=checker.pk).otp_failures == 1
     assert AuditEvent.objects.filter(kind="otp_failure", data__factor="passkey", data__request_id=cr.pk).count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+def test_the_passkey_desk_pages_have_no_accessibility_violation(browser: Browser, live_server, desk, language):
+    """axe-core (as tests/a11y/test_axe.py runs it) on the checker's desk: Pending Requests, the
+    decision page, its reason error, the ceremony page and a refused ceremony, phone and desktop."""
+    from tests.a11y.test_axe import VIEWPORTS, axe_violations
+
+    checker, app, cr, credential, _row = desk
+    context = browser.new_context(base_url=live_server.url, bypass_csp=True)  # axe is injected
+    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    virtual = VirtualAuthenticator(page)
+    virtual.add(credential)
+    report = {}
+    try:
+        page.goto("/dms/login/")  # by ids: the labels are in the page's language
+        page.locator("#id_user_id").fill(checker.user_id)
+        page.locator("#id_password").fill(PASSWORD)
+        page.locator("button.primary").click()
+        page.locator("button.primary").first.click()  # USE PASSKEY
+        page.wait_for_url("**/login/success/")
+        for name, viewport in VIEWPORTS.items():
+            page.set_viewport_size(viewport)
+            page.goto("/dms/requests/")
+            report[f"pending {name}"] = axe_violations(page)
+            page.goto(f"/dms/requests/{cr.pk}/passkey/")
+            report[f"decision {name}"] = axe_violations(page)
+            page.locator("#reject").click()  # no reason: the error next to the field
+            report[f"reason error {name}"] = axe_violations(page)
+            page.locator("#approve").click()
+            report[f"ceremony {name}"] = axe_violations(page)
+        virtual.user_verifies(False)
+        page.locator("#use-passkey").click()
+        page.locator("#passkey-error").wait_for()
+        report["refused ceremony"] = axe_violations(page)
+    finally:
+        context.close()
+    assert {label: found for label, found in report.items() if found} == {}
