@@ -90,6 +90,23 @@ def test_an_expired_password_is_changed_after_the_passkey(client, holder, settin
     response = passkey_logon(client, user, authenticator)
     assert response.json()["redirect_url"] == "/login/expired/"
     assert client.get("/login/success/").status_code == 302  # not logged in before the change
+    new = "Another#Strong7passphrase"
+    change = {"new_password1": new, "new_password2": new, "old_password": PASSWORD}
+    assert client.post("/login/expired/", change)["Location"] == "/login/success/"
+    assert client.get("/login/success/").status_code == 200  # verified by the passkey that proved it
+
+
+def test_a_delegated_administrator_logs_on_to_dms_with_a_passkey(client, holder):
+    from accounts.models import Role
+
+    user, _, authenticator = holder
+    user.role = Role.DA_CHECKER
+    user.save(update_fields=["role"])
+    response = password_step(client, user.user_id, PASSWORD, prefix="/dms")
+    assert response["Location"] == "/dms/login/passkey/"
+    response = complete(client, authenticator.assert_(begin(client, "/dms")), "/dms")
+    assert response.json()["redirect_url"] == "/dms/login/success/"
+    assert client.get("/dms/home/").status_code == 200
 
 
 def test_the_holder_may_fall_back_to_the_app(client, holder):
