@@ -67,12 +67,17 @@ class Factor:
     allows_self_service_reset: bool = False
     gives_authorisation_code: bool = False
     is_second_factor: bool = True
+    held_beside: bool = False  # held beside the chosen factor, not chosen (the passkey)
     otp_step: str = ""
     otp_template: str = ""
 
     @property
     def code_digits(self) -> int | None:
         return None
+
+    def switched_on(self) -> bool:
+        """The portal offers this factor now (a factor HKEX may switch off: the passkey)."""
+        return True
 
     def chosen_by(self, user: User) -> bool:
         """The person's stored choice names this factor (whether or not its device is there)."""
@@ -233,6 +238,19 @@ def factor(key: str) -> Factor:
 
 def second_factors() -> list[Factor]:
     return [entry for entry in REGISTRY.values() if entry.is_second_factor]
+
+
+def held_beside() -> list[Factor]:
+    """The factors held beside the chosen one (the passkey), while switched on: each a figure of
+    its own in the readiness counts, never a line of the partition by chosen factor."""
+    return [entry for entry in REGISTRY.values() if entry.held_beside and entry.switched_on()]
+
+
+def held_factors() -> list[Factor]:
+    """What a registration reset takes away: every second factor and every factor held beside
+    one, switched on or not (a passkey kept through a reset would work again the day passkeys
+    are switched back on)."""
+    return [entry for entry in REGISTRY.values() if entry.is_second_factor or entry.held_beside]
 
 
 def by_channel(channel: str) -> Factor | None:

@@ -194,7 +194,11 @@ class PasskeyFactor(factors.Factor):
     allows_self_service_reset = True  # like the app: proved without a code sent by e-mail
     gives_authorisation_code = False
     is_second_factor = False
+    held_beside = True  # a figure of its own in the readiness counts; removed by a reset
     otp_step = ""  # no code step
+
+    def switched_on(self) -> bool:
+        return enabled()
 
     def chosen_by(self, user) -> bool:
         return self.enrolled(user)
@@ -214,8 +218,9 @@ class PasskeyFactor(factors.Factor):
     def complete_enrolment(self, user) -> None:
         raise TypeError("a passkey is enrolled by its registration ceremony (accounts.passkeys.enrol)")
 
-    def remove(self, user, *, actor=None) -> None:
-        otp_passkeys.remove_passkeys(user)
+    def remove(self, user, *, actor=None) -> int:
+        """Every passkey of the person; returns how many (the reset's audit row says)."""
+        return otp_passkeys.remove_passkeys(user)
 
 
 factors.register(PasskeyFactor())

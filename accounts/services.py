@@ -95,15 +95,17 @@ def reset_registration(user: User, *, actor=None, request=None) -> None:
     with transaction.atomic():
         lockout.lift_lock(user, actor=actor, request=request)
         row = User.all_objects.select_for_update().get(pk=user.pk)
-        for factor in factors.second_factors():  # every device and outstanding code goes
-            factor.remove(row, actor=actor)
+        removed = {}  # every device, passkey and outstanding code goes, also of a factor switched off
+        for factor in factors.held_factors():
+            removed[factor.key] = factor.remove(row, actor=actor)
         row.set_unusable_password()
         row.password_changed_at = None
         factors.choose(row, None)
         row.twofa_set_up_at = None
         row.rotate_security_stamp()
         row.save(update_fields=["password", "password_changed_at", "otp_channel", "twofa_set_up_at", "security_stamp"])
-        audit.record(Event.REGISTRATION_RESET, request=request, actor=actor, subject=row)
+        passkeys = {"passkeys_removed": removed["passkey"]} if removed.get("passkey") else {}
+        audit.record(Event.REGISTRATION_RESET, request=request, actor=actor, subject=row, **passkeys)
         # The person is told, as of every change of their authentication settings (issue 12, finding 1).
         notices.notify_change(row, notices.Change.REGISTRATION_RESET)
 

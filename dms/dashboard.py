@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts import factors
 from accounts.models import Participant, User
 
 from .roster import Roster
-from .selectors import Readiness, readiness_counts
+from .selectors import Readiness, counted_factors, readiness_counts
 
 
 class _Derived:
@@ -70,7 +69,7 @@ def totals(firms: list[FirmReadiness]) -> Totals:
     fields = ("total", "without_email", "not_set_up", "smartcard_only", "locked")
     sums = {name: sum(getattr(f.readiness, name) for f in firms) for name in fields}
     sums["by_factor"] = {
-        entry.key: sum(f.readiness.by_factor.get(entry.key, 0) for f in firms) for entry in factors.second_factors()
+        entry.key: sum(f.readiness.by_factor.get(entry.key, 0) for f in firms) for entry in counted_factors()
     }
     roster = Roster(
         makers=sum(f.readiness.roster.makers for f in firms), checkers=sum(f.readiness.roster.checkers for f in firms)
@@ -92,7 +91,7 @@ def figure_lines(firm: FirmReadiness | Totals) -> list[tuple[str, int | str]]:
         (_("E-mail registered"), firm.email_registered),
         (_("Without a registered e-mail address"), r.without_email),
         (_("2FA set up"), firm.set_up),
-        *[(entry.readiness_label, count) for entry, count in r.factor_counts()],
+        *[(entry.readiness_label, count) for entry, count in r.factor_counts() + r.beside_counts()],
         (_("2FA not yet set up"), r.not_set_up),
         (_("Smartcard only (no 2FA, card still valid)"), r.smartcard_only),
         (_("Locked"), r.locked),
@@ -109,7 +108,7 @@ def firm_columns() -> tuple:
         _("Profiles"),
         _("E-mail registered"),
         _("2FA set up"),
-        *[entry.readiness_label for entry in factors.second_factors()],
+        *[entry.readiness_label for entry in counted_factors()],
         _("Smartcard only"),
         _("Locked"),
         _("DA makers"),
@@ -126,7 +125,7 @@ def firm_row(firm: FirmReadiness) -> tuple:
         r.total,
         firm.email_registered,
         firm.set_up,
-        *[count for _entry, count in r.factor_counts()],
+        *[count for _entry, count in r.factor_counts() + r.beside_counts()],
         r.smartcard_only,
         r.locked,
         r.roster.makers,
@@ -143,7 +142,7 @@ def totals_row(total: Totals) -> tuple:
         r.total,
         total.email_registered,
         total.set_up,
-        *[count for _entry, count in r.factor_counts()],
+        *[count for _entry, count in r.factor_counts() + r.beside_counts()],
         r.smartcard_only,
         r.locked,
         r.roster.makers,

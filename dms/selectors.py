@@ -94,6 +94,12 @@ def _factor_field(entry: factors.Factor) -> str:
     return f"factor_{entry.key}"
 
 
+def counted_factors() -> list[factors.Factor]:
+    """The factors with a readiness figure: each second factor (a partition by chosen factor)
+    and each factor held beside one while switched on (the passkey: people holding one)."""
+    return [*factors.second_factors(), *factors.held_beside()]
+
+
 def readiness_counts() -> dict[str, Count]:
     """The 2FA readiness figures as aggregates over a firm's (not deleted) profiles: the one
     definition the 2FA readiness report and the migration readiness dashboard both use."""
@@ -103,8 +109,8 @@ def readiness_counts() -> dict[str, Count]:
         "total": Count("pk"),
         "without_email": Count("pk", filter=Q(email="")),
         "not_set_up": Count("pk", filter=not_set_up),
-        # One figure per second factor of the registry: the people set up with it.
-        **{_factor_field(entry): Count("pk", filter=entry.in_use()) for entry in factors.second_factors()},
+        # One figure per factor of the registry: the people set up with it, or holding it.
+        **{_factor_field(entry): Count("pk", filter=entry.in_use()) for entry in counted_factors()},
         "smartcard_only": Count("pk", filter=smartcard_only()),
         "locked": Count("pk", filter=Q(locked_at__isnull=False)),
         "makers": Count("pk", filter=enabled & Q(role=Role.DA_MAKER)),
@@ -127,12 +133,16 @@ class Readiness:
         """From one row of `readiness_counts()`."""
         row = dict(row)
         roster = Roster(makers=row.pop("makers"), checkers=row.pop("checkers"))
-        by_factor = {entry.key: row.pop(_factor_field(entry)) for entry in factors.second_factors()}
+        by_factor = {entry.key: row.pop(_factor_field(entry)) for entry in counted_factors()}
         return cls(roster=roster, by_factor=by_factor, **row)
 
     def factor_counts(self) -> list[tuple[factors.Factor, int]]:
         """(factor, people set up with it) for every second factor, in registry order."""
         return [(entry, self.by_factor.get(entry.key, 0)) for entry in factors.second_factors()]
+
+    def beside_counts(self) -> list[tuple[factors.Factor, int]]:
+        """(factor, people holding it) for every factor held beside the chosen one (the passkey)."""
+        return [(entry, self.by_factor.get(entry.key, 0)) for entry in factors.held_beside()]
 
     @property
     def lines(self) -> list[tuple[str, str]]:
@@ -140,7 +150,7 @@ class Readiness:
             (_("Profiles"), str(self.total)),
             (_("Without a registered e-mail address"), str(self.without_email)),
             (_("2FA not yet set up"), str(self.not_set_up)),
-            *[(entry.readiness_label, str(count)) for entry, count in self.factor_counts()],
+            *[(entry.readiness_label, str(count)) for entry, count in self.factor_counts() + self.beside_counts()],
             (_("Smartcard only (no 2FA, card still valid)"), str(self.smartcard_only)),
             (_("Locked"), str(self.locked)),
             (_("DA makers / DA checkers (enabled)"), f"{self.roster.makers} / {self.roster.checkers}"),

@@ -13,6 +13,7 @@ Every step writes one audit row (SECURITY.md 27) with IDs only, never a secret.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
@@ -347,17 +348,37 @@ def _maker_still_maker(cr: ChangeRequest) -> None:
         raise DmsRefusal(MAKER_GONE)
 
 
+@dataclass(frozen=True)
+class CodeCheck:
+    """A checker's proof: `detail` goes into the audit rows, `wrong` is the refusal when not ok."""
+
+    ok: bool
+    replay: bool = False
+    detail: dict | None = None
+    wrong: str = WRONG_CODE
+
+
+def _refuse_passkey_checker(checker: User) -> None:
+    """A passkey holder decides from their own session by passkey, never by a typed code (issue 18)."""
+    from .passkey_approval import USE_PASSKEY, approves_by_passkey
+
+    if approves_by_passkey(checker):
+        raise DmsRefusal(USE_PASSKEY, field="authorisation_code")
+
+
 def _authorisation_factor(checker: User) -> factors.Factor:
     """The checker's chosen second factor, if it can give an Authorisation Code. The stored
     choice, not a confirmed device: a choice whose device is gone gives a wrong code (counted)."""
+    _refuse_passkey_checker(checker)
     factor = factors.chosen_factor_of(checker)
     if factor is None or not factor.gives_authorisation_code:
         raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
     return factor
 
 
-def _verify_code(checker: User, code: str) -> factors.Check:
-    return _authorisation_factor(checker).check(checker, code, purpose=otp_services.Purpose.AUTHORISATION)
+def _verify_code(checker: User, code: str) -> CodeCheck:
+    check = _authorisation_factor(checker).check(checker, code, purpose=otp_services.Purpose.AUTHORISATION)
+    return CodeCheck(ok=check.ok, replay=check.replay)
 
 
 def request_authorisation_code(request_id: int, *, participant_id, checker_id: str, request=None):
@@ -387,11 +408,14 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
     return result
 
 
-def authorise_request(request_id: int, *, participant_id, checker_id: str, code: str, request=None) -> ChangeRequest:
+def authorise_request(
+    request_id: int, *, participant_id, checker_id: str, code: str = "", request=None, proof=None
+) -> ChangeRequest:
     """ "Checker ID", "Authorisation Code", "Confirm". Applies the change once, or raises DmsRefusal.
 
     A wrong code counts towards the checker's lockout; that count is kept even
-    though the request is refused.
+    though the request is refused. `proof(checker, cr) -> CodeCheck` replaces the
+    typed code (a passkey ceremony bound to the request: dms.passkey_approval).
     """
     refusal = None
     with _auditing_refusals(request), transaction.atomic():
@@ -405,7 +429,7 @@ def authorise_request(request_id: int, *, participant_id, checker_id: str, code:
             .first()
         )
         _check_rules(cr, subject)
-        check = _verify_code(checker, code)
+        check = proof(checker, cr) if proof is not None else _verify_code(checker, code)
         if check.ok:
             subject = _apply(cr, subject, checker=checker, request=request)
             cr.status, cr.checker, cr.decided_at, cr.secret_hash = Status.APPROVED, checker, clock.now(), ""
@@ -419,29 +443,52 @@ def authorise_request(request_id: int, *, participant_id, checker_id: str, code:
                 request_kind=cr.kind,
                 maker=cr.maker_id,
                 user_id=cr.subject_user_id,
+                **(check.detail or {}),
             )
         else:
-            locked = lockout.record_otp_failure(checker, request=request, replay=check.replay)
-            refusal = DmsRefusal(CHECKER_LOCKED if locked else WRONG_CODE, field="authorisation_code")
+            locked = lockout.record_otp_failure(
+                checker, request=request, replay=check.replay, request_id=cr.pk, **(check.detail or {})
+            )
+            where = "passkey" if proof is not None else "authorisation_code"
+            refusal = DmsRefusal(CHECKER_LOCKED if locked else check.wrong, field=where)
     if refusal is not None:
         raise refusal
     return cr
 
 
-def reject_request(request_id: int, *, checker: User, reason: str, request=None) -> ChangeRequest:
-    """A checker, in their own DMS session, rejects a request with a reason."""
+def reject_request(request_id: int, *, checker: User, reason: str, request=None, proof=None) -> ChangeRequest:
+    """A checker, in their own DMS session, rejects a request with a reason. A passkey checker
+    rejects with a ceremony too: `proof(checker, cr) -> CodeCheck` (dms.passkey_approval), whose
+    failure counts as a wrong code, kept though the rejection is refused."""
     reason = (reason or "").strip()
     if not reason:
         raise DmsRefusal(REASON_REQUIRED, field="reason")
+    refusal = None
     with _auditing_refusals(request), transaction.atomic():
         cr = _locked_request(request_id, checker.participant_id)
         _checker_for(cr, checker.user_id)
-        cr.reason = reason[:200]
-        _close(cr, Status.REJECTED, by=checker, event=audit.Event.REQUEST_REJECTED, request=request)
+        if proof is None:
+            _refuse_passkey_checker(checker)
+        check = proof(checker, cr) if proof is not None else CodeCheck(ok=True)
+        if check.ok:
+            cr.reason = reason[:200]
+            _close(
+                cr,
+                Status.REJECTED,
+                by=checker,
+                event=audit.Event.REQUEST_REJECTED,
+                request=request,
+                **(check.detail or {}),
+            )
+        else:
+            locked = lockout.record_otp_failure(checker, request=request, request_id=cr.pk, **(check.detail or {}))
+            refusal = DmsRefusal(CHECKER_LOCKED if locked else check.wrong, field="passkey")
+    if refusal is not None:
+        raise refusal
     return cr
 
 
-def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request) -> None:
+def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request, **detail) -> None:
     cr.status, cr.decided_at, cr.secret_hash = status, clock.now(), ""
     if status == Status.REJECTED:
         cr.checker = by
@@ -454,6 +501,7 @@ def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request) -> 
         request_id=cr.pk,
         request_kind=cr.kind,
         user_id=cr.subject_user_id,
+        **detail,
     )
 
 

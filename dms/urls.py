@@ -4,7 +4,7 @@ from django.urls import path
 
 from accounts.urls import logon_urlpatterns
 
-from . import dashboard_views, views
+from . import dashboard_views, pending_views, views
 
 app_name = "dms"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     # Maker-checker
     path("requests/", views.pending, name="requests"),
     path("requests/<int:request_id>/", views.change_request, name="request"),
+    path("requests/<int:request_id>/passkey/", pending_views.decide, name="passkey-decide"),
     # View Listings, View Reports
     path("listings/user-profiles/", views.listing, name="listing"),
     path("reports/", views.reports, name="reports"),

@@ -29,7 +29,7 @@ from accounts.models import Role
 from accounts.views import page_methods, render_portal, strong_session_required
 from otp import services as otp_services
 
-from . import profiles, selectors, services
+from . import passkey_approval, profiles, selectors, services
 from .forms import (
     AuthoriseForm,
     ChangeProfileForm,
@@ -386,6 +386,7 @@ def change_request(request, participant, request_id):
             "cr": cr,
             "comparison": profiles.compare(cr.before, cr.payload),
             "unlock_label": profiles.LABELS["unlock_reset"],
+            "passkey_desk": request.user.role == Role.DA_CHECKER and passkey_approval.approves_by_passkey(request.user),
             **forms,
         },
         status=status,
@@ -394,6 +395,10 @@ def change_request(request, participant, request_id):
 
 @da_page
 def pending(request, participant):
+    if passkey_approval.approves_by_passkey(request.user) and request.user.role == Role.DA_CHECKER:
+        from .pending_views import pending_requests  # the checker's own desk (issue 18)
+
+        return pending_requests(request, participant)
     return page(request, "dms/pending.html", {"requests": selectors.pending_requests(participant)})
 
 

@@ -10,5 +10,7 @@ register = template.Library()
 
 @register.filter
 def factor_label(person) -> str:
-    entry = factors.chosen_factor_of(person)
-    return entry.label if entry is not None else ""
+    """The chosen factor, and any held beside it (a passkey: issue 18)."""
+    chosen = factors.chosen_factor_of(person)
+    beside = [entry for entry in factors.held_beside() if entry.enrolled(person)]
+    return ", ".join(str(entry.label) for entry in ([chosen] if chosen else []) + beside)

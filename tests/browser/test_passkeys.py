@@ -18,6 +18,7 @@ from accounts.models import OtpChannel, User
 from tests.passkey_authenticator import SoftAuthenticator, enrol_credential
 
 from .steps import button, enter_app_code, expect_logon_success, fill_login, heading, logout, open_terminal_login
+from .webauthn import VirtualAuthenticator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,33 +31,6 @@ def _portal_origin(settings, live_server):
     settings.PORTAL_PASSKEYS = True
     settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]
     assert live_server.url.startswith("http://localhost:"), live_server.url
-
-
-class VirtualAuthenticator:
-    """A platform authenticator with user verification, through a CDP session of the page."""
-
-    def __init__(self, page: Page):
-        self.cdp = page.context.new_cdp_session(page)
-        self.cdp.send("WebAuthn.enable", {"enableUI": False})
-        options = {
-            "protocol": "ctap2",
-            "transport": "internal",
-            "hasResidentKey": True,
-            "hasUserVerification": True,
-            "isUserVerified": True,
-            "automaticPresenceSimulation": True,
-        }
-        self.id = self.cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
-
-    def add(self, soft: SoftAuthenticator) -> None:
-        """Put a credential the server already knows (enrol_credential) on this authenticator."""
-        self.cdp.send("WebAuthn.addCredential", {"authenticatorId": self.id, "credential": soft.virtual_credential()})
-
-    def credentials(self) -> list:
-        return self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})["credentials"]
-
-    def user_verifies(self, verified: bool) -> None:
-        self.cdp.send("WebAuthn.setUserVerified", {"authenticatorId": self.id, "isUserVerified": verified})
 
 
 def holder_on(page: Page, user: User) -> VirtualAuthenticator:
