@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -205,10 +204,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING: one
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 # Run by `bin/beat` (one beat process per stack): the overnight reports at 02:00 Hong Kong time.
+# A dict schedule holds crontab fields; ccass_portal/celery.py makes the crontab, so that loading
+# the settings (every web worker) does not load Celery.
 CELERY_BEAT_SCHEDULE = {
     "overnight-reports": {
         "task": "ccass_portal.tasks.generate_overnight_reports",
-        "schedule": crontab(hour=2, minute=0),
+        "schedule": {"hour": 2, "minute": 0},
     },
     # Queued e-mail OTPs lost on the way are sent again or released (otp.tasks).
     "otp-sweep-lost-email-otps": {
@@ -219,7 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly: expired sessions out of the session table (accounts.tasks; docs/operations.md).
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
-        "schedule": crontab(minute=40),
+        "schedule": {"minute": 40},
     },
 }
 
