@@ -103,6 +103,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer with <input> widgets written in Python, as its templates write them (issue 19).
+FORM_RENDERER = "ccass_portal.form_renderer.PortalFormRenderer"
+
 # --- Database --------------------------------------------------------------------
 (BASE_DIR / "var").mkdir(exist_ok=True)
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'portal.sqlite3'}")}
