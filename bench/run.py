@@ -454,6 +454,10 @@ class Bench:
                     raise RuntimeError("the Celery worker did not start")
                 time.sleep(0.1)
         log("e-mail OTP: SUBMIT to the SMTP sink")
+        # The Celery worker's CPU per mail (its main process and its pool): the capacity model's
+        # e-mail OTP rate (docs/benchmarks.md).
+        worker_procs = [] if self.args.embedded else [worker.pid, *children(worker.pid)]
+        worker_cpu = cpu_seconds(worker_procs)
         r = self.load(
             "email",
             "--base",
@@ -475,6 +479,10 @@ class Bench:
             **summary(r["latencies"]),
             "submit": summary(r["submit_ms"]),
         }
+        if worker_procs and r["completed"]:
+            self.results["email"]["worker_cpu_ms_per_mail"] = (
+                1000 * (cpu_seconds(worker_procs) - worker_cpu) / r["completed"]
+            )
         log("lockout through two gunicorn instances")
         second, base2, _ = self.start_web("portal", "web-2")
         seed = json.loads((self.workdir / "portal.json").read_text())
@@ -852,6 +860,13 @@ def render(r: dict, d: dict, command: str) -> str:
         )
         + ".",
     ]
+    per_mail = r["email"].get("worker_cpu_ms_per_mail")
+    if per_mail:
+        lines += [
+            "",
+            f"E-mail OTP pipeline: the Celery worker spent {per_mail:.1f} ms CPU per mail delivered "
+            f"({1000 / per_mail:.0f} mails per worker-CPU-second; Redis in, SMTP out).",
+        ]
     floor = r.get("floor")
     ping = r.get("peer", {}).get("pages", {}).get("/ping/")
     if floor:
