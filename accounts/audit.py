@@ -38,6 +38,11 @@ class Event:
     REGISTRATION_RESET = "registration_reset"
     REPORT_DOWNLOADED = "report_downloaded"
     DEMO_CLOCK_MOVED = "demo_clock_moved"
+    # Passkeys (accounts.passkeys); a failed or cancelled ceremony is an OTP_FAILURE with factor="passkey".
+    PASSKEY_REGISTERED = "passkey_registered"
+    PASSKEY_USED = "passkey_used"
+    PASSKEY_RENAMED = "passkey_renamed"
+    PASSKEY_REMOVED = "passkey_removed"
     # DMS maker-checker (dms.services): the trail is one vocabulary, so its kinds are here too.
     REQUEST_PREPARED = "dms_request_prepared"
     REQUEST_AUTHORISED = "dms_request_authorised"

@@ -81,14 +81,15 @@ def record_logon_failure(user: User, *, request=None, reason: str = "password") 
     return locked
 
 
-def record_otp_failure(user: User, *, request=None, replay: bool = False) -> bool:
-    """One wrong OTP. Every third consecutive one is an unsuccessful logon. Returns locked."""
+def record_otp_failure(user: User, *, request=None, replay: bool = False, **detail) -> bool:
+    """One wrong OTP. Every third consecutive one is an unsuccessful logon. Returns locked.
+    `detail` goes into the audit row (e.g. a failed passkey ceremony's factor and request)."""
     policy = LockoutPolicy.from_settings()
     with transaction.atomic():
         row = _locked_row(user)
         if row.is_locked:
             return True
-        audit.record(Event.OTP_REPLAY if replay else Event.OTP_FAILURE, request=request, subject=row)
+        audit.record(Event.OTP_REPLAY if replay else Event.OTP_FAILURE, request=request, subject=row, **detail)
         row.otp_failures += 1
         if row.otp_failures >= policy.otp_failures_per_logon_failure:
             row.otp_failures = 0

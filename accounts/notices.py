@@ -34,6 +34,8 @@ class Change:
     DEVICE_DELETED = "device_deleted"
     OTP_CHANNEL_EMAIL = "otp_channel_email"
     REGISTRATION_RESET = "registration_reset"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
 
 
 WHAT = {
@@ -50,6 +52,8 @@ WHAT = {
         "Your CCASS account was set to receive its OTP by e-mail instead of the mobile application on %(when)s "
         "(Hong Kong time)."
     ),
+    Change.PASSKEY_ADDED: gettext_lazy("A passkey was added to your CCASS account on %(when)s (Hong Kong time)."),
+    Change.PASSKEY_REMOVED: gettext_lazy("A passkey was removed from your CCASS account on %(when)s (Hong Kong time)."),
     # "Unlock/Reset OTP Device Registration" by a DA, or HKEX's eService DA3 for a DA.
     Change.REGISTRATION_RESET: gettext_lazy(
         "The password and OTP device registration of your CCASS account were reset by your Delegated "

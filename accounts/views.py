@@ -7,15 +7,17 @@ answer; the rules are in `accounts.logon`, `accounts.reset` and `accounts.servic
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 
 import segno
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -23,22 +25,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from otp import services as otp_services
 
-from . import logon, reset, services, step_up
+from . import factors, logon, passkeys, reset, services, step_up
 from .forms import (
     ChangePasswordForm,
     LoginForm,
     NewPasswordForm,
     OathSettingsForm,
     OtpForm,
+    PasskeyNameForm,
     ReauthenticateForm,
     ResetCodeForm,
     SmartcardForm,
     UserIdForm,
-    app_otp_digits,
-    email_otp_digits,
 )
 from .logon import Attempt, Step
-from .models import OtpChannel
 from .policies import smartcard_available
 from .reset import ResetState, ResetStep
 
@@ -126,7 +126,8 @@ def login(request):
             service=service if portal_of(request) == "terminal" else portal_of(request),
         )
         if result.ok:
-            if result.attempt.step == Step.OTP_EMAIL:
+            factor = factors.at_step(result.attempt.step)
+            if factor is not None and factor.sends_code:
                 return _send_logon_otp(request, result.attempt)
             return redirect(_step_url(request, result.attempt.step))
         # One message and status for every refusal, whoever asked (SECURITY.md 7).
@@ -135,26 +136,24 @@ def login(request):
 
 
 def _step_url(request, step: str) -> str:
-    return url(
-        request,
-        {
-            Step.EXPIRED: "expired",
-            Step.SETUP: "setup",
-            Step.REGISTER: "register",
-            Step.OTP_APP: "otp",
-            Step.OTP_EMAIL: "otp",
-        }[step],
-    )
+    if step in PASSKEY_STEPS:
+        return url(request, PASSKEY_STEPS[step])
+    if factors.at_step(step) is not None:
+        return url(request, "otp")  # one OTP page, whatever the factor
+    return url(request, {Step.EXPIRED: "expired", Step.SETUP: "setup", Step.REGISTER: "register"}[step])
+
+
+PASSKEY_STEPS = {Step.PASSKEY: "passkey", Step.PASSKEY_REGISTER: "passkey-register"}
 
 
 def _send_logon_otp(request, attempt: Attempt):
     user = attempt.user()
     try:
-        result = logon.send_email_otp(request, user, attempt)
+        result = logon.send_logon_otp(request, user, attempt)
     except otp_services.DeliveryUnavailable:
         messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
     else:
-        if not result.sent:
+        if result is not None and not result.sent:
             messages.info(
                 request,
                 _("An OTP was sent recently. You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()},
@@ -181,53 +180,196 @@ def _code_step(request, form, attempt: Attempt, verify):
 
 
 @logon_page
-@at_step(Step.OTP_APP, Step.OTP_EMAIL)
+@at_step(*[entry.otp_step for entry in factors.second_factors()])
 def otp(request, attempt: Attempt):
-    by_email = attempt.step == Step.OTP_EMAIL
+    factor = factors.at_step(attempt.step)
     if request.method == "POST" and request.POST.get("action") == "request":
-        if not by_email:
+        if not factor.sends_code:
             raise Http404
         return _send_logon_otp(request, attempt)
-    form = OtpForm(posted(request), digits=email_otp_digits() if by_email else app_otp_digits())
-    answer, status = _code_step(request, form, attempt, logon.verify_email_step if by_email else logon.verify_app_step)
+    form = OtpForm(posted(request), digits=factor.code_digits)
+    answer, status = _code_step(request, form, attempt, logon.verify_otp_step)
     if answer is not None:
         return answer
     return render_portal(
         request,
-        "accounts/otp_email.html" if by_email else "accounts/otp_app.html",
+        factor.otp_template,
         {
             "form": form,
             "email_status": otp_services.email_otp_status(attempt.user(), purpose=otp_services.Purpose.SIGN_IN)
-            if by_email
+            if factor.sends_code
             else None,
         },
         status=status,
     )
 
 
+# -- Passkey (issue 18): offered first to a passkey holder; the library's JavaScript drives
+# the ceremony against the JSON endpoints below, and reports a cancelled one.
+
+
+def passkeys_on(view):
+    """With PORTAL_PASSKEYS off the passkey URLs answer as if they did not exist."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not passkeys.enabled():
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def ceremony_endpoint(*steps):
+    """A JSON endpoint of a logon step's ceremony: POST only, CSRF checked, never cached;
+    without an attempt at `steps` a JSON refusal that sends the page back to User Login."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            attempt = Attempt.load(request, portal_of(request))
+            if attempt is None or attempt.step not in steps:
+                return _ceremony_answer(request, logon.OtpResult(ok=False, locked=True, message=logon.GENERIC_FAILURE))
+            return view(request, attempt, *args, **kwargs)
+
+        return passkeys_on(require_POST(csrf_protect(never_cache(wrapped))))
+
+    return decorator
+
+
+def _answer_body(request):
+    try:
+        return json.loads(request.body or b"null")
+    except ValueError:
+        return None
+
+
+def _ceremony_answer(request, result: logon.OtpResult):
+    """The JSON the library's script reads: `id` and `redirect_url` on success, else `detail`
+    (shown beside the button) and, when the attempt ended, where to go."""
+    if result.ok:
+        target = _step_url(request, result.next_step) if result.next_step else url(request, "success")
+        return JsonResponse({"id": "ok", "redirect_url": target})
+    body = {"detail": str(result.message)}
+    if result.locked:
+        messages.error(request, result.message)
+        body["redirect_url"] = url(request, "login")
+    return JsonResponse(body, status=403 if result.locked else 400)
+
+
+@logon_page
+@passkeys_on
+@at_step(Step.PASSKEY)
+def passkey(request, attempt: Attempt):
+    """The passkey step; USE ANOTHER METHOD goes to the person's other factor."""
+    if request.method == "POST" and request.POST.get("action") == "fallback":
+        passkeys.forget_ceremony(request)
+        attempt.step = logon.passkey_fallback_step(attempt.user())
+        attempt.save(request)
+        if attempt.step == Step.OTP_EMAIL:
+            return _send_logon_otp(request, attempt)
+        return redirect(_step_url(request, attempt.step))
+    return render_portal(request, "accounts/passkey.html", _passkey_page(request, "passkey"))
+
+
+def _passkey_page(request, name: str) -> dict:
+    return {
+        "passkey_config": {
+            # No CSRF token here: static/js/passkeys.js takes the form's, so the page reads the
+            # same for everyone (the reset code page is compared across typed IDs).
+            "nextFieldSelector": "input[name='next']",
+            "beginAuthenticationUrl": url(request, f"{name}-begin"),
+            "completeAuthenticationUrl": url(request, f"{name}-complete"),
+            "beginRegistrationUrl": url(request, f"{name}-begin"),
+            "completeRegistrationUrl": url(request, f"{name}-complete"),
+            "cancelUrl": url(request, f"{name}-cancel" if name != "passkey-register" else "passkey-cancel"),
+            "loginUrl": url(request, "login"),
+        },
+        "passkey_texts": {str(text): _(text) for text in PASSKEY_SCRIPT_TEXTS},
+    }
+
+
+# The library script's own words, in the page's language (its catalogue has no Chinese).
+PASSKEY_SCRIPT_TEXTS = (
+    gettext_noop("Verifying..."),
+    gettext_noop("Finishing verification..."),
+    gettext_noop("Verification successful!"),
+    gettext_noop("Verification canceled or not allowed."),
+    gettext_noop("Verification aborted."),
+    gettext_noop("Registering..."),
+    gettext_noop("Finishing registration..."),
+    gettext_noop("Registration successful!"),
+    gettext_noop("Registration aborted or not allowed."),
+    gettext_noop("Registration aborted."),
+)
+
+
+@ceremony_endpoint(Step.PASSKEY)
+def passkey_begin(request, attempt: Attempt):
+    return JsonResponse(passkeys.begin_authentication(request, user=attempt.user(), purpose=passkeys.Purpose.LOGON))
+
+
+@sensitive_post_parameters()
+@ceremony_endpoint(Step.PASSKEY)
+def passkey_complete(request, attempt: Attempt):
+    return _ceremony_answer(request, logon.verify_passkey_step(request, attempt, _answer_body(request)))
+
+
+@ceremony_endpoint(Step.PASSKEY, Step.PASSKEY_REGISTER)
+def passkey_cancel(request, attempt: Attempt):
+    """The browser's report of a cancelled or timed-out ceremony; it counts like a wrong OTP."""
+    if attempt.step == Step.PASSKEY_REGISTER:
+        passkeys.forget_ceremony(request)  # enrolling: nothing to count, as leaving the app's QR page
+        return JsonResponse({"detail": str(passkeys.PasskeyError(passkeys.PasskeyFailure.CANCELLED).reason)})
+    return _ceremony_answer(request, logon.passkey_cancelled(request, attempt))
+
+
+@logon_page
+@passkeys_on
+@at_step(Step.PASSKEY_REGISTER)
+def passkey_register(request, attempt: Attempt):
+    """First-time logon: register a passkey instead of the app (beside REGISTER DEVICE)."""
+    return render_portal(request, "accounts/passkey_register.html", _passkey_page(request, "passkey-register"))
+
+
+@ceremony_endpoint(Step.PASSKEY_REGISTER)
+def passkey_register_begin(request, attempt: Attempt):
+    return JsonResponse(passkeys.begin_registration(request, user=attempt.user()))
+
+
+@sensitive_post_parameters()
+@ceremony_endpoint(Step.PASSKEY_REGISTER)
+def passkey_register_complete(request, attempt: Attempt):
+    return _ceremony_answer(request, logon.verify_passkey_registration_step(request, attempt, _answer_body(request)))
+
+
 # -- First-time setup of the OTP channel ------------------------------------------------
 
 
 @logon_page
-@at_step(Step.SETUP, Step.REGISTER)
+@at_step(Step.SETUP, Step.REGISTER, Step.PASSKEY_REGISTER)
 def setup(request, attempt: Attempt):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "register":
             attempt.step = Step.REGISTER
             attempt.save(request)
-            otp_services.start_registration(attempt.user())
+            factors.factor("app").start_enrolment(attempt.user())
             return redirect(url(request, "register"))
         if action == "skip":
             return redirect(url(request, "skip"))
-    return render_portal(request, "accounts/setup.html")
+        if action == "passkey" and passkeys.enabled():
+            attempt.step = Step.PASSKEY_REGISTER
+            attempt.save(request)
+            return redirect(url(request, "passkey-register"))
+    return render_portal(request, "accounts/setup.html", {"passkeys": passkeys.enabled()})
 
 
 @logon_page
 @at_step(Step.REGISTER)
 def register(request, attempt: Attempt):
     user = attempt.user()
-    device = otp_services.pending_registration(user) or otp_services.start_registration(user)
+    device = otp_services.pending_registration(user) or factors.factor("app").start_enrolment(user)
     form = OtpForm(posted(request), digits=device.digits)
     answer, status = _code_step(request, form, attempt, logon.verify_registration_step)
     if answer is not None:
@@ -249,11 +391,11 @@ def register(request, attempt: Attempt):
 
 
 @logon_page
-@at_step(Step.SETUP)
+@at_step(Step.SETUP, Step.PASSKEY_REGISTER)
 def skip(request, attempt: Attempt):
     """SKIP THIS STEP: a warning to ACCEPT, then an e-mail OTP (App. C steps o-r)."""
     if request.method == "POST":
-        attempt.step = Step.OTP_EMAIL
+        attempt.step = factors.first_time_factor().otp_step
         request.session.cycle_key()
         attempt.save(request)
         return _send_logon_otp(request, attempt)
@@ -356,7 +498,7 @@ def reset_otp(request):
     if state is None:
         return redirect(url(request, "reset"))
     if request.method == "POST" and request.POST.get("action") == "request":
-        reset.send_reset_email_otp(request, state.user(), state)
+        reset.send_reset_otp(request, state.user(), state)
         messages.info(request, reset.EMAIL_OTP_ANSWER)
         return redirect(url(request, "reset-otp"))
     form = ResetCodeForm(posted(request))
@@ -369,7 +511,47 @@ def reset_otp(request):
             form.add_error("otp", logon.INVALID_OTP)
         status = 400
     context = {"form": form, "who_can_reset": reset.WHO_CAN_RESET}
+    if passkeys.enabled():
+        context.update(_passkey_page(request, "reset-passkey"))
     return render_portal(request, "accounts/reset_code.html", context, status=status)
+
+
+# The code page's passkey (issue 18): the same options, answers and redirects whoever the ID
+# names (docs/decisions.md, "Self-service reset answers alike").
+
+
+def reset_ceremony(view):
+    @wraps(view)
+    def wrapped(request):
+        state = _reset_state(request, ResetStep.CODE)
+        if state is None:
+            body = {"detail": str(passkeys.PasskeyError(passkeys.PasskeyFailure.NO_CEREMONY).reason)}
+            return JsonResponse({**body, "redirect_url": url(request, "reset")}, status=403)
+        return view(request, state)
+
+    return passkeys_on(require_POST(csrf_protect(never_cache(wrapped))))
+
+
+def _reset_answer(request, result) -> JsonResponse:
+    if result.ok:
+        return JsonResponse({"id": "ok", "redirect_url": url(request, "reset-password")})
+    return JsonResponse({"detail": str(logon.INVALID_OTP)}, status=400)
+
+
+@reset_ceremony
+def reset_passkey_begin(request, state):
+    return JsonResponse(passkeys.begin_reset(request, user_id=state.user_id))
+
+
+@sensitive_post_parameters()
+@reset_ceremony
+def reset_passkey_complete(request, state):
+    return _reset_answer(request, reset.verify_reset_passkey(request, state, _answer_body(request)))
+
+
+@reset_ceremony
+def reset_passkey_cancel(request, state):
+    return _reset_answer(request, reset.reset_passkey_cancelled(request, state))
 
 
 @logon_page
@@ -467,7 +649,7 @@ def change_password(request):
     return render_portal(
         request,
         "accounts/change_password.html",
-        {"form": form, "by_email": step_up.second_factor(user) == "email"},
+        {"form": form, "by_email": step_up.sends_code(user)},
         status=status,
     )
 
@@ -482,11 +664,15 @@ def authentication_settings(request):
         return _request_step_up_code(request, user, "auth-settings")
     delete_form = ReauthenticateForm(prefix="delete", request=request, user=user)
     settings_form = OathSettingsForm(
-        prefix="settings", request=request, user=user, initial={"oath_enabled": user.otp_channel == OtpChannel.APP}
+        prefix="settings", request=request, user=user, initial={"oath_enabled": factors.factor("app").chosen_by(user)}
     )
+    passkey_forms = _passkey_forms(request, user, action)
     status = 200
     if request.method == "POST":
         status = 400
+        answer = _passkey_action(request, user, action, passkey_forms)
+        if answer is not None:
+            return answer
         if action == "delete" and device is not None:
             delete_form = ReauthenticateForm(request.POST, prefix="delete", request=request, user=user)
             if delete_form.is_valid():
@@ -519,7 +705,107 @@ def authentication_settings(request):
             "device": device,
             "delete_form": delete_form,
             "settings_form": settings_form,
-            "by_email": step_up.second_factor(user) == "email",
+            "by_email": step_up.sends_code(user),
+            **passkey_forms,
         },
         status=status,
     )
+
+
+# -- AUTHENTICATION SETTINGS: passkeys (issue 18) ----------------------------------------------
+# Add and Remove prove the person again (accounts.step_up, as the app's Delete); Rename does not.
+
+PASSKEY_ACTIONS = {"add-passkey": "add_form", "remove-passkey": "remove_form"}
+
+
+def _passkey_forms(request, user, action) -> dict:
+    if not passkeys.enabled():
+        return {"passkeys_on": False}
+    forms = {
+        name: ReauthenticateForm(
+            request.POST if action == posted_action else None, prefix=posted_action, request=request, user=user
+        )
+        for posted_action, name in PASSKEY_ACTIONS.items()
+    }
+    rename_form = PasskeyNameForm(request.POST if action == "rename-passkey" else None, prefix="rename-passkey")
+    return {
+        "passkeys_on": True,
+        "passkeys": passkeys.otp_passkeys.passkeys_of(user),
+        "rename_form": rename_form,
+        **forms,
+    }
+
+
+def _passkey_action(request, user, action, forms):
+    """The answer to a passkey action of the page, or None (the page is shown again, 400)."""
+    if not forms["passkeys_on"] or action not in (*PASSKEY_ACTIONS, "rename-passkey"):
+        return None
+    form = forms["rename_form"] if action == "rename-passkey" else forms[PASSKEY_ACTIONS[action]]
+    if not form.is_valid():
+        return _locked_out(request) if getattr(form, "locked", False) or user.is_locked else None
+    try:
+        if action == "add-passkey":
+            passkeys.grant_enrolment(request)
+            return redirect(url(request, "auth-settings-passkey"))
+        passkey_id = request.POST.get("passkey", "")
+        if not passkey_id.isdigit():
+            raise passkeys.PasskeyError(passkeys.PasskeyFailure.UNKNOWN_CREDENTIAL)
+        if action == "remove-passkey":
+            services.remove_passkey(request, user, passkey_id=int(passkey_id))
+            messages.success(request, _("The passkey was removed."))
+        else:
+            passkeys.rename(request, user=user, passkey_id=int(passkey_id), name=form.cleaned_data["name"])
+            messages.success(request, _("The passkey was renamed."))
+    except passkeys.PasskeyError as error:
+        form.add_error("name" if action == "rename-passkey" else None, error.reason)
+        return None
+    return redirect(url(request, "auth-settings"))
+
+
+@logon_page
+@passkeys_on
+@strong_session_required
+def settings_passkey(request):
+    """Add a passkey (after the step-up on AUTHENTICATION SETTINGS)."""
+    if not passkeys.enrolment_granted(request):
+        return redirect(url(request, "auth-settings"))
+    return render_portal(
+        request,
+        "accounts/passkey_register.html",
+        {**_passkey_page(request, "auth-settings-passkey"), "back_url": url(request, "auth-settings")},
+    )
+
+
+def settings_ceremony(view):
+    """A JSON endpoint of the Add a passkey page: a strong session and the step-up's grant."""
+
+    @wraps(view)
+    def wrapped(request):
+        if not logon.is_strongly_authenticated(request) or not passkeys.enrolment_granted(request):
+            body = {"detail": str(passkeys.PasskeyError(passkeys.PasskeyFailure.NO_CEREMONY).reason)}
+            return JsonResponse({**body, "redirect_url": url(request, "auth-settings")}, status=403)
+        return view(request)
+
+    return passkeys_on(require_POST(csrf_protect(never_cache(wrapped))))
+
+
+@settings_ceremony
+def settings_passkey_begin(request):
+    return JsonResponse(passkeys.begin_registration(request, user=request.user))
+
+
+@sensitive_post_parameters()
+@settings_ceremony
+def settings_passkey_complete(request):
+    try:
+        passkeys.add(request, user=request.user, response=_answer_body(request))
+    except passkeys.PasskeyError as error:
+        return JsonResponse({"detail": error.reason}, status=400)
+    messages.success(request, _("The passkey was added."))
+    return JsonResponse({"id": "ok", "redirect_url": url(request, "auth-settings")})
+
+
+@settings_ceremony
+def settings_passkey_cancel(request):
+    passkeys.forget_ceremony(request)
+    return JsonResponse({"detail": str(passkeys.PasskeyError(passkeys.PasskeyFailure.CANCELLED).reason)})

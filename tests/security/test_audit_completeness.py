@@ -7,6 +7,7 @@ dms.backoffice.BackofficeEvent) must have a scenario here: a new kind fails the 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import date, timedelta
@@ -28,6 +29,7 @@ from dms.services import DmsEvent, DmsRefusal, authorise_request, prepare_reques
 from otp.models import AuthenticatorDevice
 from tests.conftest import GOOD_PASSWORD, NEW_PASSWORD, AuthenticatorApp, make_user
 from tests.logon_helpers import app_logon, password_step, strong_login
+from tests.passkey_authenticator import SoftAuthenticator, enrol_credential
 
 pytestmark = pytest.mark.django_db
 WRONG = "Wrong(Password)12x"
@@ -295,7 +297,52 @@ def _da4(w):
     backoffice.grant_accounts(operator=_operator(w), participant=w.participant, accounts=2)
 
 
+def _passkey_registered(w):
+    user, _ = w.person(channel=OtpChannel.NONE)
+    client = Client()
+    password_step(client, user.user_id, GOOD_PASSWORD)
+    client.post("/login/setup/", {"action": "passkey"})
+    options = client.post("/login/setup/passkey/begin/").json()
+    answer = SoftAuthenticator().register(options)
+    client.post("/login/setup/passkey/complete/", json.dumps(answer), content_type="application/json")
+
+
+def _passkey_used(w):
+    user, _ = w.person()
+    authenticator, _ = enrol_credential(user)
+    client = Client()
+    password_step(client, user.user_id, GOOD_PASSWORD)
+    answer = authenticator.assert_(client.post("/login/passkey/begin/").json())
+    client.post("/login/passkey/complete/", json.dumps(answer), content_type="application/json")
+
+
+def _passkey_settings(w, action: str, **fields):
+    """A logged-on person with a passkey posts `action` on AUTHENTICATION SETTINGS."""
+    user, app = w.person()
+    client = Client()
+    app_logon(client, user.user_id, GOOD_PASSWORD, app)
+    _, passkey = enrol_credential(user)
+    fields = {key: value(app) if callable(value) else value for key, value in fields.items()}
+    client.post("/password/authentication-settings/", {"action": action, "passkey": passkey.pk, **fields})
+
+
+def _passkey_renamed(w):
+    _passkey_settings(w, "rename-passkey", **{"rename-passkey-name": "Desk"})
+
+
+def _passkey_removed(w):
+    _passkey_settings(
+        w,
+        "remove-passkey",
+        **{"remove-passkey-password": GOOD_PASSWORD, "remove-passkey-otp": lambda app: w.code(app, 1)},
+    )
+
+
 SCENARIOS = {
+    Event.PASSKEY_REGISTERED: _passkey_registered,
+    Event.PASSKEY_USED: _passkey_used,
+    Event.PASSKEY_RENAMED: _passkey_renamed,
+    Event.PASSKEY_REMOVED: _passkey_removed,
     Event.LOGON_SUCCESS: _logon,
     Event.LOGON_FAILURE: _logon_failure,
     Event.OTP_FAILURE: _otp_failure,
