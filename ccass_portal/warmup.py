@@ -13,7 +13,6 @@ from django.template.loader import get_template
 
 from otp import sealing
 
-
 # The admin's templates (HKEX operators only) compile on first use: 1.5 MiB per worker that the
 # pages people log on through never need (issue 19, idle RSS per worker).
 NOT_WARMED = ("admin/", "registration/")
