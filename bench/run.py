@@ -540,6 +540,20 @@ class Bench:
         self.results["portal"] = portal
         log("in-process: listing, queries per step, profile")
         self.inproc("portal", portal["people_used"])
+        if a.passkey_logons:
+            log("in-process: passkey logons beside TOTP logons (PORTAL_PASSKEYS on)")
+            out = self.workdir / "inproc-passkey.json"
+            # After the people bench.inproc used above (2 + 2 x --profile-logons).
+            offset = portal["people_used"] + 2 + 2 * a.profile_logons
+            self.call(
+                [PY, "-m", "bench.inproc", "portal", str(self.workdir / "portal.json"), str(out)]
+                + ["--offset", str(offset), "--passkey-logons", str(a.passkey_logons)],
+                "portal",
+                "inproc-passkey",
+                timeout=300,
+                PORTAL_PASSKEYS="true",
+            )
+            self.results["portal_passkey"] = json.loads(out.read_text())
         if not a.no_peer:
             log("peer (django-two-factor-auth) under gunicorn")
             peer = self.measure_site("peer", "peer-web")
@@ -826,6 +840,35 @@ def render(r: dict, d: dict, command: str) -> str:
     row("SQL queries in one logon (all steps)", "queries", "{}")
     row("In-process CPU per logon other than hashing (ms)", "inproc_cpu")
     row("Failed logons during the run", "errors", "{}")
+    pk = r.get("portal_passkey")
+    if pk:
+        t, k = pk["totp"], pk["passkey"]
+        lines += [
+            "",
+            f"### Passkey logon beside the TOTP logon (in-process, PORTAL_PASSKEYS on, {k['logons']} of each, "
+            "interleaved)",
+            "",
+            "| | TOTP (app code) | Passkey | Passkey / TOTP |",
+            "|---|---|---|---|",
+        ]
+        for label, key in (
+            ("CPU per logon other than hashing (ms, median)", "non_hash_cpu_ms"),
+            (
+                "Second factor p95, wall clock (ms; TOTP: the OTP POST; passkey: options + answer)",
+                "second_factor_p95_ms",
+            ),
+            ("Requests per logon", "requests"),
+            ("SQL statements per logon", "queries"),
+        ):
+            lines.append(f"| {label} | {t[key]:.1f} | {k[key]:.1f} | {k[key] / t[key]:.2f}x |")
+        lines += [
+            "",
+            "CPU per step (ms, median): TOTP "
+            + ", ".join(f"{n} {v:.1f}" for n, v in t["step_cpu_ms"].items())
+            + "; passkey "
+            + ", ".join(f"{n} {v:.1f}" for n, v in k["step_cpu_ms"].items())
+            + " (`password` includes the hash).",
+        ]
     lines += [
         "",
         "Latency per step, saturated run (ms, p50 / p95 / p99; requests of each site):",
@@ -929,6 +972,9 @@ def main() -> int:
     parser.add_argument("--page-seconds", type=float, default=5.0)
     parser.add_argument("--attack", type=int, default=12, help="wrong passwords sent at once in the lockout test")
     parser.add_argument("--profile-logons", type=int, default=10)
+    parser.add_argument(
+        "--passkey-logons", type=int, default=10, help="in-process passkey and TOTP logons each (0: none)"
+    )
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="do not append to docs/benchmarks.md")
     parser.add_argument("--json", default="", help="also write the raw results here")

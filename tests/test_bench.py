@@ -125,6 +125,8 @@ def test_make_bench_runs_end_to_end_in_miniature(tmp_path):
         "1",
         "--profile-logons",
         "2",
+        "--passkey-logons",
+        "2",
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -142,6 +144,10 @@ def test_make_bench_runs_end_to_end_in_miniature(tmp_path):
     assert r["lockout"]["counted"] == 5 and r["lockout"]["locks"] == 1 and r["lockout"]["locked"]
     assert len({tuple(x["queries"]) for x in r["portal_inproc"]["listing"].values()}) == 1  # 100 and 150 profiles
     assert r["email"]["completed"] == r["email"]["n"] == 3 and r["email"]["errors"] == 0
+    # The passkey logon beside the TOTP logon, in-process (issue 19): both completed, both shown.
+    assert r["portal_passkey"]["passkey"]["logons"] == r["portal_passkey"]["totp"]["logons"] == 2
+    assert "### Passkey logon beside the TOTP logon" in report
+    assert r["email"]["worker_cpu_ms_per_mail"] > 0 and "E-mail OTP pipeline: the Celery worker spent" in report
 
     # The targets of issue 19, each shown as a ratio of two figures of this run (never an absolute),
     # then the checks of issue 7 that are not speeds.
