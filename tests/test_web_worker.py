@@ -5,28 +5,17 @@ pages, so it loads no Celery; the tasks it sends still go through the configured
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.stack import ROOT
-from tests.test_deployment import production_env
+from tests.test_logging import run as run_in_production
 
 
-def run(code: str, tmp_path, **env) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=production_env(
-            DJANGO_SETTINGS_MODULE="ccass_portal.settings",
-            DATABASE_URL=f"sqlite:///{tmp_path / 'web.sqlite3'}",
-            REDIS_URL="redis://127.0.0.1:9/0",  # never connected to here
-            **env,
-        ),
+def run(code: str, tmp_path) -> dict:
+    """The last line `code` prints, as JSON, from a process with the production settings."""
+    result = run_in_production(
+        code,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'web.sqlite3'}",
+        REDIS_URL="redis://127.0.0.1:9/0",  # never connected to here
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
