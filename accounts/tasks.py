@@ -8,6 +8,8 @@ from importlib import import_module
 from celery import shared_task
 from django.conf import settings
 
+from ccass_portal import celery as _app  # noqa: F401  (the configured app before any task: ccass_portal/__init__.py)
+
 from . import lockout, notices
 
 log = logging.getLogger("portal.sessions")

@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import django
@@ -38,6 +39,7 @@ class _NoCapture:
 
 
 STEP_CPU: list[float] = []  # CPU ms of each request made through _step, in order
+STEP_WALL: list[float] = []  # and its wall-clock ms
 LAST_CPU_MS = 0.0
 
 
@@ -58,17 +60,19 @@ def _client():
     return _CLIENT
 
 
-def _step(client, method, path, data=None):
+def _step(client, method, path, data=None, **extra):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     global LAST_CPU_MS
     with CaptureQueriesContext(connection) if CAPTURE else _NoCapture() as queries:
         started, cpu = time.perf_counter(), time.process_time()
-        response = getattr(client, method)(path, data) if data is not None else getattr(client, method)(path)
+        call = getattr(client, method)
+        response = call(path, data, **extra) if data is not None else call(path, **extra)
         elapsed = (time.perf_counter() - started) * 1000
         LAST_CPU_MS = (time.process_time() - cpu) * 1000
     STEP_CPU.append(LAST_CPU_MS)
+    STEP_WALL.append(elapsed)
     return response, len(queries.captured_queries), elapsed
 
 
@@ -88,6 +92,80 @@ def portal_logon(client, person, password, prefix="", service="?service=online")
     r, out["success"], _ = _step(client, "get", f"{prefix}/login/success/")
     assert r.status_code == 200
     return out
+
+
+def passkey_logon(client, person, password, authenticator) -> dict:
+    """The Terminal logon with a passkey as the second factor (PORTAL_PASSKEYS on): the password,
+    the passkey page, the ceremony's options and its answer (signed by a software authenticator,
+    tests/passkey_authenticator.py), the success page."""
+    out = {}
+    service = "?service=online"
+    r, out["login_page"], _ = _step(client, "get", f"/login/{service}")
+    assert r.status_code == 200, r.status_code
+    r, out["password"], _ = _step(
+        client, "post", f"/login/{service}", {"user_id": person["user_id"], "password": password}
+    )
+    assert r.status_code == 302 and r["Location"] == "/login/passkey/", (r.status_code, r.get("Location"))
+    r, out["passkey_page"], _ = _step(client, "get", "/login/passkey/")
+    assert r.status_code == 200
+    r, out["passkey_begin"], _ = _step(client, "post", "/login/passkey/begin/", {})
+    assert r.status_code == 200, r.content
+    answer = json.dumps(authenticator.assert_(r.json()))
+    r, out["passkey_complete"], _ = _step(
+        client, "post", "/login/passkey/complete/", answer, content_type="application/json"
+    )
+    assert r.status_code == 200 and r.json()["redirect_url"] == "/login/success/", r.content
+    r, out["success"], _ = _step(client, "get", "/login/success/")
+    assert r.status_code == 200
+    return out
+
+
+def passkey_beside_totp(seed: dict, people: list[dict], k: int, verify_cpu_ms: float) -> dict:
+    """k passkey logons and k TOTP logons, interleaved in this process (PORTAL_PASSKEYS on for both):
+    CPU per logon other than hashing, CPU per step, the second factor's wall-clock p95 and the
+    statements of one logon of each."""
+    from django.contrib.auth import get_user_model
+
+    from tests.passkey_authenticator import enrol_credential
+
+    global CAPTURE
+    password, users = seed["password"], get_user_model().objects
+    holders = [(p, enrol_credential(users.get(pk=p["user_id"]))[0]) for p in people[: k + 1]]
+    plain = people[k + 1 : 2 * k + 2]
+    CAPTURE = True  # one logon of each, counting statements (the debug cursor costs CPU: not timed)
+    queries = {
+        "passkey": passkey_logon(_client(), holders[0][0], password, holders[0][1]),
+        "totp": portal_logon(_client(), plain[0], password),
+    }
+    CAPTURE = False
+    out = {name: {"cpu_ms": [], "second_factor_wall_ms": [], "steps": {}} for name in ("passkey", "totp")}
+    for (holder, authenticator), person in zip(holders[1:], plain[1:]):
+        for name, run in (
+            ("passkey", partial(passkey_logon, person=holder, password=password, authenticator=authenticator)),
+            ("totp", partial(portal_logon, person=person, password=password)),
+        ):
+            del STEP_CPU[:], STEP_WALL[:]
+            steps = run(_client())
+            o = out[name]
+            o["cpu_ms"].append(sum(STEP_CPU) - verify_cpu_ms)
+            for step, ms in zip(steps, STEP_CPU):
+                o["steps"].setdefault(step, []).append(ms)
+            walls = dict(zip(steps, STEP_WALL))
+            second = ("passkey_begin", "passkey_complete") if name == "passkey" else ("otp",)
+            o["second_factor_wall_ms"].append(sum(walls[s] for s in second))
+    result = {}
+    for name, o in out.items():
+        walls = sorted(o["second_factor_wall_ms"])
+        result[name] = {
+            "logons": len(o["cpu_ms"]),
+            "non_hash_cpu_ms": statistics.median(o["cpu_ms"]),
+            "step_cpu_ms": {s: statistics.median(v) for s, v in o["steps"].items()},
+            "second_factor_p95_ms": walls[min(len(walls) - 1, max(0, round(0.95 * len(walls) + 0.4999) - 1))],
+            "requests": len(queries[name]),
+            "queries": sum(queries[name].values()),
+            "queries_per_step": queries[name],
+        }
+    return result
 
 
 def peer_logon(client, person, password) -> dict:
@@ -137,6 +215,19 @@ def listing(seed: dict, repeats: int = 5) -> dict:
     return out
 
 
+def verify_cpu(password: str) -> float:
+    """CPU ms of one verify by the configured hasher, timed in this process (the hash a logon's
+    CPU is reduced by, just before the logons it is subtracted from)."""
+    from django.contrib.auth.hashers import get_hasher
+
+    hasher = get_hasher()
+    encoded = hasher.encode(password, hasher.salt())
+    started = time.process_time()
+    for _ in range(10):
+        hasher.verify(password, encoded)
+    return (time.process_time() - started) * 100
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("site", choices=["portal", "peer"])
@@ -145,11 +236,18 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0, help="first person of the seed's users to use")
     parser.add_argument("--profile-logons", type=int, default=0)
     parser.add_argument("--profile-out", default="")
+    parser.add_argument("--passkey-logons", type=int, default=0, help="only: passkey beside TOTP (PORTAL_PASSKEYS on)")
     args = parser.parse_args()
     django.setup()
     seed = json.loads(Path(args.seed).read_text())
     people = seed["users"][args.offset :]
     password = seed["password"]
+    if args.passkey_logons:
+        verify_cpu_ms = verify_cpu(password)
+        result = passkey_beside_totp(seed, people, args.passkey_logons, verify_cpu_ms)
+        result["verify_cpu_ms"] = verify_cpu_ms
+        Path(args.out).write_text(json.dumps(result))
+        return
     logon = portal_logon if args.site == "portal" else peer_logon
     result = {"queries_per_step": logon(_client(), people[0], password)}
     people = people[1:]
@@ -157,19 +255,12 @@ def main() -> None:
         result["listing"] = listing(seed)
     k = args.profile_logons
     if k:
-        from django.contrib.auth.hashers import get_hasher
         from pyinstrument import Profiler
 
         global CAPTURE
         CAPTURE = False  # the queries were counted above; the debug cursor would add its own cost
         logon(_client(), people[0], password)  # warm
-        # The hash subtracted is timed here, in this process, just before the logons.
-        hasher = get_hasher()
-        encoded = hasher.encode(password, hasher.salt())
-        started = time.process_time()
-        for _ in range(10):
-            hasher.verify(password, encoded)
-        verify_cpu_ms = (time.process_time() - started) * 100
+        verify_cpu_ms = verify_cpu(password)
         batch = people[1 : 1 + k]
         cpu, wall = time.process_time(), time.perf_counter()
         per_step: dict[str, list[float]] = {}

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -103,6 +102,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Django's form renderer with <input> widgets written in Python, as its templates write them (issue 19).
+FORM_RENDERER = "ccass_portal.form_renderer.PortalFormRenderer"
 
 # --- Database --------------------------------------------------------------------
 (BASE_DIR / "var").mkdir(exist_ok=True)
@@ -205,10 +207,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING: one
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 # Run by `bin/beat` (one beat process per stack): the overnight reports at 02:00 Hong Kong time.
+# A dict schedule holds crontab fields; ccass_portal/celery.py makes the crontab, so that loading
+# the settings (every web worker) does not load Celery.
 CELERY_BEAT_SCHEDULE = {
     "overnight-reports": {
         "task": "ccass_portal.tasks.generate_overnight_reports",
-        "schedule": crontab(hour=2, minute=0),
+        "schedule": {"hour": 2, "minute": 0},
     },
     # Queued e-mail OTPs lost on the way are sent again or released (otp.tasks).
     "otp-sweep-lost-email-otps": {
@@ -219,12 +223,12 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly: expired sessions out of the session table (accounts.tasks; docs/operations.md).
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
-        "schedule": crontab(minute=40),
+        "schedule": {"minute": 40},
     },
     # Hourly: keyed attempt counts past the lockout window (accounts.lockout; docs/operations.md).
     "sweep-keyed-attempts": {
         "task": "accounts.tasks.sweep_keyed_attempts",
-        "schedule": crontab(minute=50),
+        "schedule": {"minute": 50},
     },
 }
 

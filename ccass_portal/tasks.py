@@ -6,6 +6,8 @@ from datetime import date
 
 from celery import shared_task
 
+from ccass_portal import celery as _app  # noqa: F401  (the configured app before any task: ccass_portal/__init__.py)
+
 from . import overnight_reports
 
 

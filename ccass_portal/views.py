@@ -1,8 +1,6 @@
 """Pages that belong to no app: the terminal landing page, Overnight Report Download,
 /sso/, and the demo's outbox and clock."""
 
-from functools import lru_cache
-
 from django.conf import settings
 from django.contrib import messages
 from django.db import connection
@@ -17,7 +15,7 @@ from django.views.decorators.http import require_safe
 from accounts.logon import PORTALS
 from accounts.views import page_methods, strong_session_required
 
-from . import clock, demo_clock
+from . import clock, demo_clock, redis_ping
 from . import overnight_reports as overnight_reports_service
 from .demo_access import may_use_demo_controls
 from .forms import DemoClockForm
@@ -74,24 +72,12 @@ def _database_answers() -> bool:
         return False
 
 
-@lru_cache(maxsize=4)
-def _redis_client(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-
-
 def _redis_answers() -> bool | None:
-    """None when no Redis is configured (embedded mode). One client per process:
+    """None when no Redis is configured (embedded mode). One connection per process, kept:
     a load balancer asks often, and a new connection each time costs more than the ping."""
     if not settings.REDIS_URL:
         return None
-    import redis
-
-    try:
-        return bool(_redis_client(settings.REDIS_URL).ping())
-    except redis.RedisError:
-        return False
+    return redis_ping.answers(settings.REDIS_URL)
 
 
 @never_cache

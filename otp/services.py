@@ -61,7 +61,9 @@ class AppCodeCheck:
 
 def _check_app_code(user, token: str, *, confirmed: bool) -> AppCodeCheck:
     token = (token or "").strip()
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the logon, reset, step-up and DMS steps): no caller
+    # goes on after a database error there, and it saves two statements per code (issue 19).
+    with transaction.atomic(savepoint=False):
         device = (
             AuthenticatorDevice.objects.select_for_update()
             .filter(user=user, confirmed=confirmed)

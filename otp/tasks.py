@@ -7,6 +7,7 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 
+from ccass_portal import celery as _app  # noqa: F401  (the configured app before any task: ccass_portal/__init__.py)
 from ccass_portal import clock
 
 from . import services

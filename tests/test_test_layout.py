@@ -24,14 +24,17 @@ CROSS_CUTTING = {
     "test_deployment.py",
     "test_error_pages.py",
     "test_finish.py",  # issue 17's finishing items, one per portal (accounts, DMS, Terminal, demo)
+    "test_form_renderer.py",  # the base's form renderer, every portal's forms
     "test_foundation.py",
     "test_i18n.py",
     "test_lock_guard.py",
     "test_logging.py",
+    "test_redis_ping.py",  # the health check's Redis PING (ccass_portal/redis_ping.py)
     "test_run.py",
     "test_security_index.py",
     "test_service_messages_translated.py",
     "test_test_layout.py",
+    "test_web_worker.py",  # what a web worker loads at rest (issue 19)
     "test_zh_hant_pages.py",
 }
 

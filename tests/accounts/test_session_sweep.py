@@ -53,7 +53,7 @@ def test_the_sweep_removes_expired_sessions_and_keeps_live_ones(app_user):
 def test_the_sweep_is_on_the_beat_schedule_and_registered_with_the_worker():
     from ccass_portal.celery import app
 
-    entry = settings.CELERY_BEAT_SCHEDULE["clear-expired-sessions"]
+    entry = app.conf.beat_schedule["clear-expired-sessions"]  # settings hold the crontab fields; the app, the crontab
     assert entry["task"] == "accounts.tasks.clear_expired_sessions"
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks

@@ -107,7 +107,7 @@ def test_the_task_takes_a_business_date(participant):
 def test_beat_runs_the_task_at_two_in_the_morning_hong_kong_time():
     from ccass_portal.celery import app
 
-    entry = settings.CELERY_BEAT_SCHEDULE["overnight-reports"]
+    entry = app.conf.beat_schedule["overnight-reports"]  # settings hold the crontab fields; the app, the crontab
     assert entry["task"] == "ccass_portal.tasks.generate_overnight_reports"
     assert entry["schedule"].hour == {2} and entry["schedule"].minute == {0}
     assert settings.CELERY_TIMEZONE == "Asia/Hong_Kong"

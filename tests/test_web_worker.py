@@ -1,0 +1,71 @@
+"""What a web worker loads (issue 19, docs/benchmarks.md "A lighter web worker"): at rest it serves
+pages, so it loads no Celery; the tasks it sends still go through the configured Celery app, and
+`celery -A ccass_portal` (bin/worker, bin/beat) still finds that app with its beat schedule."""
+
+from __future__ import annotations
+
+import json
+
+from tests.test_logging import run as run_in_production
+
+
+def run(code: str, tmp_path) -> dict:
+    """The last line `code` prints, as JSON, from a process with the production settings."""
+    result = run_in_production(
+        code,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'web.sqlite3'}",
+        REDIS_URL="redis://127.0.0.1:9/0",  # never connected to here
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_web_worker_at_rest_loads_no_celery(tmp_path):
+    """gunicorn imports ccass_portal.wsgi (settings, apps, warm-up) in each worker: Celery, kombu and
+    their dependencies are ~7 MiB per worker that a worker serving pages does not use."""
+    loaded = run(
+        "import json, sys, ccass_portal.wsgi; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))",
+        tmp_path,
+    )
+    assert "django" in loaded and "accounts" in loaded
+    assert not {"celery", "kombu", "billiard", "amqp"} & set(loaded)
+
+
+def test_a_task_sent_from_the_web_goes_through_the_configured_app(tmp_path):
+    """Without the app loaded, a shared task would bind to Celery's default app (an AMQP broker on
+    localhost): the e-mail OTP would never reach the worker."""
+    app = run(
+        "import json, django; django.setup(); from otp.tasks import send_email_otp; "
+        "from accounts.tasks import send_change_notice; from ccass_portal.tasks import generate_overnight_reports; "
+        "print(json.dumps({t.name: [t.app.main, t.app.conf.broker_url] for t in "
+        "(send_email_otp, send_change_notice, generate_overnight_reports)}))",
+        tmp_path,
+    )
+    assert app == {
+        "otp.tasks.send_email_otp": ["ccass_portal", "redis://127.0.0.1:9/0"],
+        "accounts.tasks.send_change_notice": ["ccass_portal", "redis://127.0.0.1:9/0"],
+        "ccass_portal.tasks.generate_overnight_reports": ["ccass_portal", "redis://127.0.0.1:9/0"],
+    }
+
+
+def test_celery_dash_a_ccass_portal_finds_the_app_its_tasks_and_its_beat_schedule(tmp_path):
+    """What `celery -A ccass_portal worker|beat` (bin/worker, bin/beat) resolves."""
+    found = run(
+        "import json; from celery.app.utils import find_app; app = find_app('ccass_portal'); "
+        "app.loader.import_default_modules(); s = app.conf.beat_schedule; "
+        "print(json.dumps({'main': app.main, 'tasks': sorted(t for t in app.tasks if not t.startswith('celery.')), "
+        "'schedule': {k: repr(v['schedule']) for k, v in s.items()}}))",
+        tmp_path,
+    )
+    assert found["main"] == "ccass_portal"
+    assert {
+        "otp.tasks.send_email_otp",
+        "otp.tasks.sweep_lost_email_otps",
+        "accounts.tasks.send_change_notice",
+        "accounts.tasks.clear_expired_sessions",
+        "ccass_portal.tasks.generate_overnight_reports",
+    } <= set(found["tasks"])
+    assert found["schedule"] == {
+        "overnight-reports": "<crontab: 0 2 * * * (m/h/dM/MY/d)>",
+        "otp-sweep-lost-email-otps": "5.0",
+        "clear-expired-sessions": "<crontab: 40 * * * * (m/h/dM/MY/d)>",
+    }
