@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "accounts",
     "otp",
     "dms",
+    "terminal",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +101,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ccass_portal.context_processors.portal",
+                "accounts.context_processors.smartcard",
+                "demo.context_processors.demo_controls",
             ],
         },
     },
@@ -207,7 +211,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # Run by `bin/beat` (one beat process per stack): the overnight reports at 02:00 Hong Kong time.
 CELERY_BEAT_SCHEDULE = {
     "overnight-reports": {
-        "task": "ccass_portal.tasks.generate_overnight_reports",
+        "task": "terminal.tasks.generate_overnight_reports",
         "schedule": crontab(hour=2, minute=0),
     },
     # Queued e-mail OTPs lost on the way are sent again or released (otp.tasks).

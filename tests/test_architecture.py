@@ -1,7 +1,8 @@
 """Imports run only downward (docs/architecture.md, "The parts and their allowed arrows").
 
-Terminal pages and dms -> accounts -> otp -> the clock and settings. Every product .py
-file is parsed with ast, so an import anywhere (also inside a function) counts.
+demo -> terminal and dms -> accounts -> otp -> the clock and settings (the base of
+ccass_portal). Every product .py file is parsed with ast, so an import anywhere (also
+inside a function) counts.
 """
 
 from __future__ import annotations
@@ -12,25 +13,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT_PACKAGES = ("ccass_portal", "accounts", "otp", "dms")
+PRODUCT_PACKAGES = ("ccass_portal", "accounts", "otp", "dms", "terminal", "demo")
 
-# ccass_portal holds the base (settings, the clock, Celery) and, until issue 16 item 4
-# gives them an app, the Terminal pages: these modules are the Terminal's.
-TERMINAL_MODULES = {
-    "ccass_portal.views",
-    "ccass_portal.urls",
-    "ccass_portal.terminal",
-    "ccass_portal.overnight_reports",
-    "ccass_portal.tasks",
-    "ccass_portal.context_processors",
-    "ccass_portal.demo_access",
-    "ccass_portal.demo_clock",
-    "ccass_portal.forms",
-    "ccass_portal.warmup",
-    "ccass_portal.wsgi",
-}
-# Seeds the whole demo, overnight reports included; moves up with the Terminal (docs/architecture.md).
-ACCOUNTS_MAY_USE_TERMINAL = {"accounts.management.commands.seed_demo"}
+# The wiring of ccass_portal sits above every part: the root URLs include each portal's app,
+# and the WSGI entry point warms up what the first requests would load (warmup.py).
+ROOT_WIRING = {"ccass_portal.urls", "ccass_portal.wsgi", "ccass_portal.warmup"}
 
 
 def module_name(path: Path) -> str:
@@ -66,8 +53,6 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def in_part(module: str, part: str) -> bool:
-    if part == "terminal":
-        return any(module == m or module.startswith(m + ".") for m in TERMINAL_MODULES)
     return module == part or module.startswith(part + ".")
 
 
@@ -92,36 +77,37 @@ def test_the_scan_sees_every_package_and_resolves_relative_imports():
     assert "ccass_portal.clock" in imported_modules(ROOT / "accounts" / "logon.py")
 
 
-def test_otp_imports_nothing_of_accounts_dms_or_the_terminal():
-    assert upward_imports("otp", ("accounts", "dms", "terminal")) == []
+def test_otp_imports_nothing_of_accounts_dms_the_terminal_or_the_demo():
+    assert upward_imports("otp", ("accounts", "dms", "terminal", "demo")) == []
 
 
-def test_accounts_imports_nothing_of_dms():
-    assert upward_imports("accounts", ("dms",)) == []
+def test_accounts_imports_nothing_of_dms_the_terminal_or_the_demo():
+    """No exception: the demo seeding command, which also seeds the Terminal's overnight
+    reports, lives in the demo app (demo/management/commands/seed_demo.py)."""
+    assert upward_imports("accounts", ("dms", "terminal", "demo")) == []
 
 
-def test_accounts_imports_nothing_of_the_terminal_pages():
-    assert upward_imports("accounts", ("terminal",), ACCOUNTS_MAY_USE_TERMINAL) == []
+def test_the_terminal_and_dms_import_nothing_of_each_other_or_the_demo():
+    assert upward_imports("terminal", ("dms", "demo")) == []
+    assert upward_imports("dms", ("terminal", "demo")) == []
 
 
-@pytest.mark.parametrize("part", ["ccass_portal", "accounts", "otp", "dms"])
+def test_the_terminal_is_an_app_of_its_own():
+    """Its pages, menu, reports and task left the settings package (issue 16 item 4)."""
+    gone = ["views", "terminal", "overnight_reports", "tasks", "demo_clock", "demo_access", "forms"]
+    assert [name for name in gone if (ROOT / "ccass_portal" / f"{name}.py").exists()] == []
+    assert (ROOT / "terminal" / "views.py").exists() and (ROOT / "terminal" / "overnight_reports.py").exists()
+
+
+@pytest.mark.parametrize("part", PRODUCT_PACKAGES)
 def test_no_product_code_imports_tests(part):
     assert upward_imports(part, ("tests",)) == []
 
 
 def test_the_base_of_ccass_portal_imports_no_part_above_it():
-    """settings, the clock, Celery, models: below otp, so they import none of the parts."""
-    breaches = []
-    for path in product_files():
-        name = module_name(path)
-        if not in_part(name, "ccass_portal") or in_part(name, "terminal"):
-            continue
-        breaches += [
-            f"{path.relative_to(ROOT)} imports {module}"
-            for module in sorted(imported_modules(path))
-            if any(in_part(module, part) for part in ("accounts", "otp", "dms", "terminal"))
-        ]
-    assert breaches == []
+    """settings, the clock, Celery, models: below otp, so they import none of the parts
+    (the root wiring excepted)."""
+    assert upward_imports("ccass_portal", ("accounts", "otp", "dms", "terminal", "demo"), ROOT_WIRING) == []
 
 
 def test_no_service_exception_is_an_http_answer():

@@ -20,9 +20,10 @@ from playwright.sync_api import Browser, Page, expect
 from accounts.audit import Event
 from accounts.logon import INVALID_OTP
 from accounts.models import AuditEvent, OtpChannel, Participant, User
-from ccass_portal import clock, overnight_reports
+from ccass_portal import clock
 from ccass_portal.models import OvernightReport
 from otp.models import AuthenticatorDevice
+from terminal import overnight_reports
 from tests.conftest import GOOD_PASSWORD, AuthenticatorApp, hashed, make_user
 
 from .conftest import shot, wait_for_otp_mail

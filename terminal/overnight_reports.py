@@ -23,9 +23,8 @@ from accounts import audit
 from accounts.audit import Event
 from accounts.models import Participant
 from accounts.service_hours import previous_business_day
-
-from . import clock
-from .models import OvernightReport
+from ccass_portal import clock
+from ccass_portal.models import OvernightReport
 
 # (report id, name, columns) per clearing house.
 CCASS_REPORTS = [

@@ -1,28 +1,20 @@
-"""Pages that belong to no app: the terminal landing page, Overnight Report Download,
-/sso/, and the demo's outbox and clock."""
+"""The CCASS/CCMS Terminal's pages: the landing page, the Online Functions menu,
+Overnight Report Download, and /sso/ (the connectivity page, also a health check)."""
 
 from functools import lru_cache
 
 from django.conf import settings
-from django.contrib import messages
 from django.db import connection
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_safe
 
 from accounts.logon import PORTALS
-from accounts.views import page_methods, strong_session_required
+from accounts.views import strong_session_required
 
-from . import clock, demo_clock
 from . import overnight_reports as overnight_reports_service
-from .demo_access import may_use_demo_controls
-from .forms import DemoClockForm
-from .models import DemoMail
-from .terminal import FUNCTIONS_BY_SLUG
+from .online_functions import FUNCTIONS_BY_SLUG
 
 
 def terminal_landing(request):
@@ -100,50 +92,3 @@ def sso(request):
     checks = {"database": _database_answers(), "redis": _redis_answers()}
     healthy = all(ok is not False for ok in checks.values())
     return render(request, "portal/sso.html", {"checks": checks, "healthy": healthy}, status=200 if healthy else 503)
-
-
-def _demo_controls_refused(request):
-    """403 for anyone beyond the demo operator (ccass_portal.demo_access); 404 outside demo mode."""
-    if not settings.PORTAL_DEMO:
-        raise Http404
-    if may_use_demo_controls(request):
-        return None
-    message = _(
-        "The demo clock and the demo outbox work only on the demo operator's own machine, "
-        "or for an HKEX operator signed in to the back-office."
-    )
-    return render(request, "demo/refused.html", {"message": message}, status=403)
-
-
-@never_cache
-def demo_outbox(request):
-    """Mail the demo kept instead of sending (PORTAL_DEMO on, no EMAIL_URL): the operator's only."""
-    if refused := _demo_controls_refused(request):
-        return refused
-    return render(request, "portal/demo_outbox.html", {"messages_kept": DemoMail.objects.all()[:100]})
-
-
-@never_cache
-@csrf_protect
-@page_methods
-def demo_clock_page(request):
-    """The demo clock (PORTAL_DEMO only): move simulated time forward, or reset it.
-    The demo operator's only: moving it ages out failed logons (docs/decisions.md "Demo mode")."""
-    if refused := _demo_controls_refused(request):
-        return refused
-    form = DemoClockForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                form.apply(request)
-            except demo_clock.DemoClockRefused as refused:
-                form.add_error(None, str(refused))
-            else:
-                shown = timezone.localtime(clock.now())
-                messages.success(
-                    request, _("The demo clock now shows %(time)s.") % {"time": demo_clock.shown_time(shown)}
-                )
-                return redirect("demo-clock")
-        status = 400
-    return render(request, "demo/clock.html", {"form": form, "steps": demo_clock.STEPS}, status=status)
