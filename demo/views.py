@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from accounts.views import page_methods
+from accounts.portal_views import page_methods
 from ccass_portal import clock
 from ccass_portal.models import DemoMail
 

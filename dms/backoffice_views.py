@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from accounts.views import page_methods, posted, render_portal, strong_session_required
+from accounts.portal_views import page_methods, posted, render_portal, strong_session_required
 
 from . import backoffice
 from .forms import AddDaForm, AssignRoleForm, DaActionForm, GrantAccountsForm, SmartcardResetForm

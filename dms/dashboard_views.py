@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Participant
-from accounts.views import render_portal
+from accounts.portal_views import render_portal
 
 from . import dashboard
 from .backoffice_views import operator_page

@@ -26,7 +26,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts import user_ids
 from accounts.logon import PORTALS
 from accounts.models import Role
-from accounts.views import page_methods, render_portal, strong_session_required
+from accounts.portal_views import page_methods, render_portal, strong_session_required
 from otp import services as otp_services
 
 from . import profiles, selectors, services

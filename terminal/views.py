@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from accounts.logon import PORTALS
-from accounts.views import strong_session_required
+from accounts.portal_views import strong_session_required
 
 from . import overnight_reports as overnight_reports_service
 from .online_functions import FUNCTIONS_BY_SLUG

@@ -99,6 +99,17 @@ def test_the_terminal_is_an_app_of_its_own():
     assert (ROOT / "terminal" / "views.py").exists() and (ROOT / "terminal" / "overnight_reports.py").exists()
 
 
+def test_other_parts_take_the_shared_view_helpers_from_portal_views_not_the_logon_views():
+    """accounts/views.py holds the logon screens; the helpers every portal shares (portal
+    chrome, the strong-session guard, page methods) are accounts/portal_views.py."""
+    users = [
+        f"{path.relative_to(ROOT)}"
+        for path in product_files()
+        if not in_part(module_name(path), "accounts") and "accounts.views" in imported_modules(path)
+    ]
+    assert users == []
+
+
 @pytest.mark.parametrize("part", PRODUCT_PACKAGES)
 def test_no_product_code_imports_tests(part):
     assert upward_imports(part, ("tests",)) == []
