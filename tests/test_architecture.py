@@ -8,6 +8,8 @@ inside a function) counts.
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,6 +110,54 @@ def test_other_parts_take_the_shared_view_helpers_from_portal_views_not_the_logo
         if not in_part(module_name(path), "accounts") and "accounts.views" in imported_modules(path)
     ]
     assert users == []
+
+
+# A DMS or back-office path ("/dms/...", "/backoffice/...", the admin's "/admin/"), URL name
+# ("dms:landing") or portal key ("dms") written in accounts.
+HIGHER_PORTAL = re.compile(r"^/(dms|backoffice|admin)(/|$)|^(dms|backoffice):|^(dms|backoffice)$")
+
+
+def portal_names_in(path: Path, *, except_assignment_to: str | None = None) -> list[str]:
+    """String literals of the file that name a DMS or back-office path, URL or portal
+    (docstrings and the one named assignment excepted)."""
+    tree = ast.parse(path.read_text())
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant):
+                skipped.add(id(body[0].value))  # a docstring
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == except_assignment_to for t in node.targets
+        ):
+            skipped.update(id(inner) for inner in ast.walk(node))
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in skipped
+        and HIGHER_PORTAL.search(node.value)
+    ]
+
+
+def test_accounts_names_no_dms_or_back_office_path_outside_the_portals_table():
+    """The middleware, the logon, service hours and the admin ask the portals table
+    (accounts.logon.PORTALS) where a portal's pages are, never a path of their own."""
+    found = []
+    for path in sorted((ROOT / "accounts").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        table = "PORTALS" if path == ROOT / "accounts" / "logon.py" else None
+        found += portal_names_in(path, except_assignment_to=table)
+    assert found == []
+
+
+def test_the_portal_path_scan_sees_a_path_written_in_accounts(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    sample = tmp_path / "sample.py"
+    sample.write_text('"""Docstring /dms/ ok."""\nPORTALS = {"dms": "/dms/"}\nx = redirect("dms:landing")\n')
+    assert portal_names_in(sample, except_assignment_to="PORTALS") == ["sample.py:3 'dms:landing'"]
 
 
 @pytest.mark.parametrize("part", PRODUCT_PACKAGES)
