@@ -24,7 +24,8 @@ from accounts.audit import Event
 from accounts.models import Participant
 from accounts.service_hours import previous_business_day
 from ccass_portal import clock
-from ccass_portal.models import OvernightReport
+
+from .models import OvernightReport
 
 # (report id, name, columns) per clearing house.
 CCASS_REPORTS = [

@@ -13,8 +13,8 @@ from django.core.management import call_command
 
 from accounts import demo_data
 from accounts.models import AuditEvent, Participant, Role
-from ccass_portal.models import OvernightReport
 from terminal import overnight_reports
+from terminal.models import OvernightReport
 from terminal.tasks import generate_overnight_reports
 from tests.conftest import GOOD_PASSWORD
 from tests.logon_helpers import last_email_otp, password_step, strong_login

@@ -21,9 +21,9 @@ from accounts.audit import Event
 from accounts.logon import INVALID_OTP
 from accounts.models import AuditEvent, OtpChannel, Participant, User
 from ccass_portal import clock
-from ccass_portal.models import OvernightReport
 from otp.models import AuthenticatorDevice
 from terminal import overnight_reports
+from terminal.models import OvernightReport
 from tests.conftest import GOOD_PASSWORD, AuthenticatorApp, hashed, make_user
 
 from .conftest import shot, wait_for_otp_mail
