@@ -10,8 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from accounts.logon import PORTALS
-from accounts.portal_views import strong_session_required
+from accounts.portal_views import render_portal, strong_session_required
 
 from . import overnight_reports as overnight_reports_service
 from .online_functions import FUNCTIONS_BY_SLUG
@@ -19,14 +18,12 @@ from .online_functions import FUNCTIONS_BY_SLUG
 
 def terminal_landing(request):
     """CCASS/CCMS Terminal landing page (§4, §5): choose the logon method and function."""
-    return render(request, "portal/terminal_landing.html", {"portal": PORTALS["terminal"]})
+    return render_portal(request, "portal/terminal_landing.html")
 
 
 @strong_session_required
 def terminal_home(request):
-    return render(
-        request, "portal/terminal_home.html", {"portal": PORTALS["terminal"], "functions": FUNCTIONS_BY_SLUG.items()}
-    )
+    return render_portal(request, "portal/terminal_home.html", {"functions": FUNCTIONS_BY_SLUG.items()})
 
 
 @strong_session_required
@@ -34,14 +31,14 @@ def terminal_function(request, slug):
     name = FUNCTIONS_BY_SLUG.get(slug)
     if name is None:
         raise Http404
-    return render(request, "portal/function_not_available.html", {"portal": PORTALS["terminal"], "name": name})
+    return render_portal(request, "portal/function_not_available.html", {"name": name})
 
 
 @strong_session_required
 def overnight_reports(request):
     """Overnight Report Download: the firm's reports, newest first."""
     reports = overnight_reports_service.reports_for(request.user)
-    return render(request, "portal/overnight_reports.html", {"portal": PORTALS["terminal"], "reports": reports})
+    return render_portal(request, "portal/overnight_reports.html", {"reports": reports})
 
 
 @require_safe  # GET and HEAD
