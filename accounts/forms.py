@@ -8,12 +8,11 @@ import re
 import unicodedata
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import step_up
+from . import factors, step_up
 from .password_validation import MAX_PASSWORD_LENGTH
 
 MAX_USER_ID_INPUT = 32
@@ -54,15 +53,13 @@ class UserIdForm(forms.Form):
 
 
 def email_otp_digits() -> int:
-    """The e-mailed OTP's length: the setting the codes are made with (otp.models)."""
-    return settings.OTP_EMAIL_TOKEN_LENGTH
+    """The e-mailed OTP's length (accounts.factors: the setting the codes are made with)."""
+    return factors.factor("email").code_digits
 
 
 def app_otp_digits() -> int:
-    """The app's code length: django-otp's TOTP device default (6, RFC 6238)."""
-    from otp.models import AuthenticatorDevice
-
-    return AuthenticatorDevice._meta.get_field("digits").default
+    """The app's code length (accounts.factors: django-otp's TOTP default, 6, RFC 6238)."""
+    return factors.factor("app").code_digits
 
 
 class OtpCodeField(forms.CharField):

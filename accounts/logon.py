@@ -31,9 +31,9 @@ from django_otp.models import Device
 from ccass_portal import clock
 from otp import services as otp_services
 
-from . import audit, lockout, user_ids
+from . import audit, factors, lockout, user_ids
 from .audit import Event
-from .models import OtpChannel, Role, User
+from .models import Role, User
 from .service_hours import DMS_HOURS, TERMINAL_HOURS, ServiceHours
 
 ATTEMPT_KEY = "logon"
@@ -51,8 +51,9 @@ class Step:
     EXPIRED = "expired"
     SETUP = "setup"
     REGISTER = "register"
-    OTP_APP = "otp_app"
-    OTP_EMAIL = "otp_email"
+    # The OTP steps are the factors' own (accounts.factors, `otp_step`).
+    OTP_APP = factors.factor("app").otp_step
+    OTP_EMAIL = factors.factor("email").otp_step
 
 
 @dataclass(frozen=True)
@@ -259,12 +260,9 @@ def check_password_once(user: User | None, password: str) -> bool:
 
 
 def step_after_password(user: User) -> str:
-    """The OTP step that follows a proved password: the app, e-mail OTP, or the first-time set-up."""
-    if user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
-        return Step.OTP_APP
-    if user.otp_channel == OtpChannel.EMAIL:
-        return Step.OTP_EMAIL
-    return Step.SETUP
+    """The OTP step that follows a proved password: the person's second factor's, or the first-time set-up."""
+    factor = factors.second_factor_of(user)
+    return factor.otp_step if factor is not None else Step.SETUP
 
 
 # -- step 1: User ID and password --------------------------------------------------------
@@ -324,11 +322,13 @@ INVALID_APP_OTP = _("Invalid OTP. Please enter the code the app shows now.")
 LOCKED_NOW = GENERIC_FAILURE
 
 
-def send_email_otp(request, user: User, attempt: Attempt) -> otp_services.EmailOtpRequest:
-    """Ask for the person's sign-in e-mail OTP (cooldown applies). May raise DeliveryUnavailable."""
-    result = otp_services.request_email_otp(user, purpose=otp_services.Purpose.SIGN_IN)
-    if result.sent:
-        audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="logon")
+def send_logon_otp(request, user: User, attempt: Attempt) -> otp_services.EmailOtpRequest | None:
+    """Ask for the sign-in code of the attempt's factor (cooldown applies); None when that factor
+    sends nothing. May raise DeliveryUnavailable."""
+    factor = factors.at_step(attempt.step)
+    result = factor.challenge(user, purpose=otp_services.Purpose.SIGN_IN) if factor is not None else None
+    if result is not None and result.sent:
+        audit.record(Event.OTP_SENT, request=request, subject=user, channel=factor.key, purpose="logon")
     return result
 
 
@@ -354,13 +354,20 @@ def _otp_failed(request, user: User, *, replay: bool = False, message=INVALID_AP
 # Each verify_*_step is one transaction: the code is used up only if the logon it completes is
 # committed with it. A database failure part-way leaves the code usable (docs/operations.md).
 @transaction.atomic
-def verify_app_step(request, attempt: Attempt, code: str) -> OtpResult:
+def verify_otp_step(request, attempt: Attempt, code: str) -> OtpResult:
+    """The code of the attempt's factor; an e-mail OTP proved at the first logon makes e-mail
+    OTP the person's factor (accounts.factors, `complete_enrolment`)."""
+    factor = factors.at_step(attempt.step)
     user = _unlocked_user(request, attempt)
-    if user is None:
+    if user is None or factor is None:
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
-    check = otp_services.verify_app_code(user, code)
+    check = factor.check(user, code, purpose=otp_services.Purpose.SIGN_IN)
     if not check.ok:
-        return _otp_failed(request, user, replay=check.replay)
+        # The app makes a new code every 30 seconds: there is nothing to request.
+        return _otp_failed(
+            request, user, replay=check.replay, message=INVALID_OTP if factor.sends_code else INVALID_APP_OTP
+        )
+    factor.complete_enrolment(user)
     return _complete(request, user, attempt, check.device)
 
 
@@ -370,28 +377,11 @@ def verify_registration_step(request, attempt: Attempt, code: str) -> OtpResult:
     user = _unlocked_user(request, attempt)
     if user is None:
         return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
-    check = otp_services.confirm_registration(user, code)
+    check = factors.factor("app").confirm_enrolment(user, code)
     if not check.ok:
         return _otp_failed(request, user)
-    user.otp_channel = OtpChannel.APP
-    user.twofa_set_up_at = user.twofa_set_up_at or clock.now()
-    user.save(update_fields=["otp_channel", "twofa_set_up_at"])
     audit.record(Event.DEVICE_REGISTERED, request=request, subject=user)
     return _complete(request, user, attempt, check.device)
-
-
-@transaction.atomic
-def verify_email_step(request, attempt: Attempt, code: str) -> OtpResult:
-    user = _unlocked_user(request, attempt)
-    if user is None:
-        return OtpResult(ok=False, locked=True, message=LOCKED_NOW)
-    if not otp_services.verify_email_otp(user, code, purpose=otp_services.Purpose.SIGN_IN):
-        return _otp_failed(request, user, message=INVALID_OTP)
-    if user.otp_channel != OtpChannel.EMAIL or not user.has_twofa:
-        user.otp_channel = OtpChannel.EMAIL
-        user.twofa_set_up_at = user.twofa_set_up_at or clock.now()
-        user.save(update_fields=["otp_channel", "twofa_set_up_at"])
-    return _complete(request, user, attempt, otp_services.email_otp_status(user, purpose=otp_services.Purpose.SIGN_IN))
 
 
 def _complete(request, user: User, attempt: Attempt, device) -> OtpResult:

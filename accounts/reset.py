@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy as _
 from ccass_portal import clock
 from otp import services as otp_services
 
-from . import audit, lockout, notices
+from . import audit, factors, lockout, notices
 from .audit import Event
 from .client import client_address
 from .logon import attempt_expired, find_user, known_fields, profile_active, typed_label
-from .models import OtpChannel, User
+from .models import User
 from .user_ids import normalise_user_id
 
 RESET_KEY = "reset"
@@ -52,21 +52,16 @@ class ResetStep:
     THROTTLED = "throttled"
 
 
-class Factor:
-    APP = "app"
-    EMAIL = "email"
-
-
-def provable_factor(user: User | None) -> str | None:
-    """What can prove this person here: the app's code (2FA with the app), an e-mail OTP
-    (first-time, with a registered e-mail), or nothing (everyone else)."""
+def provable_factor(user: User | None) -> factors.Factor | None:
+    """What can prove this person here: their second factor if it allows self-service reset
+    (the app), the first-time factor (an e-mail OTP) for someone with a registered e-mail and
+    no 2FA yet, or nothing (everyone else)."""
     if user is None or not profile_active(user) or user.is_locked:
         return None
-    if user.has_twofa and user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
-        return Factor.APP
-    if not user.has_twofa and user.email:
-        return Factor.EMAIL
-    return None
+    if user.has_twofa:
+        factor = factors.second_factor_of(user)
+        return factor if factor is not None and factor.allows_self_service_reset else None
+    return factors.first_time_factor() if user.email else None
 
 
 @dataclass(frozen=True)
@@ -122,23 +117,25 @@ def start_reset(request, typed_user_id: str, *, portal: str) -> str:
         audit.record(
             Event.RESET_REFUSED, request=request, subject=user, actor_label="" if user else typed_label(typed_user_id)
         )
-    elif factor == Factor.EMAIL:
-        send_reset_email_otp(request, user, state)
+    elif factor.sends_code:
+        send_reset_otp(request, user, state)
     return ResetStep.CODE
 
 
-def send_reset_email_otp(request, user: User | None, state: ResetState) -> None:
-    """REQUEST OTP: sends only to a first-time user, and answers nothing either way (the
-    answer would tell who the ID names); a queue that is down is audited, not told."""
-    if provable_factor(user) != Factor.EMAIL:
+def send_reset_otp(request, user: User | None, state: ResetState) -> None:
+    """REQUEST OTP: sends only when the person's provable factor sends codes (a first-time
+    user's e-mail OTP), and answers nothing either way (the answer would tell who the ID
+    names); a queue that is down is audited, not told."""
+    factor = provable_factor(user)
+    if factor is None or not factor.sends_code:
         return
     try:
-        result = otp_services.request_email_otp(user, purpose=otp_services.Purpose.SIGN_IN)
+        result = factor.challenge(user, purpose=otp_services.Purpose.SIGN_IN)
     except otp_services.DeliveryUnavailable:
         audit.record(Event.RESET_REFUSED, request=request, subject=user, reason="mail queue down")
         return
     if result.sent:
-        audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="reset")
+        audit.record(Event.OTP_SENT, request=request, subject=user, channel=factor.key, purpose="reset")
 
 
 @dataclass(frozen=True)
@@ -156,14 +153,11 @@ def verify_reset_code(request, state: ResetState, code: str) -> CodeResult:
         lockout.record_unknown_id_code_failure(state.user_id)
         return CodeResult(ok=False)
     factor = provable_factor(user)
-    ok = replay = False
-    if factor == Factor.APP:
-        check = otp_services.verify_app_code(user, code)
-        ok, replay = check.ok, check.replay
-    elif factor == Factor.EMAIL:
-        ok = otp_services.verify_email_otp(user, code, purpose=otp_services.Purpose.SIGN_IN)
-    if not ok:
-        lockout.record_otp_failure(user, request=request, replay=replay)  # nothing while locked
+    check = (
+        factor.check(user, code, purpose=otp_services.Purpose.SIGN_IN) if factor is not None else factors.Check(False)
+    )
+    if not check.ok:
+        lockout.record_otp_failure(user, request=request, replay=check.replay)  # nothing while locked
         return CodeResult(ok=False)
     state.advance(request, ResetStep.NEW_PASSWORD)
     return CodeResult(ok=True)

@@ -10,11 +10,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from ccass_portal import clock
-from otp import services as otp_services
 
-from . import audit, lockout, logon, notices, step_up
+from . import audit, factors, lockout, logon, notices, step_up
 from .audit import Event
-from .models import OtpChannel, User
+from .models import User
 from .policies import card_logs_on
 from .reset import apply_new_password
 
@@ -52,12 +51,13 @@ def change_expired_password(request, attempt: logon.Attempt, *, new: str) -> boo
     return True
 
 
-def _remove_app_device(request, user: User, *, channel: str, event: str) -> None:
-    """After step-up: remove the app registration and set the next OTP channel; every other
-    session of the person ends, this one stays verified (it just proved both factors)."""
+def _remove_app_device(request, user: User, *, then: factors.Factor | None, event: str) -> None:
+    """After step-up: remove the app registration and make `then` the next second factor (None:
+    set up again); every other session of the person ends, this one stays verified (it just
+    proved both factors)."""
     with transaction.atomic():
-        otp_services.remove_app_devices(user)
-        user.otp_channel = channel
+        factors.factor("app").remove(user)
+        factors.choose(user, then)
         user.rotate_security_stamp()
         user.save(update_fields=["security_stamp", "otp_channel"])
         update_session_auth_hash(request, user)
@@ -68,12 +68,12 @@ def _remove_app_device(request, user: User, *, channel: str, event: str) -> None
 
 def delete_app_device(request, user: User) -> None:
     """AUTHENTICATION SETTINGS, Delete: the next logon registers a new device (App. D.d)."""
-    _remove_app_device(request, user, channel=OtpChannel.NONE, event=Event.DEVICE_DELETED)
+    _remove_app_device(request, user, then=None, event=Event.DEVICE_DELETED)
 
 
 def use_email_otp(request, user: User) -> None:
     """AUTHENTICATION SETTINGS, Settings: "Multi-factor authentication using OATH" off."""
-    _remove_app_device(request, user, channel=OtpChannel.EMAIL, event=Event.OTP_CHANNEL_EMAIL)
+    _remove_app_device(request, user, then=factors.factor("email"), event=Event.OTP_CHANNEL_EMAIL)
 
 
 def reset_registration(user: User, *, actor=None, request=None) -> None:
@@ -83,11 +83,11 @@ def reset_registration(user: User, *, actor=None, request=None) -> None:
     with transaction.atomic():
         lockout.lift_lock(user, actor=actor, request=request)
         row = User.all_objects.select_for_update().get(pk=user.pk)
-        otp_services.remove_app_devices(row)
-        otp_services.withdraw_email_otp(row)
+        for factor in factors.second_factors():  # every device and outstanding code goes
+            factor.remove(row, actor=actor)
         row.set_unusable_password()
         row.password_changed_at = None
-        row.otp_channel = OtpChannel.NONE
+        factors.choose(row, None)
         row.twofa_set_up_at = None
         row.rotate_security_stamp()
         row.save(update_fields=["password", "password_changed_at", "otp_channel", "twofa_set_up_at", "security_stamp"])

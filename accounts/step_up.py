@@ -20,16 +20,11 @@ from django.utils.translation import gettext_lazy as _
 
 from otp import services as otp_services
 
-from . import audit, lockout, logon
+from . import audit, factors, lockout, logon
 from .audit import Event
-from .models import OtpChannel, User
+from .models import User
 
 WRONG_CURRENT_PASSWORD = _("The current password is incorrect.")
-
-
-class Factor:
-    APP = "app"
-    EMAIL = "email"
 
 
 @dataclass(frozen=True)
@@ -39,18 +34,21 @@ class CodeCheck:
     message: str = ""
 
 
-def second_factor(user: User) -> str | None:
+def second_factor(user: User) -> factors.Factor | None:
     """The factor the person proves a change with; None when none is set up (the
     registration was just deleted in this session, or a smartcard-only profile)."""
-    if user.otp_channel == OtpChannel.APP and otp_services.confirmed_app_device(user):
-        return Factor.APP
-    if user.otp_channel == OtpChannel.EMAIL:
-        return Factor.EMAIL
-    return None
+    return factors.second_factor_of(user)
 
 
 def code_digits(user: User) -> int | None:
-    return {Factor.APP: 6, Factor.EMAIL: 8}.get(second_factor(user))
+    factor = second_factor(user)
+    return factor.code_digits if factor is not None else None
+
+
+def sends_code(user: User) -> bool:
+    """The step-up pages offer REQUEST OTP: the person's factor sends its codes."""
+    factor = second_factor(user)
+    return factor is not None and factor.sends_code
 
 
 def prove_password(request, user: User, password: str, *, reason: str) -> bool:
@@ -63,13 +61,14 @@ def prove_password(request, user: User, password: str, *, reason: str) -> bool:
 
 
 def request_code(request, user: User) -> otp_services.EmailOtpRequest | None:
-    """REQUEST OTP on a step-up page; None (nothing sent) unless the person's factor is the
-    e-mail OTP. May raise DeliveryUnavailable."""
-    if second_factor(user) != Factor.EMAIL:
+    """REQUEST OTP on a step-up page; None (nothing sent) unless the person's factor sends
+    codes (the e-mail OTP). May raise DeliveryUnavailable."""
+    factor = second_factor(user)
+    if factor is None or not factor.sends_code:
         return None
-    result = otp_services.request_email_otp(user, purpose=otp_services.Purpose.STEP_UP)
+    result = factor.challenge(user, purpose=otp_services.Purpose.STEP_UP)
     if result.sent:
-        audit.record(Event.OTP_SENT, request=request, subject=user, channel="email", purpose="step_up")
+        audit.record(Event.OTP_SENT, request=request, subject=user, channel=factor.key, purpose="step_up")
     return result
 
 
@@ -103,12 +102,8 @@ def prove_code(request, user: User, code: str) -> CodeCheck:
     factor = second_factor(user)
     if factor is None:
         return CodeCheck(ok=True)
-    if factor == Factor.APP:
-        check = otp_services.verify_app_code(user, code)
-        ok, replay = check.ok, check.replay
-    else:
-        ok, replay = otp_services.verify_email_otp(user, code, purpose=otp_services.Purpose.STEP_UP), False
-    if ok:
+    check = factor.check(user, code, purpose=otp_services.Purpose.STEP_UP)
+    if check.ok:
         return CodeCheck(ok=True)
-    locked = lockout.record_otp_failure(user, request=request, replay=replay)
+    locked = lockout.record_otp_failure(user, request=request, replay=check.replay)
     return CodeCheck(ok=False, locked=locked, message=logon.INVALID_OTP)

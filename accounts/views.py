@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from otp import services as otp_services
 
-from . import logon, reset, services, step_up
+from . import factors, logon, reset, services, step_up
 from .forms import (
     ChangePasswordForm,
     LoginForm,
@@ -34,11 +34,8 @@ from .forms import (
     ResetCodeForm,
     SmartcardForm,
     UserIdForm,
-    app_otp_digits,
-    email_otp_digits,
 )
 from .logon import Attempt, Step
-from .models import OtpChannel
 from .policies import smartcard_available
 from .portal_views import logon_page, portal_of, posted, render_portal, strong_session_required, url
 from .reset import ResetState, ResetStep
@@ -83,7 +80,8 @@ def login(request):
             service=service if portal_of(request) == "terminal" else portal_of(request),
         )
         if result.ok:
-            if result.attempt.step == Step.OTP_EMAIL:
+            factor = factors.at_step(result.attempt.step)
+            if factor is not None and factor.sends_code:
                 return _send_logon_otp(request, result.attempt)
             return redirect(_step_url(request, result.attempt.step))
         # One message and status for every refusal, whoever asked (SECURITY.md 7).
@@ -92,26 +90,19 @@ def login(request):
 
 
 def _step_url(request, step: str) -> str:
-    return url(
-        request,
-        {
-            Step.EXPIRED: "expired",
-            Step.SETUP: "setup",
-            Step.REGISTER: "register",
-            Step.OTP_APP: "otp",
-            Step.OTP_EMAIL: "otp",
-        }[step],
-    )
+    if factors.at_step(step) is not None:
+        return url(request, "otp")  # one OTP page, whatever the factor
+    return url(request, {Step.EXPIRED: "expired", Step.SETUP: "setup", Step.REGISTER: "register"}[step])
 
 
 def _send_logon_otp(request, attempt: Attempt):
     user = attempt.user()
     try:
-        result = logon.send_email_otp(request, user, attempt)
+        result = logon.send_logon_otp(request, user, attempt)
     except otp_services.DeliveryUnavailable:
         messages.error(request, _("The OTP could not be sent just now. Please press REQUEST OTP to try again."))
     else:
-        if not result.sent:
+        if result is not None and not result.sent:
             messages.info(
                 request,
                 _("An OTP was sent recently. You can request a new OTP in %(wait)s.") % {"wait": result.wait_text()},
@@ -138,24 +129,24 @@ def _code_step(request, form, attempt: Attempt, verify):
 
 
 @logon_page
-@at_step(Step.OTP_APP, Step.OTP_EMAIL)
+@at_step(*[entry.otp_step for entry in factors.second_factors()])
 def otp(request, attempt: Attempt):
-    by_email = attempt.step == Step.OTP_EMAIL
+    factor = factors.at_step(attempt.step)
     if request.method == "POST" and request.POST.get("action") == "request":
-        if not by_email:
+        if not factor.sends_code:
             raise Http404
         return _send_logon_otp(request, attempt)
-    form = OtpForm(posted(request), digits=email_otp_digits() if by_email else app_otp_digits())
-    answer, status = _code_step(request, form, attempt, logon.verify_email_step if by_email else logon.verify_app_step)
+    form = OtpForm(posted(request), digits=factor.code_digits)
+    answer, status = _code_step(request, form, attempt, logon.verify_otp_step)
     if answer is not None:
         return answer
     return render_portal(
         request,
-        "accounts/otp_email.html" if by_email else "accounts/otp_app.html",
+        factor.otp_template,
         {
             "form": form,
             "email_status": otp_services.email_otp_status(attempt.user(), purpose=otp_services.Purpose.SIGN_IN)
-            if by_email
+            if factor.sends_code
             else None,
         },
         status=status,
@@ -173,7 +164,7 @@ def setup(request, attempt: Attempt):
         if action == "register":
             attempt.step = Step.REGISTER
             attempt.save(request)
-            otp_services.start_registration(attempt.user())
+            factors.factor("app").start_enrolment(attempt.user())
             return redirect(url(request, "register"))
         if action == "skip":
             return redirect(url(request, "skip"))
@@ -184,7 +175,7 @@ def setup(request, attempt: Attempt):
 @at_step(Step.REGISTER)
 def register(request, attempt: Attempt):
     user = attempt.user()
-    device = otp_services.pending_registration(user) or otp_services.start_registration(user)
+    device = otp_services.pending_registration(user) or factors.factor("app").start_enrolment(user)
     form = OtpForm(posted(request), digits=device.digits)
     answer, status = _code_step(request, form, attempt, logon.verify_registration_step)
     if answer is not None:
@@ -210,7 +201,7 @@ def register(request, attempt: Attempt):
 def skip(request, attempt: Attempt):
     """SKIP THIS STEP: a warning to ACCEPT, then an e-mail OTP (App. C steps o-r)."""
     if request.method == "POST":
-        attempt.step = Step.OTP_EMAIL
+        attempt.step = factors.first_time_factor().otp_step
         request.session.cycle_key()
         attempt.save(request)
         return _send_logon_otp(request, attempt)
@@ -313,7 +304,7 @@ def reset_otp(request):
     if state is None:
         return redirect(url(request, "reset"))
     if request.method == "POST" and request.POST.get("action") == "request":
-        reset.send_reset_email_otp(request, state.user(), state)
+        reset.send_reset_otp(request, state.user(), state)
         messages.info(request, reset.EMAIL_OTP_ANSWER)
         return redirect(url(request, "reset-otp"))
     form = ResetCodeForm(posted(request))
@@ -424,7 +415,7 @@ def change_password(request):
     return render_portal(
         request,
         "accounts/change_password.html",
-        {"form": form, "by_email": step_up.second_factor(user) == "email"},
+        {"form": form, "by_email": step_up.sends_code(user)},
         status=status,
     )
 
@@ -439,7 +430,7 @@ def authentication_settings(request):
         return _request_step_up_code(request, user, "auth-settings")
     delete_form = ReauthenticateForm(prefix="delete", request=request, user=user)
     settings_form = OathSettingsForm(
-        prefix="settings", request=request, user=user, initial={"oath_enabled": user.otp_channel == OtpChannel.APP}
+        prefix="settings", request=request, user=user, initial={"oath_enabled": factors.factor("app").chosen_by(user)}
     )
     status = 200
     if request.method == "POST":
@@ -476,7 +467,7 @@ def authentication_settings(request):
             "device": device,
             "delete_form": delete_form,
             "settings_form": settings_form,
-            "by_email": step_up.second_factor(user) == "email",
+            "by_email": step_up.sends_code(user),
         },
         status=status,
     )

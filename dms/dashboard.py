@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts import factors
 from accounts.models import Participant, User
 
 from .roster import Roster
@@ -66,8 +67,11 @@ class Totals(_Derived):
 
 
 def totals(firms: list[FirmReadiness]) -> Totals:
-    fields = ("total", "without_email", "not_set_up", "app", "email", "smartcard_only", "locked")
+    fields = ("total", "without_email", "not_set_up", "smartcard_only", "locked")
     sums = {name: sum(getattr(f.readiness, name) for f in firms) for name in fields}
+    sums["by_factor"] = {
+        entry.key: sum(f.readiness.by_factor.get(entry.key, 0) for f in firms) for entry in factors.second_factors()
+    }
     roster = Roster(
         makers=sum(f.readiness.roster.makers for f in firms), checkers=sum(f.readiness.roster.checkers for f in firms)
     )
@@ -88,8 +92,7 @@ def figure_lines(firm: FirmReadiness | Totals) -> list[tuple[str, int | str]]:
         (_("E-mail registered"), firm.email_registered),
         (_("Without a registered e-mail address"), r.without_email),
         (_("2FA set up"), firm.set_up),
-        (_("OTP by mobile application"), r.app),
-        (_("OTP by e-mail"), r.email),
+        *[(entry.readiness_label, count) for entry, count in r.factor_counts()],
         (_("2FA not yet set up"), r.not_set_up),
         (_("Smartcard only (no 2FA, card still valid)"), r.smartcard_only),
         (_("Locked"), r.locked),
@@ -98,20 +101,21 @@ def figure_lines(firm: FirmReadiness | Totals) -> list[tuple[str, int | str]]:
     ]
 
 
-FIRM_COLUMNS = (
-    _("Participant ID"),
-    _("Participant"),
-    _("Profiles"),
-    _("E-mail registered"),
-    _("2FA set up"),
-    _("OTP by mobile application"),
-    _("OTP by e-mail"),
-    _("Smartcard only"),
-    _("Locked"),
-    _("DA makers"),
-    _("DA checkers"),
-    _("Roster compliant"),
-)
+def firm_columns() -> tuple:
+    """The all-firms table's columns: one per second factor of the registry (accounts.factors)."""
+    return (
+        _("Participant ID"),
+        _("Participant"),
+        _("Profiles"),
+        _("E-mail registered"),
+        _("2FA set up"),
+        *[entry.readiness_label for entry in factors.second_factors()],
+        _("Smartcard only"),
+        _("Locked"),
+        _("DA makers"),
+        _("DA checkers"),
+        _("Roster compliant"),
+    )
 
 
 def firm_row(firm: FirmReadiness) -> tuple:
@@ -122,8 +126,7 @@ def firm_row(firm: FirmReadiness) -> tuple:
         r.total,
         firm.email_registered,
         firm.set_up,
-        r.app,
-        r.email,
+        *[count for _entry, count in r.factor_counts()],
         r.smartcard_only,
         r.locked,
         r.roster.makers,
@@ -140,8 +143,7 @@ def totals_row(total: Totals) -> tuple:
         r.total,
         total.email_registered,
         total.set_up,
-        r.app,
-        r.email,
+        *[count for _entry, count in r.factor_counts()],
         r.smartcard_only,
         r.locked,
         r.roster.makers,
@@ -316,8 +318,7 @@ def charts(firm: FirmReadiness | Totals) -> list[Chart]:
             "twofa",
             _("2FA set up and OTP channel"),
             [
-                (_("OTP by mobile application"), r.app, "good"),
-                (_("OTP by e-mail"), r.email, "fair"),
+                *[(entry.readiness_label, count, entry.readiness_tone) for entry, count in r.factor_counts()],
                 (_("Smartcard only (no 2FA, card still valid)"), r.smartcard_only, "warn"),
                 (_("2FA not yet set up, no valid smartcard"), not_set_up_other, "bad"),
             ],

@@ -57,13 +57,13 @@ def all_firms_dashboard(request):
     rows = [dashboard.firm_row(firm) for firm in firms]
     if request.GET.get("format") == "csv":
         return csv_response(
-            "migration-readiness-all-firms.csv", dashboard.FIRM_COLUMNS, rows, [dashboard.totals_row(total)]
+            "migration-readiness-all-firms.csv", dashboard.firm_columns(), rows, [dashboard.totals_row(total)]
         )
     return render_portal(
         request,
         "backoffice/dashboard.html",
         {
-            "columns": dashboard.FIRM_COLUMNS,
+            "columns": dashboard.firm_columns(),
             "rows": rows,
             "totals": dashboard.totals_row(total),
             "total": total,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts import policies
+from accounts import factors, policies
 from accounts.forms import OTP_MAX_INPUT, UserIdField
 from accounts.models import DATES_OUT_OF_ORDER, Participant, Role, User, dates_in_order
 
@@ -190,9 +190,12 @@ class AuthoriseForm(forms.Form):
         value = self.cleaned_data["authorisation_code"].replace(" ", "")
         if not value and not self.fields["authorisation_code"].required:
             return value
-        if not value.isdigit() or len(value) not in (6, 8):
+        lengths = {entry.code_digits for entry in factors.second_factors() if entry.gives_authorisation_code}
+        if not value.isdigit() or len(value) not in lengths:
             raise forms.ValidationError(
-                "The Authorisation Code is the checker's 6-digit app code or 8-digit e-mail OTP.", code="otp_format"
+                _("The Authorisation Code is the checker's %(app)d-digit app code or %(email)d-digit e-mail OTP."),
+                code="otp_format",
+                params={"app": factors.factor("app").code_digits, "email": factors.factor("email").code_digits},
             )
         return value
 

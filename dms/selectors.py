@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts import policies
-from accounts.models import DA_ROLES, OtpChannel, Participant, Role, User
-from ccass_portal import clock
+from accounts import factors
+from accounts.models import DA_ROLES, Participant, Role, User
 
 from .models import ChangeRequest
 from .roster import Roster
@@ -87,16 +86,12 @@ def pending_requests(participant: Participant):
 
 
 def smartcard_only() -> Q:
-    """Still only on the smartcard: no 2FA yet, and a card that would still log on (§5).
-    After decommissioning no card logs on, so nobody is."""
-    if not policies.smartcard_available():
-        return Q(pk__isnull=True)
-    card_valid = (
-        ~Q(srn="")
-        & Q(created_after_launch=False)
-        & (Q(certificate_expiry__isnull=True) | Q(certificate_expiry__gt=clock.now()))
-    )
-    return Q(twofa_set_up_at__isnull=True) & card_valid
+    """Still only on the smartcard: no 2FA yet, and a card that would still log on (§5)."""
+    return factors.factor("smartcard").in_use()
+
+
+def _factor_field(entry: factors.Factor) -> str:
+    return f"factor_{entry.key}"
 
 
 def readiness_counts() -> dict[str, Count]:
@@ -108,8 +103,8 @@ def readiness_counts() -> dict[str, Count]:
         "total": Count("pk"),
         "without_email": Count("pk", filter=Q(email="")),
         "not_set_up": Count("pk", filter=not_set_up),
-        "app": Count("pk", filter=Q(otp_channel=OtpChannel.APP) & ~not_set_up),
-        "email": Count("pk", filter=Q(otp_channel=OtpChannel.EMAIL) & ~not_set_up),
+        # One figure per second factor of the registry: the people set up with it.
+        **{_factor_field(entry): Count("pk", filter=entry.in_use()) for entry in factors.second_factors()},
         "smartcard_only": Count("pk", filter=smartcard_only()),
         "locked": Count("pk", filter=Q(locked_at__isnull=False)),
         "makers": Count("pk", filter=enabled & Q(role=Role.DA_MAKER)),
@@ -122,8 +117,7 @@ class Readiness:
     total: int
     without_email: int
     not_set_up: int
-    app: int
-    email: int
+    by_factor: dict[str, int]  # people set up with each second factor, by its key
     smartcard_only: int
     locked: int
     roster: Roster
@@ -133,7 +127,12 @@ class Readiness:
         """From one row of `readiness_counts()`."""
         row = dict(row)
         roster = Roster(makers=row.pop("makers"), checkers=row.pop("checkers"))
-        return cls(roster=roster, **row)
+        by_factor = {entry.key: row.pop(_factor_field(entry)) for entry in factors.second_factors()}
+        return cls(roster=roster, by_factor=by_factor, **row)
+
+    def factor_counts(self) -> list[tuple[factors.Factor, int]]:
+        """(factor, people set up with it) for every second factor, in registry order."""
+        return [(entry, self.by_factor.get(entry.key, 0)) for entry in factors.second_factors()]
 
     @property
     def lines(self) -> list[tuple[str, str]]:
@@ -141,8 +140,7 @@ class Readiness:
             (_("Profiles"), str(self.total)),
             (_("Without a registered e-mail address"), str(self.without_email)),
             (_("2FA not yet set up"), str(self.not_set_up)),
-            (_("OTP by mobile application"), str(self.app)),
-            (_("OTP by e-mail"), str(self.email)),
+            *[(entry.readiness_label, str(count)) for entry, count in self.factor_counts()],
             (_("Smartcard only (no 2FA, card still valid)"), str(self.smartcard_only)),
             (_("Locked"), str(self.locked)),
             (_("DA makers / DA checkers (enabled)"), f"{self.roster.makers} / {self.roster.checkers}"),
@@ -161,7 +159,7 @@ def twofa_readiness(participant: Participant) -> tuple[Readiness, list[tuple]]:
             ROLE_LABELS[role],
             email or str(_("(none)")),
             str(_("Yes")) if set_up else str(_("No")),
-            OtpChannel(channel).label if set_up else "",
+            _factor_label(channel) if set_up else "",
             str(_("Yes")) if pk in card_only else "",
             str(_("Yes")) if locked_at else "",
         )
@@ -170,6 +168,11 @@ def twofa_readiness(participant: Participant) -> tuple[Readiness, list[tuple]]:
         )
     ]
     return readiness, rows
+
+
+def _factor_label(channel: str) -> str:
+    entry = factors.by_channel(channel)
+    return entry.label if entry is not None else ""
 
 
 READINESS_COLUMNS = (

@@ -13,7 +13,6 @@ Every step writes one audit row (SECURITY.md 27) with IDs only, never a secret.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
@@ -21,9 +20,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts import audit, lockout, logon, policies, user_ids
+from accounts import audit, factors, lockout, logon, policies, user_ids
 from accounts import services as account_services
-from accounts.models import DATES_OUT_OF_ORDER, OtpChannel, Participant, Role, User, dates_in_order
+from accounts.models import DATES_OUT_OF_ORDER, Participant, Role, User, dates_in_order
 from ccass_portal import clock
 from otp import services as otp_services
 
@@ -348,19 +347,17 @@ def _maker_still_maker(cr: ChangeRequest) -> None:
         raise DmsRefusal(MAKER_GONE)
 
 
-@dataclass(frozen=True)
-class CodeCheck:
-    ok: bool
-    replay: bool = False
+def _authorisation_factor(checker: User) -> factors.Factor:
+    """The checker's chosen second factor, if it can give an Authorisation Code. The stored
+    choice, not a confirmed device: a choice whose device is gone gives a wrong code (counted)."""
+    factor = factors.chosen_factor_of(checker)
+    if factor is None or not factor.gives_authorisation_code:
+        raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
+    return factor
 
 
-def _verify_code(checker: User, code: str) -> CodeCheck:
-    if checker.otp_channel == OtpChannel.APP:
-        result = otp_services.verify_app_code(checker, code)
-        return CodeCheck(ok=result.ok, replay=result.replay)
-    if checker.otp_channel == OtpChannel.EMAIL:
-        return CodeCheck(ok=otp_services.verify_email_otp(checker, code, purpose=otp_services.Purpose.AUTHORISATION))
-    raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
+def _verify_code(checker: User, code: str) -> factors.Check:
+    return _authorisation_factor(checker).check(checker, code, purpose=otp_services.Purpose.AUTHORISATION)
 
 
 def request_authorisation_code(request_id: int, *, participant_id, checker_id: str, request=None):
@@ -372,19 +369,18 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
         raise DmsRefusal(NOT_PENDING)
     with _auditing_refusals(request):
         checker = _checker_for(cr, checker_id)
-    if checker.otp_channel != OtpChannel.EMAIL:
-        if checker.otp_channel == OtpChannel.APP:
-            raise DmsRefusal(
-                _("This checker uses the authenticator app: enter the code the app shows."), field="checker_id"
-            )
-        raise DmsRefusal(CHECKER_NO_2FA, field="checker_id")
-    result = otp_services.request_email_otp(checker, purpose=otp_services.Purpose.AUTHORISATION)
+    factor = _authorisation_factor(checker)
+    if not factor.sends_code:
+        raise DmsRefusal(
+            _("This checker uses the authenticator app: enter the code the app shows."), field="checker_id"
+        )
+    result = factor.challenge(checker, purpose=otp_services.Purpose.AUTHORISATION)
     if result.sent:
         audit.record(
             audit.Event.OTP_SENT,
             request=request,
             subject=checker,
-            channel="email",
+            channel=factor.key,
             purpose="authorisation",
             request_id=cr.pk,
         )

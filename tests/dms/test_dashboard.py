@@ -61,7 +61,13 @@ def test_seeded_firms_start_on_the_smartcard_with_every_email_registered(seeded)
     assert {pid: f.readiness.total for pid, f in firms.items()} == SEEDED
     for firm in firms.values():
         r = firm.readiness
-        assert (firm.email_registered, firm.set_up, r.app, r.email, r.locked) == (r.total, 0, 0, 0, 0)
+        assert (firm.email_registered, firm.set_up, r.by_factor["app"], r.by_factor["email"], r.locked) == (
+            r.total,
+            0,
+            0,
+            0,
+            0,
+        )
         assert r.smartcard_only == r.not_set_up == r.total
         assert (r.roster.makers, r.roster.checkers, r.roster.compliant) == (1, 2, True)
     items = {item.number: item.done for item in dashboard.checklist(firms["B01234"])}
@@ -119,7 +125,12 @@ def test_totals_sum_the_firms(seeded):
     firms = dashboard.firms_readiness(Participant.objects.filter(participant_id__in=SEEDED))
     total = dashboard.totals(firms)
     assert (total.firms, total.compliant_firms) == (4, 3)
-    assert (total.readiness.total, total.set_up, total.readiness.email, total.readiness.smartcard_only) == (
+    assert (
+        total.readiness.total,
+        total.set_up,
+        total.readiness.by_factor["email"],
+        total.readiness.smartcard_only,
+    ) == (
         23,
         1,
         1,
