@@ -28,8 +28,9 @@ from accounts import services as account_services
 from accounts.models import DA_ROLES, Participant, User
 
 from .models import EServiceRecord
+from .profiles import set_profile_status, soft_delete_profile
 from .roster import RosterBreach, check_roster
-from .services import DmsRefusal, set_profile_status, soft_delete_profile
+from .rules import DmsRefusal
 
 Action = EServiceRecord.Action
 log = logging.getLogger(__name__)

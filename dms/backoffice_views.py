@@ -16,7 +16,7 @@ from accounts.portal_views import page_methods, posted, render_portal, strong_se
 from . import backoffice
 from .forms import AddDaForm, AssignRoleForm, DaActionForm, GrantAccountsForm, SmartcardResetForm
 from .models import EServiceRecord
-from .services import DmsRefusal
+from .rules import DmsRefusal
 
 
 def landing(request):

@@ -160,6 +160,36 @@ def test_the_portal_path_scan_sees_a_path_written_in_accounts(tmp_path, monkeypa
     assert portal_names_in(sample, except_assignment_to="PORTALS") == ["sample.py:3 'dms:landing'"]
 
 
+# Markup in a Python string: an opening or closing tag, or the helpers that mark HTML safe.
+MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*[\s>/]")
+
+
+def markup_in(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and MARKUP.search(node.value)
+    ]
+    found += [
+        f"{path.relative_to(ROOT)}:{node.lineno} {name}"
+        for node in ast.walk(tree)
+        for name in [getattr(node, "id", None) or getattr(node, "attr", None)]
+        if isinstance(node, (ast.Name, ast.Attribute)) and name in {"format_html", "mark_safe", "SafeString"}
+    ]
+    return found
+
+
+def test_dms_builds_no_html_in_python():
+    """DMS's pages are made by templates (issue 16 item 4): no tag, format_html or mark_safe in
+    its Python (the one fast table filter lives with the other template filters)."""
+    found = []
+    for path in sorted((ROOT / "dms").rglob("*.py")):
+        if "migrations" not in path.parts:
+            found += markup_in(path)
+    assert found == []
+
+
 @pytest.mark.parametrize("part", PRODUCT_PACKAGES)
 def test_no_product_code_imports_tests(part):
     assert upward_imports(part, ("tests",)) == []
