@@ -126,15 +126,13 @@ def prepare_request(
             raise DmsRefusal(ALREADY_PENDING % {"user_id": subject_user_id, "number": existing.pk}, field="user_id")
         check_request(cr, subject)
         cr.save()
-        audit.record(
+        _record_step(
             audit.Event.REQUEST_PREPARED,
+            cr,
             request=request,
             actor=maker,
             subject=subject,
             actor_label=maker.user_id,
-            request_id=cr.pk,
-            request_kind=kind,
-            user_id=subject_user_id,
             fields=profile_changes(cr.before, cr.payload) if kind != Kind.DELETE else [],
         )
     return cr
@@ -257,15 +255,8 @@ def authorise_request(request_id: int, *, participant_id, checker_id: str, code:
             subject = _apply(cr, subject, checker=checker, request=request)
             cr.status, cr.checker, cr.decided_at, cr.secret_hash = Status.APPROVED, checker, clock.now(), ""
             cr.save(update_fields=["status", "checker", "decided_at", "secret_hash"])
-            audit.record(
-                audit.Event.REQUEST_AUTHORISED,
-                request=request,
-                actor=checker,
-                subject=subject,
-                request_id=cr.pk,
-                request_kind=cr.kind,
-                maker=cr.maker_id,
-                user_id=cr.subject_user_id,
+            _record_step(
+                audit.Event.REQUEST_AUTHORISED, cr, request=request, actor=checker, subject=subject, maker=cr.maker_id
             )
         else:
             locked = lockout.record_otp_failure(checker, request=request, replay=check.replay)
@@ -293,14 +284,22 @@ def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request) -> 
     if status == Status.REJECTED:
         cr.checker = by
     cr.save(update_fields=["status", "decided_at", "secret_hash", "checker", "reason"])
+    subject = User.objects.filter(participant_id=cr.participant_id, user_id=cr.subject_user_id).first()
+    _record_step(event, cr, request=request, actor=by, subject=subject)
+
+
+def _record_step(event: str, cr: ChangeRequest, *, request, actor: User, subject: User | None, **details) -> None:
+    """The audit row of one step of a request (prepared, authorised, rejected, withdrawn): the
+    request, its kind and whose profile it concerns, in the step's transaction."""
     audit.record(
         event,
         request=request,
-        actor=by,
-        subject=User.objects.filter(participant_id=cr.participant_id, user_id=cr.subject_user_id).first(),
+        actor=actor,
+        subject=subject,
         request_id=cr.pk,
         request_kind=cr.kind,
         user_id=cr.subject_user_id,
+        **details,
     )
 
 
