@@ -50,7 +50,7 @@ def logon_page(view):
 
 
 def strong_session_required(view):
-    """A full 2FA (or, before decommissioning, smartcard) session for this portal (SECURITY.md 26)."""
+    """A full 2FA (or, before decommissioning, smartcard) session for this portal (docs/security.md, check 26)."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):

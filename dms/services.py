@@ -1,4 +1,4 @@
-"""Maker-checker (SPEC.md "DMS"): a DA maker prepares a change to a user profile,
+"""Maker-checker (docs/dms.md): a DA maker prepares a change to a user profile,
 a DA checker authorises it with their own current OTP as the Authorisation Code.
 
 - `prepare_request` checks the rules and keeps a PENDING request; nothing changes yet.
@@ -7,7 +7,7 @@ a DA checker authorises it with their own current OTP as the Authorisation Code.
   however many times it is called at once, a request is applied once.
 - `reject_request` and `withdraw_request` close a request without a change.
 
-Every step writes one audit row (SECURITY.md 27) with IDs only, never a secret.
+Every step writes one audit row (docs/security.md, check 27) with IDs only, never a secret.
 """
 
 from __future__ import annotations
