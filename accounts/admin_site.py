@@ -2,7 +2,6 @@
 
 from django.contrib import admin
 from django.shortcuts import redirect
-from django.urls import reverse
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -16,5 +15,8 @@ class PortalAdminSite(admin.AdminSite):
         return request.user.is_active and request.user.is_staff and is_strongly_authenticated(request)
 
     def login(self, request, extra_context=None):
-        # The admin has no password-only login: operators log on with 2FA.
-        return redirect(reverse("backoffice:login"))
+        # The admin has no password-only login: operators log on with 2FA, at the logon of
+        # the portal the admin's pages belong to (accounts.logon.PORTALS).
+        from .logon import portal_for_path
+
+        return redirect(portal_for_path(request.path).url_of("login"))

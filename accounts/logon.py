@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.db import transaction
+from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +34,7 @@ from otp import services as otp_services
 from . import audit, factors, lockout, passkeys, user_ids
 from .audit import Event
 from .models import Role, User
+from .service_hours import DMS_HOURS, TERMINAL_HOURS, ServiceHours
 
 ATTEMPT_KEY = "logon"
 ATTEMPT_LIFETIME = timedelta(minutes=10)
@@ -58,12 +60,23 @@ class Step:
 
 @dataclass(frozen=True)
 class Portal:
-    """Where a person logs on: the CCASS/CCMS Terminal, DMS or the HKEX back-office."""
+    """Where a person logs on: the CCASS/CCMS Terminal, DMS or the HKEX back-office.
+
+    `key` is its URL namespace. `paths` are the path prefixes of its pages (the Terminal's
+    are every other path); a session that ends on one of them goes to `start`, a URL name of
+    the portal. `hours` are its service hours (None: open always, as the back-office).
+    """
 
     key: str
     welcome: str
     allows: Callable[[User], bool]
     refusal: str
+    paths: tuple[str, ...] = ()
+    start: str = "landing"
+    hours: ServiceHours | None = None
+
+    def url_of(self, name: str) -> str:
+        return reverse(f"{self.key}:{name}")
 
 
 def _terminal_allows(user: User) -> bool:
@@ -73,18 +86,37 @@ def _terminal_allows(user: User) -> bool:
 
 PORTALS = {
     "terminal": Portal(
-        "terminal", _("WELCOME TO CCASS"), _terminal_allows, _("This User ID cannot use the CCASS/CCMS Terminal.")
+        "terminal",
+        _("WELCOME TO CCASS"),
+        _terminal_allows,
+        _("This User ID cannot use the CCASS/CCMS Terminal."),
+        hours=TERMINAL_HOURS,
     ),
     "dms": Portal(
         "dms",
         _("WELCOME TO CCASS SECURITY MANAGEMENT FUNCTIONS"),
         lambda u: u.participant_id is not None and u.is_delegated_administrator,
         _("Only Delegated Administrators can use the Security Management Functions."),
+        paths=("/dms/",),
+        hours=DMS_HOURS,
     ),
     "backoffice": Portal(
-        "backoffice", _("HKEX BACK-OFFICE"), lambda u: u.is_operator, _("Only HKEX operators can use the back-office.")
+        "backoffice",
+        _("HKEX BACK-OFFICE"),
+        lambda u: u.is_operator,
+        _("Only HKEX operators can use the back-office."),
+        paths=("/backoffice/", "/admin/"),  # the Django admin is the operators' too
+        start="login",
     ),
 }
+
+
+def portal_for_path(path: str) -> Portal:
+    """The portal whose pages `path` is among: the Terminal unless another claims it."""
+    for portal in PORTALS.values():
+        if portal.paths and path.startswith(portal.paths):
+            return portal
+    return PORTALS["terminal"]
 
 
 def _generic_failure() -> str:

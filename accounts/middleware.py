@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from ccass_portal import clock
 
 from . import audit, logon
-from .service_hours import HOURS_BY_PORTAL
 
 SEEN_AT_KEY = "seen_at"
 SEEN_AT_RESOLUTION = 10  # seconds; the idle timeout is 15 minutes
@@ -37,18 +36,15 @@ class SessionTimeoutMiddleware:
                 )
                 logon.logout(request)
                 messages.info(request, _("Your session has ended. Please log in again."))
-                if request.path.startswith("/dms/"):
-                    return redirect("dms:landing")
-                if request.path.startswith(("/backoffice/", "/admin/")):
-                    return redirect("backoffice:login")
-                return redirect("terminal:landing")
+                portal = logon.portal_for_path(request.path)
+                return redirect(portal.url_of(portal.start))
             if now - seen >= SEEN_AT_RESOLUTION:
                 request.session[SEEN_AT_KEY] = now  # not on every request: a session write each time costs
         return self.get_response(request)
 
 
 class ServiceHoursMiddleware:
-    """Outside service hours (accounts.service_hours), the Terminal's and DMS's logon and
+    """Outside service hours (each portal's `hours` in accounts.logon.PORTALS), the Terminal's and DMS's logon and
     protected pages answer 503 with when service resumes (PORTAL_ENFORCE_SERVICE_HOURS).
 
     Not covered: the landing pages, logout, /sso/, static files, the demo pages and
@@ -67,7 +63,8 @@ class ServiceHoursMiddleware:
         if not settings.PORTAL_ENFORCE_SERVICE_HOURS:
             return None
         match = request.resolver_match
-        hours = HOURS_BY_PORTAL.get(match.namespace) if match else None
+        portal = logon.PORTALS.get(match.namespace) if match else None
+        hours = portal.hours if portal else None
         if hours is None or match.url_name in self.OPEN_ALWAYS:
             return None
         at = clock.now()

@@ -4,7 +4,8 @@ Terminal: 07:00-21:30 Monday to Friday. DMS: the same, plus 09:00-13:00 on
 Saturday. Neither on a Hong Kong public holiday. Opening times are inclusive,
 closing times exclusive (21:29 is open, 21:30 is closed). Times are Hong Kong
 time from the one clock, so the demo clock moves them too. Enforced by
-`accounts.middleware.ServiceHoursMiddleware` when PORTAL_ENFORCE_SERVICE_HOURS is on.
+`accounts.middleware.ServiceHoursMiddleware` when PORTAL_ENFORCE_SERVICE_HOURS is on; each portal's
+row in `accounts.logon.PORTALS` says which hours are its own.
 """
 
 from __future__ import annotations
@@ -98,4 +99,3 @@ DMS_HOURS = ServiceHours(
     ),
     description="07:00-21:30 Monday to Friday and 09:00-13:00 Saturday, except Hong Kong public holidays",
 )
-HOURS_BY_PORTAL = {"terminal": TERMINAL_HOURS, "dms": DMS_HOURS}

@@ -2,7 +2,8 @@
 
 One set of views serves the three portals; the URL namespace ("terminal",
 "dms", "backoffice") says which. Views check the step, call a service and
-answer; the rules are in `accounts.logon`, `accounts.reset` and `accounts.services`.
+answer; the rules are in `accounts.logon`, `accounts.reset` and `accounts.services`, and
+the helpers every portal's views share in `accounts.portal_views`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import wraps
 import segno
 from django.contrib import messages
 from django.http import Http404, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from otp import services as otp_services
 
@@ -40,38 +41,10 @@ from .forms import (
 )
 from .logon import Attempt, Step
 from .policies import smartcard_available
+from .portal_views import logon_page, portal_of, posted, render_portal, strong_session_required, url
 from .reset import ResetState, ResetStep
 
 SERVICES = {"online", "reports"}
-
-
-def posted(request):
-    """The POST data of a POST (even an empty one), else None (an unbound form)."""
-    return request.POST if request.method == "POST" else None
-
-
-def portal_of(request) -> str:
-    return request.resolver_match.namespace
-
-
-def url(request, name: str, *args) -> str:
-    return reverse(f"{portal_of(request)}:{name}", args=args)
-
-
-def render_portal(request, template: str, context: dict | None = None, status: int = 200):
-    portal = logon.PORTALS[portal_of(request)]
-    return render(request, template, {"portal": portal, **(context or {})}, status=status)
-
-
-# A page answers GET, HEAD (GET's answer without its body, as HTTP requires: docs/security.md,
-# "Accessibility on phones and screen readers") and its form's POST; anything else is 405.
-page_methods = require_http_methods(["GET", "HEAD", "POST"])
-
-
-def logon_page(view):
-    """Credentials pages: POST bodies stay out of error reports, CSRF is checked,
-    nothing is cached, and only GET (HEAD) and POST are answered."""
-    return page_methods(sensitive_post_parameters()(csrf_protect(never_cache(view))))
 
 
 def at_step(*steps):
@@ -88,21 +61,6 @@ def at_step(*steps):
         return wrapped
 
     return decorator
-
-
-def strong_session_required(view):
-    """A full 2FA (or, before decommissioning, smartcard) session for this portal (SECURITY.md 26)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        portal = logon.PORTALS[portal_of(request)]
-        if not logon.is_strongly_authenticated(request):
-            return redirect(url(request, "login"))
-        if not portal.allows(request.user):
-            return render_portal(request, "accounts/refused.html", {"message": portal.refusal}, status=403)
-        return view(request, *args, **kwargs)
-
-    return never_cache(wrapped)
 
 
 # -- User Login ------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def demo_offset() -> int:
 
 def remember_demo_offset(seconds: int) -> None:
     """The request that moved the clock shows the new time at once (others from their next
-    request). Called by `ccass_portal.demo_clock` after it stored the offset."""
+    request). Called by `demo.demo_clock` after it stored the offset."""
     scope = _request_offset.get()
     if scope is not None:
         scope[0] = int(seconds)

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "accounts",
     "otp",
     "dms",
+    "terminal",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -98,6 +100,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ccass_portal.context_processors.portal",
+                "accounts.context_processors.smartcard",
+                "demo.context_processors.demo_controls",
             ],
         },
     },
@@ -211,7 +215,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # the settings (every web worker) does not load Celery.
 CELERY_BEAT_SCHEDULE = {
     "overnight-reports": {
-        "task": "ccass_portal.tasks.generate_overnight_reports",
+        "task": "terminal.tasks.generate_overnight_reports",
         "schedule": {"hour": 2, "minute": 0},
     },
     # Queued e-mail OTPs lost on the way are sent again or released (otp.tasks).

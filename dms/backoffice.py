@@ -17,6 +17,8 @@ Each action locks the participant row, keeps the roster rule, keeps an
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -28,8 +30,9 @@ from accounts import services as account_services
 from accounts.models import DA_ROLES, Participant, User
 
 from .models import EServiceRecord
+from .profiles import set_profile_status, soft_delete_profile
 from .roster import RosterBreach, check_roster
-from .services import DmsRefusal, set_profile_status, soft_delete_profile
+from .rules import DmsRefusal
 
 Action = EServiceRecord.Action
 log = logging.getLogger(__name__)
@@ -48,36 +51,48 @@ EVENTS = {
 }
 
 
-def _record(
-    *, service: str, action: str, participant: Participant, operator: User, subject: User | None, request, **details
-) -> EServiceRecord:
-    fee = EServiceRecord.FEE_PER_ACCOUNT * details.get("accounts", 0)
-    record = EServiceRecord.objects.create(
-        service=service,
-        action=action,
-        participant=participant,
-        operator=operator,
-        subject_user_id=subject.user_id if subject is not None else "",
-        details=details,
-        accounts_granted=details.get("accounts", 0),
-        fee_hkd=fee,
-    )
-    audit.record(
-        EVENTS[service],
-        request=request,
-        actor=operator,
-        subject=subject if subject is not None else operator,
-        participant=participant,
-        reference=record.reference,
-        action=action,
-        participant_id=participant.participant_id,
-        **details,
-    )
-    return record
+@dataclass(frozen=True)
+class _EService:
+    """One eService being processed: the firm's row locked until its transaction commits."""
+
+    service: str
+    operator: User
+    participant: Participant
+    request: object
+
+    def done(self, action: str, *, subject: User | None, **details) -> EServiceRecord:
+        """The eService's record and its audit row, in the same transaction as the change."""
+        fee = EServiceRecord.FEE_PER_ACCOUNT * details.get("accounts", 0)
+        record = EServiceRecord.objects.create(
+            service=self.service,
+            action=action,
+            participant=self.participant,
+            operator=self.operator,
+            subject_user_id=subject.user_id if subject is not None else "",
+            details=details,
+            accounts_granted=details.get("accounts", 0),
+            fee_hkd=fee,
+        )
+        audit.record(
+            EVENTS[self.service],
+            request=self.request,
+            actor=self.operator,
+            subject=subject if subject is not None else self.operator,
+            participant=self.participant,
+            reference=record.reference,
+            action=action,
+            participant_id=self.participant.participant_id,
+            **details,
+        )
+        return record
 
 
-def _lock(participant: Participant) -> Participant:
-    return Participant.objects.select_for_update().get(pk=participant.pk)
+@contextmanager
+def _eservice(service: str, *, operator: User, participant: Participant, request):
+    """Process one eService for a firm: one transaction, the firm's row locked first, so two
+    operators acting on one firm at once are served one after the other."""
+    with transaction.atomic():
+        yield _EService(service, operator, Participant.objects.select_for_update().get(pk=participant.pk), request)
 
 
 def _da_of(participant: Participant, user_id: str) -> User:
@@ -98,8 +113,8 @@ def add_da(
     """DA3 "add DA": the next free DA-format User ID (B01234X1), within the firm's quota."""
     if role not in DA_ROLES:
         raise DmsRefusal(_("Choose DA maker or DA checker."), field="role")
-    with transaction.atomic():
-        participant = _lock(participant)
+    with _eservice(EServiceRecord.Service.DA3, operator=operator, participant=participant, request=request) as eservice:
+        participant = eservice.participant
         try:
             user_id = user_ids.next_free_user_id(participant, delegated_administrator=True)
         except user_ids.QuotaExhausted as exc:
@@ -115,13 +130,9 @@ def add_da(
         )
         da.set_unusable_password()
         da.save(force_insert=True)
-        record = _record(
-            service=EServiceRecord.Service.DA3,
-            action=Action.ADD_DA,
-            participant=participant,
-            operator=operator,
+        record = eservice.done(
+            Action.ADD_DA,
             subject=da,
-            request=request,
             role=role,
         )
     return da, record
@@ -147,8 +158,8 @@ def act_on_da(
     """DA3: "Unlock DA Account" (the lock lifted and the OTP registration reset, so the next
     logon is a first-time logon, App. D.c d), enable, disable, delete a DA, or reset only the
     DA's OTP registration. Notifies the Client Connect submitter once it commits."""
-    with transaction.atomic():
-        participant = _lock(participant)
+    with _eservice(EServiceRecord.Service.DA3, operator=operator, participant=participant, request=request) as eservice:
+        participant = eservice.participant
         da = _da_of(participant, user_id)
         _check_registered_email(da, email)
         try:
@@ -166,13 +177,9 @@ def act_on_da(
                 raise DmsRefusal(_("Choose an action."), field="action")
         except RosterBreach as exc:
             raise DmsRefusal(str(exc), field="action") from exc
-        record = _record(
-            service=EServiceRecord.Service.DA3,
-            action=action,
-            participant=participant,
-            operator=operator,
+        record = eservice.done(
+            action,
             subject=da,
-            request=request,
         )
         if submitter_email:
             transaction.on_commit(lambda: notify_submitter(record, submitter_email))
@@ -183,20 +190,18 @@ def reset_da_smartcard_password(
     *, operator: User, participant: Participant, user_id: str, smartcard_password: str, request=None
 ) -> EServiceRecord:
     """SCard 1: a new 6-8 digit smartcard password for a DA whose card still logs on."""
-    with transaction.atomic():
-        participant = _lock(participant)
+    with _eservice(
+        EServiceRecord.Service.SCARD1, operator=operator, participant=participant, request=request
+    ) as eservice:
+        participant = eservice.participant
         da = _da_of(participant, user_id)
         if not policies.card_logs_on(da):
             raise DmsRefusal(NO_SMARTCARD, field="user_id")
         da.set_smartcard_password(smartcard_password)
         da.save(update_fields=["smartcard_password"])
-        return _record(
-            service=EServiceRecord.Service.SCARD1,
-            action=Action.SMARTCARD_RESET,
-            participant=participant,
-            operator=operator,
+        return eservice.done(
+            Action.SMARTCARD_RESET,
             subject=da,
-            request=request,
         )
 
 
@@ -246,8 +251,8 @@ def assign_da_role(
     if role not in DA_ROLES:
         raise DmsRefusal(_("Choose DA maker or DA checker."), field="role")
     user_id = user_ids.normalise_user_id(user_id)
-    with transaction.atomic():
-        participant = _lock(participant)
+    with _eservice(EServiceRecord.Service.DA3, operator=operator, participant=participant, request=request) as eservice:
+        participant = eservice.participant
         user = User.objects.select_for_update().filter(participant=participant, user_id=user_id).first()
         if user is None:
             raise DmsRefusal(
@@ -270,13 +275,9 @@ def assign_da_role(
         previous = user.role
         user.role = role
         user.save(update_fields=["role"])
-        return _record(
-            service=EServiceRecord.Service.DA3,
-            action=Action.ASSIGN_ROLE,
-            participant=participant,
-            operator=operator,
+        return eservice.done(
+            Action.ASSIGN_ROLE,
             subject=user,
-            request=request,
             role=role,
             previous_role=previous,
         )
@@ -286,18 +287,14 @@ def grant_accounts(*, operator: User, participant: Participant, accounts: int, r
     """DA4: raise MAX. NO. OF USERS by `accounts`; a one-off fee of HKD 250 each."""
     if not 1 <= accounts <= 1000:
         raise DmsRefusal(_("Grant between 1 and 1000 additional user accounts."), field="accounts")
-    with transaction.atomic():
-        participant = _lock(participant)
+    with _eservice(EServiceRecord.Service.DA4, operator=operator, participant=participant, request=request) as eservice:
+        participant = eservice.participant
         previous = participant.max_users
         participant.max_users = previous + accounts
         participant.save(update_fields=["max_users"])
-        return _record(
-            service=EServiceRecord.Service.DA4,
-            action=Action.ADD_ACCOUNTS,
-            participant=participant,
-            operator=operator,
+        return eservice.done(
+            Action.ADD_ACCOUNTS,
             subject=None,
-            request=request,
             accounts=accounts,
             max_users=participant.max_users,
             previous_max_users=previous,

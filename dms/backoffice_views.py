@@ -11,12 +11,13 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from accounts.views import page_methods, posted, render_portal, strong_session_required
+from accounts.portal_views import page_methods, posted, render_portal, strong_session_required
 
 from . import backoffice
 from .forms import AddDaForm, AssignRoleForm, DaActionForm, GrantAccountsForm, SmartcardResetForm
 from .models import EServiceRecord
-from .services import DmsRefusal
+from .rules import DmsRefusal
+from .views import show_refusal
 
 
 def landing(request):
@@ -32,6 +33,16 @@ def home(request):
     return render_portal(request, "backoffice/home.html")
 
 
+def _about(record: EServiceRecord) -> dict:
+    """What a done message names: the record's reference, its action, the User ID and the firm."""
+    return {
+        "reference": record.reference,
+        "action": record.get_action_display(),
+        "user_id": record.subject_user_id,
+        "participant": record.participant.participant_id,
+    }
+
+
 def _eservice_form(request, form_class, title: str, process):
     """One eService form: on a valid POST `process(form)` returns (message) or raises DmsRefusal."""
     form = form_class(posted(request))
@@ -41,7 +52,7 @@ def _eservice_form(request, form_class, title: str, process):
             try:
                 message = process(form.cleaned_data)
             except DmsRefusal as refusal:
-                form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+                show_refusal(form, refusal)
             else:
                 messages.success(request, message)
                 return redirect("backoffice:processed")
@@ -52,12 +63,8 @@ def _eservice_form(request, form_class, title: str, process):
 @operator_page
 def add_da(request):
     def process(data):
-        da, record = backoffice.add_da(operator=request.user, request=request, **data)
-        return _("%(reference)s: DA %(user_id)s added to %(participant)s.") % {
-            "reference": record.reference,
-            "user_id": da.user_id,
-            "participant": da.participant.participant_id,
-        }
+        _da, record = backoffice.add_da(operator=request.user, request=request, **data)
+        return _("%(reference)s: DA %(user_id)s added to %(participant)s.") % _about(record)
 
     return _eservice_form(request, AddDaForm, _("DA3 - Add Delegated Administrator"), process)
 
@@ -69,12 +76,7 @@ def da_action(request):
         return _(
             "%(reference)s: %(action)s %(user_id)s of %(participant)s completed; the Client Connect "
             "submitter is notified."
-        ) % {
-            "reference": record.reference,
-            "action": record.get_action_display(),
-            "user_id": record.subject_user_id,
-            "participant": data["participant"].participant_id,
-        }
+        ) % _about(record)
 
     return _eservice_form(request, DaActionForm, _("DA3 - Maintain Delegated Administrator"), process)
 
@@ -83,11 +85,9 @@ def da_action(request):
 def smartcard_reset(request):
     def process(data):
         record = backoffice.reset_da_smartcard_password(operator=request.user, request=request, **data)
-        return _("%(reference)s: the smartcard password of DA %(user_id)s of %(participant)s is reset.") % {
-            "reference": record.reference,
-            "user_id": record.subject_user_id,
-            "participant": data["participant"].participant_id,
-        }
+        return _("%(reference)s: the smartcard password of DA %(user_id)s of %(participant)s is reset.") % _about(
+            record
+        )
 
     return _eservice_form(request, SmartcardResetForm, _("SCard 1 - Smartcard Maintenance for DA"), process)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Participant
-from accounts.views import render_portal
+from accounts.portal_views import render_portal
 
 from . import dashboard
 from .backoffice_views import operator_page
-from .views import csv_response, da_page, page
+from .exports import csv_response
+from .views import da_page, page
 
 
 def _csv(filename: str, rows_by_heading: list[tuple[tuple, list[tuple]]]):

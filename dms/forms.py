@@ -1,7 +1,7 @@
 """DMS and back-office forms. Labels are the seeds' labels, verbatim (App. A, App. D.c).
 
 Forms check the shape of what was typed; the rules (quota, roster, maker-checker,
-user groups of DAs) are in `dms.services` and `dms.backoffice`.
+user groups of DAs) are in `dms.rules`, `dms.roster` and `dms.backoffice`.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from otp import passkeys
 
 from . import services
 from .models import ChangeRequest
-from .services import DmsRefusal
+from .rules import CHECKER_LOCKED, CHECKER_ONLY, NOT_PENDING, REASON_REQUIRED, DmsRefusal
 
 APPROVE = "approve"
 REJECT = "reject"
@@ -104,7 +104,7 @@ class Ceremony:
 def _pending_for(checker: User, request_id: int) -> ChangeRequest:
     cr = ChangeRequest.objects.filter(pk=request_id, participant_id=checker.participant_id).first()
     if cr is None or not cr.is_pending:
-        raise DmsRefusal(services.NOT_PENDING)
+        raise DmsRefusal(NOT_PENDING)
     return cr
 
 
@@ -115,9 +115,9 @@ def begin(request_id: int, *, checker: User, decision: str, reason: str = "", re
         raise DmsRefusal(_("Unknown decision."))
     reason = (reason or "").strip()[:200]
     if decision == REJECT and not reason:
-        raise DmsRefusal(services.REASON_REQUIRED, field="reason")
+        raise DmsRefusal(REASON_REQUIRED, field="reason")
     if checker.role != Role.DA_CHECKER:
-        raise DmsRefusal(services.CHECKER_ONLY)
+        raise DmsRefusal(CHECKER_ONLY)
     if not approves_by_passkey(checker):
         raise DmsRefusal(NO_PASSKEY)
     cr = _pending_for(checker, request_id)
@@ -201,4 +201,4 @@ def cancelled(request_id: int, *, checker: User, request) -> None:
         decision=state["decision"],
         failure=failure.name,
     )
-    raise DmsRefusal(services.CHECKER_LOCKED if locked else passkeys.PasskeyError(failure).reason, field="passkey")
+    raise DmsRefusal(CHECKER_LOCKED if locked else passkeys.PasskeyError(failure).reason, field="passkey")

@@ -13,14 +13,15 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from . import passkey_approval, profiles
 from .forms import RejectForm
-from .services import DmsRefusal
-from .views import _request_or_404, da_page, page
+from .request_views import _request_or_404
+from .rules import DmsRefusal
+from .views import da_page, page
 
 MAX_CREDENTIAL_JSON = 16_384  # a real assertion is well under 2 kB
 
 
 def pending_requests(request, participant):
-    """ "Pending Requests" of a checker who approves by passkey (dms.views.pending sends them here)."""
+    """ "Pending Requests" of a checker who approves by passkey (dms.request_views.pending sends them here)."""
     return page(
         request,
         "dms/pending.html",

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ClearingHouse, Participant, Role, User
+from ccass_portal import clock
 
 # "Selected User Groups" as the App. A confirmation screen lists them.
 USER_GROUPS = tuple(
@@ -129,3 +130,25 @@ def compare(before: dict, after: dict) -> list[tuple[str, str, str, bool]]:
     return [
         (label, old.get(label, ""), new.get(label, ""), old.get(label, "") != new.get(label, "")) for label in labels
     ]
+
+
+# -- a profile's status and deletion: one rule for DMS and the back-office (dms.backoffice) --
+
+
+def set_profile_status(user: User, status: str) -> list[str]:
+    """Sets User Status (unsaved) and returns the fields to save: disabling ends every
+    session of the person (SECURITY.md 18)."""
+    fields = ["status"]
+    if status == User.Status.DISABLED and user.status != User.Status.DISABLED:
+        user.rotate_security_stamp()
+        fields.append("security_stamp")
+    user.status = status
+    return fields
+
+
+def soft_delete_profile(user: User) -> None:
+    """Soft delete: the ID stays taken for ever; every session of the person ends."""
+    user.deleted_at = clock.now()
+    user.is_active = False
+    user.rotate_security_stamp()
+    user.save(update_fields=["deleted_at", "is_active", "security_stamp"])

@@ -194,3 +194,22 @@ READINESS_COLUMNS = (
     _("Smartcard only"),
     _("Locked"),
 )
+
+
+# -- requests awaiting authorisation ----------------------------------------------------
+
+
+def pending_request_for(participant: Participant, user_id: str, *, exclude: int | None = None) -> ChangeRequest | None:
+    qs = ChangeRequest.objects.filter(
+        participant=participant, subject_user_id=user_id, status=ChangeRequest.Status.PENDING
+    )
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return qs.first()
+
+
+def pending_create_ids(participant: Participant) -> set[str]:
+    qs = ChangeRequest.objects.filter(
+        participant=participant, kind=ChangeRequest.Kind.CREATE, status=ChangeRequest.Status.PENDING
+    )
+    return set(qs.values_list("subject_user_id", flat=True))

@@ -1,4 +1,4 @@
-"""Maker-checker (SPEC.md "DMS"): a DA maker prepares a change to a user profile,
+"""Maker-checker (docs/dms.md): a DA maker prepares a change to a user profile,
 a DA checker authorises it with their own current OTP as the Authorisation Code.
 
 - `prepare_request` checks the rules and keeps a PENDING request; nothing changes yet.
@@ -7,29 +7,46 @@ a DA checker authorises it with their own current OTP as the Authorisation Code.
   however many times it is called at once, a request is applied once.
 - `reject_request` and `withdraw_request` close a request without a change.
 
-Every step writes one audit row (SECURITY.md 27) with IDs only, never a secret.
+Every step writes one audit row (docs/security.md, check 27) with IDs only, never a secret.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, factors, lockout, logon, policies, user_ids
 from accounts import services as account_services
-from accounts.models import DATES_OUT_OF_ORDER, Participant, Role, User, dates_in_order
+from accounts.models import Participant, Role, User
 from ccass_portal import clock
 from otp import services as otp_services
 
 from . import profiles
 from .models import ChangeRequest
-from .roster import RosterBreach, check_roster
+from .profiles import set_profile_status, soft_delete_profile
+from .rules import (
+    ALREADY_PENDING,
+    CHECKER_IS_SUBJECT,
+    CHECKER_LOCKED,
+    CHECKER_NO_2FA,
+    MAKER_AS_CHECKER,
+    MAKER_GONE,
+    MAKER_ONLY,
+    NOT_A_CHECKER,
+    NOT_FOUND,
+    NOT_PENDING,
+    NOTHING_TO_CHANGE,
+    REASON_REQUIRED,
+    WRONG_CODE,
+    DmsRefusal,
+    check_request,
+    profile_changes,
+)
+from .selectors import pending_request_for
 
 Kind = ChangeRequest.Kind
 Status = ChangeRequest.Status
@@ -37,21 +54,6 @@ Status = ChangeRequest.Status
 
 # The kinds live in accounts.audit.Event; the old name stays for callers not yet moved.
 DmsEvent = audit.Event
-
-
-class DmsRefusal(Exception):
-    """A rule refused the action. `field` names the form field the message belongs next to.
-
-    A refusal of a checker (`audit_as` set to the Checker ID as typed) is written to the
-    audit trail after the transaction has rolled back, by `_auditing_refusals`.
-    """
-
-    def __init__(self, message: str, *, field: str | None = None, audit_as: str | None = None, cr=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.audit_as = audit_as
-        self.cr = cr
 
 
 @contextmanager
@@ -69,161 +71,6 @@ def _auditing_refusals(request):
                 reason=refusal.message,
             )
         raise
-
-
-MAKER_ONLY = _("Only a DA maker can prepare a change.")
-CHECKER_ONLY = _("Only a DA checker can authorise or reject a request.")
-NOT_A_CHECKER = _("This Checker ID is not an enabled DA checker of this participant.")
-MAKER_AS_CHECKER = _("The maker of a request cannot authorise it: another DA checker must.")
-CHECKER_IS_SUBJECT = _("A checker cannot authorise a request that concerns themselves: another DA checker must.")
-CHECKER_LOCKED = _("The checker's account is locked. HKEX must unlock it (eService DA3).")
-CHECKER_NO_2FA = _("The checker has not set up 2FA yet, so has no Authorisation Code.")
-WRONG_CODE = _("The Authorisation Code is incorrect.")
-NOT_PENDING = _("This request has already been authorised, rejected or withdrawn.")
-STALE = _("The user profile has changed since this request was prepared. Please prepare the change again.")
-MAKER_GONE = _("The maker of this request is no longer a DA maker of this participant.")
-ALREADY_PENDING = _("A request for %(user_id)s is already awaiting authorisation (request #%(number)s).")
-NOTHING_TO_CHANGE = _("Nothing to change: the profile already has these values.")
-NOT_FOUND = _("There is no active user profile %(user_id)s in this participant.")
-DA_GROUPS_BEFORE_DECOMMISSIONING = _(
-    "A Delegated Administrator can be given business user groups only after the decommissioning of smartcards."
-)
-DA_RESET_BY_HKEX = _("A Delegated Administrator's lock and OTP registration are reset by HKEX (eService DA3).")
-NO_SMARTCARD = _("This profile has no smartcard to reset, or smartcards have been decommissioned.")
-DA_SMARTCARD_BY_HKEX = _("A Delegated Administrator's smartcard password is reset by HKEX (eService SCard 1).")
-EMAIL_REQUIRED = _("Enter the e-mail address: it is mandatory, for the password set-up and OTPs.")
-REASON_REQUIRED = _("Please give the reason for the rejection.")
-
-
-# -- reading --------------------------------------------------------------------------
-
-
-def pending_request_for(participant: Participant, user_id: str, *, exclude: int | None = None) -> ChangeRequest | None:
-    qs = ChangeRequest.objects.filter(participant=participant, subject_user_id=user_id, status=Status.PENDING)
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude)
-    return qs.first()
-
-
-def _pending_create_ids(participant: Participant) -> set[str]:
-    qs = ChangeRequest.objects.filter(participant=participant, kind=Kind.CREATE, status=Status.PENDING)
-    return set(qs.values_list("subject_user_id", flat=True))
-
-
-def _check_quota(participant: Participant, *, reserved: int) -> None:
-    if participant.spare_accounts() - reserved <= 0:
-        raise user_ids.quota_exhausted(participant, pending=reserved)
-
-
-def propose_user_id(participant: Participant) -> str:
-    """ "Generate User ID": the next never-issued ID that no pending request holds.
-
-    Raises QuotaExhausted when no spare account is left (counting pending creations).
-    """
-    reserved = _pending_create_ids(participant)
-    _check_quota(participant, reserved=len(reserved))
-    return user_ids.next_free_user_id(participant, reserved=frozenset(reserved))
-
-
-# -- the rules --------------------------------------------------------------------------
-
-
-def _profile_changes(before: dict, payload: dict) -> list[str]:
-    changed = [field for field in profiles.PROFILE_FIELDS if before.get(field) != payload.get(field)]
-    if payload.get("unlock_reset"):
-        changed.append("unlock_reset")
-    if payload.get("smartcard_password_reset"):
-        changed.append("smartcard_password_reset")
-    return changed
-
-
-def _check_shape(payload: dict) -> None:
-    """What the forms already ensure, checked again for any other caller of the services."""
-    missing = [field for field in profiles.PROFILE_FIELDS if field not in payload]
-    if missing:
-        raise DmsRefusal(_("The profile is incomplete: %(fields)s.") % {"fields": ", ".join(missing)})
-    choices = {
-        "status": User.Status.values,
-        "internal_external": User.InternalExternal.values,
-        "access_channel": profiles.ACCESS_CHANNELS,
-    }
-    for field, allowed in choices.items():
-        if payload[field] not in allowed:
-            raise DmsRefusal(_("%(field)s: not a valid choice.") % {"field": profiles.LABELS[field]}, field=field)
-    if not str(payload["surname"] or "").strip():
-        raise DmsRefusal(_("Enter the surname."), field="surname")
-    if not str(payload.get("email") or "").strip():  # mandatory on Change as on Create (§3.1)
-        raise DmsRefusal(EMAIL_REQUIRED, field="email")
-    try:
-        for field in ("enable_from", "disable_after", "transaction_limit"):
-            profiles.from_json(field, payload[field])
-        limit = profiles.from_json("transaction_limit", payload["transaction_limit"])
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise DmsRefusal(_("A date or the transaction limit is not valid.")) from exc
-    if not Decimal("0") <= limit <= profiles.MAX_TRANSACTION_LIMIT:
-        raise DmsRefusal(_("The transaction limit is out of range."), field="transaction_limit")
-
-
-def _check_payload(participant: Participant, payload: dict, *, role: str) -> None:
-    _check_shape(payload)
-    if not dates_in_order(payload.get("enable_from"), payload.get("disable_after")):
-        raise DmsRefusal(DATES_OUT_OF_ORDER, field="disable_after")
-    if payload.get("clearing_house_options") not in profiles.clearing_house_options(participant):
-        raise DmsRefusal(_("Choose one of the Clearing House Options offered."), field="clearing_house_options")
-    if not set(payload.get("user_groups", ())) <= set(profiles.USER_GROUPS):
-        raise DmsRefusal(_("Unknown user group."), field="user_groups")
-    if role != Role.USER and payload.get("user_groups") and policies.smartcard_available():
-        raise DmsRefusal(DA_GROUPS_BEFORE_DECOMMISSIONING, field="user_groups")
-
-
-def _check_rules(cr: ChangeRequest, subject: User | None) -> None:
-    """The rules of one request, at preparation and again at authorisation."""
-    participant = cr.participant
-    if cr.kind == Kind.CREATE:
-        try:
-            user_ids.validate_user_id(cr.subject_user_id, participant=participant, delegated_administrator=False)
-        except ValidationError as exc:
-            raise DmsRefusal(" ".join(exc.messages), field="user_id") from exc
-        if User.all_objects.filter(user_id=cr.subject_user_id).exists():
-            raise DmsRefusal(
-                _("User ID %(user_id)s has already been issued. Press Generate User ID.")
-                % {"user_id": cr.subject_user_id},
-                field="user_id",
-            )
-        # At preparation pending creations hold accounts too; at authorisation only real profiles count.
-        reserved = 0 if cr.pk else len(_pending_create_ids(participant))
-        try:
-            _check_quota(participant, reserved=reserved)
-        except user_ids.QuotaExhausted as exc:
-            raise DmsRefusal(str(exc), field="user_id") from exc
-        _check_payload(participant, cr.payload, role=Role.USER)
-        return
-    if subject is None:
-        raise DmsRefusal(NOT_FOUND % {"user_id": cr.subject_user_id})
-    if profiles.snapshot(subject) != cr.before:
-        raise DmsRefusal(STALE)
-    try:
-        if cr.kind == Kind.DELETE:
-            check_roster(subject, deleted=True)
-        else:
-            check_roster(subject, enabled=cr.payload["status"] == User.Status.ENABLED)
-    except RosterBreach as exc:
-        raise DmsRefusal(str(exc), field="status" if cr.kind == Kind.CHANGE else None) from exc
-    if cr.kind == Kind.DELETE:
-        return
-    _check_payload(participant, cr.payload, role=subject.role)
-    if cr.payload.get("unlock_reset") and subject.is_delegated_administrator:
-        raise DmsRefusal(DA_RESET_BY_HKEX, field="unlock_reset")
-    if cr.payload.get("smartcard_password_reset") and subject.is_delegated_administrator:
-        raise DmsRefusal(DA_SMARTCARD_BY_HKEX, field="smartcard_password")
-    if cr.payload.get("smartcard_password_reset") and not smartcard_reset_offered(subject):
-        raise DmsRefusal(NO_SMARTCARD, field="smartcard_password")
-
-
-def smartcard_reset_offered(subject: User) -> bool:
-    """DMS offers "Reset Smartcard Password" for a user's card that still logs on; a DA's
-    card password is reset only by HKEX through eService SCard 1 (§4.1.2)."""
-    return policies.card_logs_on(subject) and not subject.is_delegated_administrator
 
 
 # -- the maker ------------------------------------------------------------------------
@@ -271,25 +118,23 @@ def prepare_request(
     )
     if kind == Kind.CREATE:
         cr.payload["user_id"] = subject_user_id
-    if kind == Kind.CHANGE and not _profile_changes(cr.before, cr.payload):
+    if kind == Kind.CHANGE and not profile_changes(cr.before, cr.payload):
         raise DmsRefusal(NOTHING_TO_CHANGE)
     with transaction.atomic():
         Participant.objects.select_for_update().get(pk=participant.pk)
         existing = pending_request_for(participant, subject_user_id)
         if existing is not None:
             raise DmsRefusal(ALREADY_PENDING % {"user_id": subject_user_id, "number": existing.pk}, field="user_id")
-        _check_rules(cr, subject)
+        check_request(cr, subject)
         cr.save()
-        audit.record(
+        _record_step(
             audit.Event.REQUEST_PREPARED,
+            cr,
             request=request,
             actor=maker,
             subject=subject,
             actor_label=maker.user_id,
-            request_id=cr.pk,
-            request_kind=kind,
-            user_id=subject_user_id,
-            fields=_profile_changes(cr.before, cr.payload) if kind != Kind.DELETE else [],
+            fields=profile_changes(cr.before, cr.payload) if kind != Kind.DELETE else [],
         )
     return cr
 
@@ -428,21 +273,19 @@ def authorise_request(
             .filter(participant_id=cr.participant_id, user_id=cr.subject_user_id)
             .first()
         )
-        _check_rules(cr, subject)
+        check_request(cr, subject)
         check = proof(checker, cr) if proof is not None else _verify_code(checker, code)
         if check.ok:
             subject = _apply(cr, subject, checker=checker, request=request)
             cr.status, cr.checker, cr.decided_at, cr.secret_hash = Status.APPROVED, checker, clock.now(), ""
             cr.save(update_fields=["status", "checker", "decided_at", "secret_hash"])
-            audit.record(
+            _record_step(
                 audit.Event.REQUEST_AUTHORISED,
+                cr,
                 request=request,
                 actor=checker,
                 subject=subject,
-                request_id=cr.pk,
-                request_kind=cr.kind,
                 maker=cr.maker_id,
-                user_id=cr.subject_user_id,
                 **(check.detail or {}),
             )
         else:
@@ -493,38 +336,23 @@ def _close(cr: ChangeRequest, status: str, *, by: User, event: str, request, **d
     if status == Status.REJECTED:
         cr.checker = by
     cr.save(update_fields=["status", "decided_at", "secret_hash", "checker", "reason"])
+    subject = User.objects.filter(participant_id=cr.participant_id, user_id=cr.subject_user_id).first()
+    _record_step(event, cr, request=request, actor=by, subject=subject, **detail)
+
+
+def _record_step(event: str, cr: ChangeRequest, *, request, actor: User, subject: User | None, **details) -> None:
+    """The audit row of one step of a request (prepared, authorised, rejected, withdrawn): the
+    request, its kind and whose profile it concerns, in the step's transaction."""
     audit.record(
         event,
         request=request,
-        actor=by,
-        subject=User.objects.filter(participant_id=cr.participant_id, user_id=cr.subject_user_id).first(),
+        actor=actor,
+        subject=subject,
         request_id=cr.pk,
         request_kind=cr.kind,
         user_id=cr.subject_user_id,
-        **detail,
+        **details,
     )
-
-
-# -- a profile's status and deletion: one rule for DMS and the back-office (dms.backoffice) --
-
-
-def set_profile_status(user: User, status: str) -> list[str]:
-    """Sets User Status (unsaved) and returns the fields to save: disabling ends every
-    session of the person (SECURITY.md 18)."""
-    fields = ["status"]
-    if status == User.Status.DISABLED and user.status != User.Status.DISABLED:
-        user.rotate_security_stamp()
-        fields.append("security_stamp")
-    user.status = status
-    return fields
-
-
-def soft_delete_profile(user: User) -> None:
-    """Soft delete: the ID stays taken for ever; every session of the person ends."""
-    user.deleted_at = clock.now()
-    user.is_active = False
-    user.rotate_security_stamp()
-    user.save(update_fields=["deleted_at", "is_active", "security_stamp"])
 
 
 # -- applying an authorised request ----------------------------------------------------

@@ -122,7 +122,7 @@ def test_absent_outside_demo_mode(client, settings, django_assert_num_queries):
 
 
 def test_moves_are_refused_by_the_service_outside_demo_mode(settings):
-    from ccass_portal import demo_clock
+    from demo import demo_clock
 
     settings.PORTAL_DEMO = False
     with pytest.raises(demo_clock.DemoClockRefused):

@@ -86,8 +86,8 @@ def test_the_back_office_refusals_of_a_role_assignment_are_translated(firm):
 
 
 def test_a_request_with_an_unknown_choice_is_refused_in_the_persons_language(firm):
-    from dms import services
+    from dms import rules
 
-    with translation.override("zh-hant"), pytest.raises(services.DmsRefusal) as refused:
-        services._check_shape({field: "" for field in services.profiles.PROFILE_FIELDS} | {"status": "GONE"})
+    with translation.override("zh-hant"), pytest.raises(rules.DmsRefusal) as refused:
+        rules.check_shape({field: "" for field in rules.profiles.PROFILE_FIELDS} | {"status": "GONE"})
     assert refused.value.message.endswith("：不是有效的選項。")

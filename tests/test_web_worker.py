@@ -35,7 +35,7 @@ def test_a_task_sent_from_the_web_goes_through_the_configured_app(tmp_path):
     localhost): the e-mail OTP would never reach the worker."""
     app = run(
         "import json, django; django.setup(); from otp.tasks import send_email_otp; "
-        "from accounts.tasks import send_change_notice; from ccass_portal.tasks import generate_overnight_reports; "
+        "from accounts.tasks import send_change_notice; from terminal.tasks import generate_overnight_reports; "
         "print(json.dumps({t.name: [t.app.main, t.app.conf.broker_url] for t in "
         "(send_email_otp, send_change_notice, generate_overnight_reports)}))",
         tmp_path,
@@ -43,7 +43,7 @@ def test_a_task_sent_from_the_web_goes_through_the_configured_app(tmp_path):
     assert app == {
         "otp.tasks.send_email_otp": ["ccass_portal", "redis://127.0.0.1:9/0"],
         "accounts.tasks.send_change_notice": ["ccass_portal", "redis://127.0.0.1:9/0"],
-        "ccass_portal.tasks.generate_overnight_reports": ["ccass_portal", "redis://127.0.0.1:9/0"],
+        "terminal.tasks.generate_overnight_reports": ["ccass_portal", "redis://127.0.0.1:9/0"],
     }
 
 
@@ -62,10 +62,12 @@ def test_celery_dash_a_ccass_portal_finds_the_app_its_tasks_and_its_beat_schedul
         "otp.tasks.sweep_lost_email_otps",
         "accounts.tasks.send_change_notice",
         "accounts.tasks.clear_expired_sessions",
-        "ccass_portal.tasks.generate_overnight_reports",
+        "accounts.tasks.sweep_keyed_attempts",
+        "terminal.tasks.generate_overnight_reports",
     } <= set(found["tasks"])
     assert found["schedule"] == {
         "overnight-reports": "<crontab: 0 2 * * * (m/h/dM/MY/d)>",
         "otp-sweep-lost-email-otps": "5.0",
         "clear-expired-sessions": "<crontab: 40 * * * * (m/h/dM/MY/d)>",
+        "sweep-keyed-attempts": "<crontab: 50 * * * * (m/h/dM/MY/d)>",
     }

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from ccass_portal.terminal import ONLINE_FUNCTIONS
 from dms.models import ChangeRequest
+from terminal.online_functions import ONLINE_FUNCTIONS
 from tests.dms.factories import log_in
 from tests.dms.test_views import form_data
 from tests.factories import GOOD_PASSWORD

@@ -1,8 +1,12 @@
-"""Template helpers: the seeds' date formats in Hong Kong time, and accessible form widgets."""
+"""Template helpers: the seeds' date formats in Hong Kong time, accessible form widgets, and the
+rows of large tables."""
+
+import html
 
 from django import template
 from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -58,3 +62,20 @@ def portal_epoch_ms() -> int:
 @register.filter
 def epoch_ms(value) -> int:
     return int(value.timestamp() * 1000) if value else 0
+
+
+CELL_BREAK = "\x00"  # cannot occur in a profile: the forms refuse NUL and PostgreSQL cannot store it
+
+
+@register.filter
+def table_body(rows):
+    """The <tr> rows of a large table of text, every cell escaped. One pass here rather than a
+    template loop over the cells: a User Profile Listing of 10,000 profiles takes ~50 ms so and
+    ~1.2 s by the loop (docs/benchmarks.md). A row is escaped in one call, its cells joined."""
+
+    def row_html(row) -> str:
+        cells = html.escape(CELL_BREAK.join(map(str, row))).replace(CELL_BREAK, "</td><td>")
+        return f"<tr><td>{cells}</td></tr>"
+
+    # Every cell was escaped just above.
+    return mark_safe("\n".join(map(row_html, rows)))  # nosec B308 B703

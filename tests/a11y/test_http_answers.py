@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from ccass_portal import overnight_reports
+from terminal import overnight_reports
 from tests.a11y.tour import people
 from tests.factories import GOOD_PASSWORD
 

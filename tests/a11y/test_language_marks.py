@@ -9,7 +9,7 @@ from django.utils import translation
 from playwright.sync_api import Browser
 
 from accounts.models import Role, User
-from ccass_portal.terminal import ONLINE_FUNCTIONS
+from terminal.online_functions import ONLINE_FUNCTIONS
 from tests.a11y.tour import log_in, people
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -162,7 +162,7 @@ def test_a_card_logs_on_by_one_rule_everywhere_it_is_asked(participant, settings
     predicate) used to disagree on an expired certificate: now one rule in accounts/policies.py."""
     from accounts import factors, policies
     from accounts.models import User
-    from dms.services import smartcard_reset_offered
+    from dms.rules import smartcard_reset_offered
 
     settings.PORTAL_SMARTCARD_DECOMMISSION_DATE = clock.today() + timedelta(days=30)
     people = {

@@ -20,9 +20,10 @@ from playwright.sync_api import Browser, Page, expect
 from accounts.audit import Event
 from accounts.logon import INVALID_OTP
 from accounts.models import AuditEvent, OtpChannel, Participant, User
-from ccass_portal import clock, overnight_reports
-from ccass_portal.models import OvernightReport
+from ccass_portal import clock
 from otp.models import AuthenticatorDevice
+from terminal import overnight_reports
+from terminal.models import OvernightReport
 from tests.browser.helpers import shot, wait_for_otp_mail
 from tests.factories import GOOD_PASSWORD, AuthenticatorApp, hashed, make_user
 

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from accounts import lockout, user_ids
 from accounts.models import AuditEvent, OtpChannel, Role, User
-from dms import profiles, services
+from dms import profiles, rules, services
 from dms.models import ChangeRequest
 from dms.roster import roster_of
 from dms.services import DmsEvent, DmsRefusal
@@ -142,10 +142,10 @@ def test_unknown_user_groups_and_clearing_house_options_are_refused(roster):
 
 @pytest.mark.django_db
 def test_generate_user_id_skips_ids_held_by_pending_creations(roster):
-    first = services.propose_user_id(roster.maker.participant)
+    first = rules.propose_user_id(roster.maker.participant)
     assert first == "B0123402"  # B0123401 is the roster's business user
     services.prepare_request(maker=roster.maker, kind=Kind.CREATE, subject_user_id=first, payload=create_payload())
-    assert services.propose_user_id(roster.maker.participant) == "B0123403"
+    assert rules.propose_user_id(roster.maker.participant) == "B0123403"
     with pytest.raises(DmsRefusal, match="already awaiting authorisation"):
         services.prepare_request(maker=roster.maker, kind=Kind.CREATE, subject_user_id=first, payload=create_payload())
 
@@ -155,10 +155,10 @@ def test_no_spare_account_refuses_generate_and_create(roster):
     participant = roster.maker.participant
     participant.max_users = 5  # 4 profiles exist
     participant.save()
-    user_id = services.propose_user_id(participant)
+    user_id = rules.propose_user_id(participant)
     services.prepare_request(maker=roster.maker, kind=Kind.CREATE, subject_user_id=user_id, payload=create_payload())
     with pytest.raises(user_ids.QuotaExhausted, match="no spare user account"):
-        services.propose_user_id(participant)
+        rules.propose_user_id(participant)
     with pytest.raises(DmsRefusal, match="no spare user account") as refused:
         services.prepare_request(
             maker=roster.maker, kind=Kind.CREATE, subject_user_id="B0123409", payload=create_payload()
@@ -434,7 +434,7 @@ def test_delete_is_soft_and_the_id_is_never_reissued(roster):
     assert not User.objects.filter(user_id="B0123402").exists()
     deleted = User.all_objects.get(user_id="B0123402")
     assert deleted.deleted_at is not None and not deleted.is_active
-    assert services.propose_user_id(roster.maker.participant) == "B0123403"
+    assert rules.propose_user_id(roster.maker.participant) == "B0123403"
 
 
 @pytest.mark.django_db
@@ -526,7 +526,7 @@ def test_a_das_smartcard_password_is_not_reset_in_dms(roster):
     """HKEX resets it through eService SCard 1 (§4.1.2; issue 17.3)."""
     User.objects.filter(pk=roster.checker2.pk).update(srn="0101101200012AB2")
     roster.checker2.refresh_from_db()
-    assert not services.smartcard_reset_offered(roster.checker2)
+    assert not rules.smartcard_reset_offered(roster.checker2)
     with pytest.raises(DmsRefusal, match="eService SCard 1") as refused:
         services.prepare_request(
             maker=roster.maker,

@@ -514,7 +514,8 @@ def test_two_actors_the_checkers_logon_does_not_block_the_makers_authorisation_c
 
 @pytest.fixture
 def demo_clock_31_minutes_ahead(settings):
-    from ccass_portal import clock, demo_clock
+    from ccass_portal import clock
+    from demo import demo_clock
 
     settings.PORTAL_DEMO = True
     clock.forget_demo_offset()

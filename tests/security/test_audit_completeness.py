@@ -218,7 +218,7 @@ def _registration_reset(w):
 
 
 def _report_downloaded(w):
-    from ccass_portal.overnight_reports import generate_reports
+    from terminal.overnight_reports import generate_reports
 
     user, app = w.person()
     [report, *_] = generate_reports(participant=w.participant, business_date=date(2024, 3, 1))

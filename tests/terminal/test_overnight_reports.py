@@ -13,9 +13,9 @@ from django.core.management import call_command
 
 from accounts import demo_data
 from accounts.models import AuditEvent, Participant, Role
-from ccass_portal import overnight_reports
-from ccass_portal.models import OvernightReport
-from ccass_portal.tasks import generate_overnight_reports
+from terminal import overnight_reports
+from terminal.models import OvernightReport
+from terminal.tasks import generate_overnight_reports
 from tests.factories import GOOD_PASSWORD, enrolled
 from tests.logon_helpers import last_email_otp, password_step, strong_login
 
@@ -108,7 +108,7 @@ def test_beat_runs_the_task_at_two_in_the_morning_hong_kong_time():
     from ccass_portal.celery import app
 
     entry = app.conf.beat_schedule["overnight-reports"]  # settings hold the crontab fields; the app, the crontab
-    assert entry["task"] == "ccass_portal.tasks.generate_overnight_reports"
+    assert entry["task"] == "terminal.tasks.generate_overnight_reports"
     assert entry["schedule"].hour == {2} and entry["schedule"].minute == {0}
     assert settings.CELERY_TIMEZONE == "Asia/Hong_Kong"
     app.loader.import_default_modules()

@@ -1,4 +1,5 @@
-"""Create the demo participants and accounts. Idempotent: running it again
+"""Create the demo participants and accounts, and their overnight reports (the demo app
+seeds every part, so no lower part imports a higher one: docs/architecture.md). Idempotent: running it again
 creates nothing twice and leaves what people did in the demo alone."""
 
 import os
@@ -9,6 +10,7 @@ from django.db import transaction
 from accounts import audit, demo_data
 from accounts.audit import Event
 from accounts.models import Participant, Role, User
+from terminal import overnight_reports
 
 
 class Command(BaseCommand):
@@ -48,8 +50,6 @@ class Command(BaseCommand):
 
     def _overnight_reports(self) -> int:
         """Each demo firm's overnight reports for the last business days (existing ones are kept)."""
-        from ccass_portal import overnight_reports
-
         participants = Participant.objects.filter(participant_id__in=[row[0] for row in demo_data.PARTICIPANTS])
         return sum(
             len(overnight_reports.generate_reports(participant=participant, business_date=day))

@@ -1,4 +1,4 @@
-"""Celery tasks of the portal: interfaces that call a service."""
+"""Celery tasks of the Terminal: interfaces that call a service."""
 
 from __future__ import annotations
 

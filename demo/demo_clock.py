@@ -17,9 +17,8 @@ from django.utils.translation import gettext as _
 
 from accounts import audit
 from accounts.audit import Event
-
-from . import clock
-from .models import DemoClock
+from ccass_portal import clock
+from ccass_portal.models import DemoClock
 
 # The buttons of the demo clock page: what each shows off.
 STEPS = {

@@ -23,8 +23,8 @@ from accounts import audit
 from accounts.audit import Event
 from accounts.models import Participant
 from accounts.service_hours import previous_business_day
+from ccass_portal import clock
 
-from . import clock
 from .models import OvernightReport
 
 # (report id, name, columns) per clearing house.

@@ -1,4 +1,4 @@
-"""Forms of the pages that belong to no app: the demo clock."""
+"""The demo clock page's form."""
 
 from __future__ import annotations
 
