@@ -14,7 +14,6 @@ from pathlib import Path
 import django.forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 INPUT_TYPES = ("text", "password", "email", "number", "tel", "url", "search", "hidden")
 DJANGO_WIDGETS = Path(django.forms.__file__).parent / "templates" / "django" / "forms" / "widgets"
@@ -31,7 +30,7 @@ def input_html(widget: dict) -> str:
             html += format_html(" {}", name)
         elif value is not False:
             html += format_html(' {}="{}"', name, value)
-    return mark_safe(html + ">")
+    return format_html("{}>", html)  # every piece escaped by format_html; no mark_safe
 
 
 class PortalFormRenderer(DjangoTemplates):
