@@ -237,10 +237,12 @@ def test_self_service_reset_looks_the_same_for_an_email_otp_user_and_an_unknown_
         page.get_by_label("User ID", exact=True).fill(user_id)
         button(page, "SUBMIT").click()
         expect(heading(page, "Please Enter Your One Time Password, Or Request A New One")).to_be_visible()
+        page.wait_for_load_state("load")  # the whole page, scripts run: not a half-parsed one
         seen = [page.locator("main").inner_text()]
         page.get_by_label("Enter OTP", exact=True).fill("12345678")
         button(page, "SUBMIT OTP").click()
         expect(page.get_by_text("Invalid OTP", exact=False).first).to_be_visible()
+        page.wait_for_load_state("load")
         seen.append(page.locator("main").inner_text())
         return seen
 

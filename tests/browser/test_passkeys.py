@@ -169,7 +169,8 @@ def test_a_second_browser_that_knows_the_user_id_learns_nothing(browser: Browser
     for user_id in (victim.user_id, email_user.user_id):
         open_terminal_login(other)
         fill_login(other, user_id, "Wrong(Horse)9battery")
-        expect(heading(other, "User Login")).to_be_visible()
+        expect(other.locator(".errorlist, [role=alert]").first).to_be_visible()  # the answer, not the form
+        other.wait_for_load_state("load")  # the whole page, not a half-parsed one
         seen.append(other.locator("main").inner_text())
     assert seen[0] == seen[1]
     other.goto("/login/passkey/")

@@ -108,6 +108,7 @@ def test_1_a_locked_person_sees_their_terminals_contact_and_a_stranger_sees_the_
         page.goto("/login/?service=online")
         fill_login(page, user_id, GOOD_PASSWORD)
         expect(heading(page, "User Login")).to_be_visible()
+        page.wait_for_load_state("load")
         seen[user_id] = contacts(page).inner_text()
         context.close()
     assert seen["B0123404"] == seen["B0123499"] and seen["HKABC101"] == seen["HKABC199"]
