@@ -264,8 +264,10 @@ def assign_da_role(
             raise DmsRefusal(_("%(user_id)s already has this role.") % {"user_id": user_id}, field="role")
         if user.user_groups and policies.smartcard_available():
             raise DmsRefusal(
-                "Before the decommissioning of smartcards a DA cannot hold business user groups: "
-                "the participant's DAs must remove them first.",
+                _(
+                    "Before the decommissioning of smartcards a DA cannot hold business user groups: "
+                    "the participant's DAs must remove them first."
+                ),
                 field="user_id",
             )
         try:

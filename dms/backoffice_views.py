@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
+from accounts.models import Role
 from accounts.portal_views import page_methods, posted, render_portal, strong_session_required
 
 from . import backoffice
@@ -96,21 +97,25 @@ def smartcard_reset(request):
 def assign_role(request):
     def process(data):
         record = backoffice.assign_da_role(operator=request.user, request=request, **data)
-        return f"{record.reference}: {record.subject_user_id} is now a {data['role'].replace('_', ' ')}."
+        return _("%(reference)s: %(user_id)s is now a %(role)s.") % {
+            **_about(record),
+            "role": Role(data["role"]).label,
+        }
 
-    return _eservice_form(request, AssignRoleForm, "DA3 - Assign DA role to an existing user", process)
+    return _eservice_form(request, AssignRoleForm, _("DA3 - Assign DA role to an existing user"), process)
 
 
 @operator_page
 def grant_accounts(request):
     def process(data):
         record = backoffice.grant_accounts(operator=request.user, request=request, **data)
-        return (
-            f"{record.reference}: {record.accounts_granted} additional user account(s) for "
-            f"{record.participant_id}; fee HKD {record.fee_hkd:,.2f}."
-        )
+        return _("%(reference)s: %(count)d additional user account(s) for %(participant)s; fee HKD %(fee)s.") % {
+            **_about(record),
+            "count": record.accounts_granted,
+            "fee": f"{record.fee_hkd:,.2f}",
+        }
 
-    return _eservice_form(request, GrantAccountsForm, "DA4 - Grant additional user accounts", process)
+    return _eservice_form(request, GrantAccountsForm, _("DA4 - Grant additional user accounts"), process)
 
 
 @operator_page

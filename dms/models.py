@@ -65,20 +65,20 @@ class EServiceRecord(models.Model):
     SCard 1 (a DA's smartcard password, until decommissioning; §4.1.2)."""
 
     class Service(models.TextChoices):
-        DA3 = "DA3", "DA3 - Delegated Administrator maintenance"
-        DA4 = "DA4", "DA4 - CCASS / CCMS User Account Application"
-        SCARD1 = "SCARD1", "SCard 1 - Smartcard Maintenance for DA"
+        DA3 = "DA3", _("DA3 - Delegated Administrator maintenance")
+        DA4 = "DA4", _("DA4 - CCASS / CCMS User Account Application")
+        SCARD1 = "SCARD1", _("SCard 1 - Smartcard Maintenance for DA")
 
     class Action(models.TextChoices):
-        ADD_DA = "ADD_DA", "Add DA"
-        UNLOCK = "UNLOCK", "Unlock DA Account"
-        ENABLE = "ENABLE", "Enable DA"
-        DISABLE = "DISABLE", "Disable DA"
-        DELETE = "DELETE", "Delete DA"
-        RESET_OTP = "RESET_OTP", "Reset DA's OTP Device Registration"
-        ASSIGN_ROLE = "ASSIGN_ROLE", "Assign DA role to an existing user"
-        ADD_ACCOUNTS = "ADD_ACCOUNTS", "Grant additional user accounts"
-        SMARTCARD_RESET = "SCARD_RESET", "Reset Smartcard Password"
+        ADD_DA = "ADD_DA", _("Add DA")
+        UNLOCK = "UNLOCK", _("Unlock DA Account")
+        ENABLE = "ENABLE", _("Enable DA")
+        DISABLE = "DISABLE", _("Disable DA")
+        DELETE = "DELETE", _("Delete DA")
+        RESET_OTP = "RESET_OTP", _("Reset DA's OTP Device Registration")
+        ASSIGN_ROLE = "ASSIGN_ROLE", _("Assign DA role to an existing user")
+        ADD_ACCOUNTS = "ADD_ACCOUNTS", _("Grant additional user accounts")
+        SMARTCARD_RESET = "SCARD_RESET", _("Reset Smartcard Password")
 
     FEE_PER_ACCOUNT = Decimal("250.00")
 

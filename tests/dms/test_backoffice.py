@@ -330,3 +330,15 @@ def test_scard1_resets_a_das_smartcard_only_while_cards_log_on(roster, operator)
     assert User.objects.get(pk=roster.checker.pk).check_smartcard_password("13579135")
     event = AuditEvent.objects.get(kind=backoffice.BackofficeEvent.SCARD1_PROCESSED)
     assert "13579135" not in str(event.data)
+
+
+@pytest.mark.django_db
+def test_da3_assign_role_and_da4_answer_in_the_operators_language(roster, operator_client):
+    """The assign-role and DA4 pages and their done messages are translated like every other
+    eService's (issue 16 item 8): in Traditional Chinese, no English sentence is left."""
+    operator_client.cookies["django_language"] = "zh-hant"
+    assert "DA3 - 指派現有用戶為授權管理員" in operator_client.get("/backoffice/da3/assign-role/").content.decode()
+    assert "DA4 - 增設用戶帳戶" in operator_client.get("/backoffice/da4/").content.decode()
+    response = operator_client.post("/backoffice/da4/", {"participant": "B01234", "accounts": "3"}, follow=True)
+    page = response.content.decode()
+    assert "增設 3 個用戶帳戶；費用港幣 750.00 元" in page and "additional user account" not in page
