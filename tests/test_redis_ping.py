@@ -16,6 +16,7 @@ import time
 import pytest
 
 from ccass_portal import redis_ping
+from tests.factories import need
 from tests.stack import free_port, wait_for_port
 from tests.test_logging import run as run_in_production
 
@@ -24,8 +25,7 @@ from tests.test_logging import run as run_in_production
 def redis_with_password():
     """A redis-server of its own that refuses PING until AUTH (requirepass)."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not os.path.exists(binary):
-        pytest.skip("redis-server is required (run `make test`)")
+    need(os.path.exists(binary), "redis-server (run `make test`)")
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", "s3cret pass"],
@@ -69,8 +69,7 @@ def hung_redis():
 
 def test_a_real_redis_answers():
     url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("redis-server is required (run `make test`)")
+    need(bool(url), "redis-server, TEST_REDIS_URL (run `make test`)")
     assert redis_ping.answers(url)
     assert redis_ping.answers(url)  # again, on the connection it keeps
 
@@ -107,8 +106,13 @@ def test_a_redis_that_dropped_the_kept_connection_answers_on_a_new_one(redis_wit
 
 def test_the_health_check_in_a_web_worker_loads_no_redis_client(tmp_path):
     url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("redis-server is required (run `make test`)")
+    need(bool(url), "redis-server, TEST_REDIS_URL (run `make test`)")
+    # The page links hashed static files: collect them as bin/release does, so the test does not
+    # depend on another test (the native stack's release) having run first.
+    run_in_production(
+        "import django; django.setup(); from django.core.management import call_command; "
+        "call_command('collectstatic', interactive=False, verbosity=0)"
+    )
     code = (
         "import json, sys, ccass_portal.wsgi; from django.test import Client; "
         "r = Client().get('/sso/'); "
