@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.ServiceHoursMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "ccass_portal.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, its policy built once
 ]
 
 ROOT_URLCONF = "ccass_portal.urls"
