@@ -15,6 +15,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from ccass_portal.public_pages import render_public
+
 from . import logon
 
 
@@ -32,10 +34,17 @@ def url(request, name: str, *args) -> str:
     return reverse(f"{portal_of(request)}:{name}", args=args)
 
 
-def render_portal(request, template: str, context: dict | None = None, status: int = 200):
-    """A page in the request's portal chrome (its welcome line and links)."""
+def render_portal(
+    request, template: str, context: dict | None = None, status: int = 200, *, public=None, queries=("",)
+):
+    """A page in the request's portal chrome (its welcome line and links). `public`: the page is
+    the same for every visitor without a session, given these values, for these query strings
+    (ccass_portal.public_pages)."""
     portal = logon.PORTALS[portal_of(request)]
-    return render(request, template, {"portal": portal, **(context or {})}, status=status)
+    context = {"portal": portal, **(context or {})}
+    if public is not None:
+        return render_public(request, template, context, vary=public, queries=queries, status=status)
+    return render(request, template, context, status=status)
 
 
 # A page answers GET, HEAD (GET's answer without its body, as HTTP requires: docs/security.md,

@@ -45,6 +45,7 @@ from .portal_views import logon_page, portal_of, posted, render_portal, strong_s
 from .reset import ResetState, ResetStep
 
 SERVICES = {"online", "reports"}
+LOGIN_QUERIES = ("", *(f"service={service}" for service in sorted(SERVICES)))
 
 
 def at_step(*steps):
@@ -90,7 +91,11 @@ def login(request):
             return redirect(_step_url(request, result.attempt.step))
         # One message and status for every refusal, whoever asked (SECURITY.md 7).
         form.add_error(None, result.message)
-    return render_portal(request, "accounts/login.html", {"form": form, "service": service}, status=status)
+    context = {"form": form, "service": service}
+    if form.is_bound:
+        return render_portal(request, "accounts/login.html", context, status=status)
+    # The empty form is the same page for every stranger (issue 19: rendered once per worker).
+    return render_portal(request, "accounts/login.html", context, public=(service,), queries=LOGIN_QUERIES)
 
 
 def _step_url(request, step: str) -> str:

@@ -4,12 +4,13 @@ Overnight Report Download, and /sso/ (the connectivity page, also a health check
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from accounts.policies import smartcard_available
 from accounts.portal_views import render_portal, strong_session_required
 from ccass_portal import redis_ping
+from ccass_portal.public_pages import render_public
 
 from . import overnight_reports as overnight_reports_service
 from .online_functions import FUNCTIONS_BY_SLUG
@@ -17,7 +18,7 @@ from .online_functions import FUNCTIONS_BY_SLUG
 
 def terminal_landing(request):
     """CCASS/CCMS Terminal landing page (§4, §5): choose the logon method and function."""
-    return render_portal(request, "portal/terminal_landing.html")
+    return render_portal(request, "portal/terminal_landing.html", public=(smartcard_available(),))
 
 
 @strong_session_required
@@ -75,4 +76,7 @@ def sso(request):
     """The connectivity page (§3.3): no logon; also a health check for load balancers."""
     checks = {"database": _database_answers(), "redis": _redis_answers()}
     healthy = all(ok is not False for ok in checks.values())
-    return render(request, "portal/sso.html", {"checks": checks, "healthy": healthy}, status=200 if healthy else 503)
+    context = {"checks": checks, "healthy": healthy}
+    return render_public(
+        request, "portal/sso.html", context, vary=tuple(checks.values()), status=200 if healthy else 503
+    )

@@ -25,6 +25,7 @@ CROSS_CUTTING = {
     "test_error_pages.py",
     "test_finish.py",  # issue 17's finishing items, one per portal (accounts, DMS, Terminal, demo)
     "test_form_renderer.py",  # the base's form renderer, every portal's forms
+    "test_public_pages.py",  # the base's public pages: the landing page, /sso/ and every portal's User Login
     "test_foundation.py",
     "test_i18n.py",
     "test_lock_guard.py",
