@@ -54,7 +54,7 @@ setting_changed.connect(_forget_policy)
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
     """django-csp, with the policy built once per worker (issue 19): no page of the portal uses a
-    nonce or changes the policy, so every answer carries the same header (docs/security.md, 19)."""
+    nonce or changes the policy, so every answer carries the same header (docs/security.md, check 29)."""
 
     def process_response(self, request, response):
         nonce_used = getattr(request, "_csp_nonce", None) is not None

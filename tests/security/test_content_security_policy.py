@@ -1,4 +1,4 @@
-"""The Content-Security-Policy header (docs/security.md, check 19): django-csp's policy, built once
+"""The Content-Security-Policy header (docs/security.md, check 29): django-csp's policy, built once
 per worker by ccass_portal.middleware.ContentSecurityPolicyMiddleware (issue 19), on every answer;
 a changed policy is sent at once, and a page that used a nonce gets django-csp's own header."""
 
