@@ -55,10 +55,15 @@ def overnight_report_download(request, report_id: int):
 
 
 def _database_answers() -> bool:
+    """One round trip on the worker's kept connection (Django's own health check, a bare
+    SELECT 1); when there is none or it broke, a new one, so the check recovers by itself."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
+        connection.ensure_connection()
+        if connection.is_usable():
+            return True
+        connection.close()
+        connection.ensure_connection()
+        return connection.is_usable()
     except Exception:  # noqa: BLE001 - any failure means "not answering"
         return False
 

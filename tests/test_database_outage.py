@@ -154,3 +154,25 @@ def test_an_outage_while_the_session_is_saved_is_the_busy_page_and_the_session_l
         with connection_dropped_on("django_session", "UPDATE"):
             assert_busy(person.get("/terminal/"))
         assert is_logged_in(person)
+
+
+def test_the_health_check_reports_an_outage_and_recovers_by_itself(postgres):
+    """/sso/ asks PostgreSQL over the worker's kept connection, in one round trip (issue 19). A kept
+    connection the server dropped (a restart, a failover) is replaced within the same check, and
+    an outage is reported until the server answers again."""
+    import psycopg
+
+    checker = Client(raise_request_exception=False)
+    assert checker.get("/sso/").status_code == 200
+    kept = connection.connection.info.backend_pid
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname=settings["NAME"], autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [kept])
+    assert checker.get("/sso/").status_code == 200  # a new connection, in the same check
+    assert connection.connection.info.backend_pid != kept
+    with database_down():
+        assert checker.get("/sso/").status_code == 503
+        assert checker.get("/sso/").status_code == 503
+    assert checker.get("/sso/").status_code == 200
