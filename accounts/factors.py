@@ -139,7 +139,7 @@ class AppFactor(Factor):
         return AuthenticatorDevice._meta.get_field("digits").default
 
     def enrolled(self, user: User) -> bool:
-        return self.chosen_by(user) and otp_services.confirmed_app_device(user) is not None
+        return self.chosen_by(user) and otp_services.has_confirmed_app_device(user)
 
     def start_enrolment(self, user: User):
         """A fresh registration (QR code) to confirm with the app's first code."""

@@ -123,8 +123,13 @@ class UserManager(BaseUserManager):
 
     use_in_migrations = True
 
+    @staticmethod
+    def shown(through: str = "") -> models.Q:
+        """The rule of this manager as a filter, also across a relation (`through="user__"`)."""
+        return models.Q(**{f"{through}deleted_at__isnull": True})
+
     def get_queryset(self):
-        return super().get_queryset().filter(deleted_at__isnull=True)
+        return super().get_queryset().filter(self.shown())
 
     def get_by_natural_key(self, user_id):
         return self.get(user_id=user_ids.normalise_user_id(user_id))

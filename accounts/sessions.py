@@ -3,12 +3,14 @@
 Django's database store spends ten statements on a logon's key rotation: a SELECT to check that a
 random key is free, BEGIN/INSERT/COMMIT under the new key at once, BEGIN/UPDATE/COMMIT of the same row
 when the response is saved, and a SELECT then a DELETE of the old row. This store keeps its behaviour
-and writes the same rows with two:
+and writes the same rows with one:
 
 - a new key is INSERTed straight away: the primary key refuses a duplicate, which is all the SELECT
   ever guarded against (a collision of 32 random characters is retried with another key);
 - cycle_key() takes the new key at once, so the rest of the request and the cookie see it, and the
-  row is written once, when the response is saved: INSERT under the new key, DELETE the old row;
+  row is written once, when the response is saved: the old row renamed to the new key with the new
+  data in one UPDATE, so the old key is dead in the same statement (issue 19; an INSERT when the old
+  row is gone meanwhile, as Django's cycle_key would write one);
 - a single statement in autocommit is atomic already, so it gets no BEGIN/COMMIT; inside an outer
   transaction it runs in a savepoint as before.
 
@@ -61,16 +63,30 @@ class SessionStore(db.SessionStore):
         self._write(must_create)
 
     def _write_new_key(self):
+        retired, self._retired_key = self._retired_key, None
         while True:
             try:
-                self._write(must_create=True)
+                if not (retired and self._rename(retired)):
+                    self._write(must_create=True)
                 break
-            except CreateError:
+            except CreateError:  # the new key is taken: another one, nobody's row overwritten
                 self._session_key = self._get_new_session_key()
         self._unwritten = False
-        if self._retired_key:
-            self._delete_rows([self._retired_key])
-            self._retired_key = None
+
+    def _rename(self, old_key) -> bool:
+        """The row of `old_key` becomes the current key's, with the current data: True if it existed."""
+        obj = self.create_model_instance(self._get_session(no_load=True))
+        using = router.db_for_write(self.model, instance=obj)
+        scope = transaction.atomic(using=using) if connections[using].in_atomic_block else nullcontext()
+        try:
+            with scope:
+                return bool(
+                    self.model.objects.using(using)
+                    .filter(session_key=old_key)
+                    .update(session_key=obj.session_key, session_data=obj.session_data, expire_date=obj.expire_date)
+                )
+        except IntegrityError:
+            raise CreateError from None
 
     def _write(self, must_create):
         data = self._get_session(no_load=must_create)

@@ -52,6 +52,11 @@ def confirmed_app_device(user) -> AuthenticatorDevice | None:
     return AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
 
 
+def has_confirmed_app_device(user) -> bool:
+    """One EXISTS: asked at every password step, it reads no device row (no sealed secret)."""
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 @dataclass(frozen=True)
 class AppCodeCheck:
     ok: bool

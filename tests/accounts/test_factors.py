@@ -254,3 +254,19 @@ def test_a_password_holder_cannot_turn_an_app_users_otp_step_into_an_email_one(
     assert otp_mails() == [] and stranger.get("/terminal/").status_code != 200
     password_step(victim, user.user_id, "Victim(Pass)2024!")
     assert victim.post("/login/otp/", {"otp": phone.code()})["Location"] == "/login/success/"
+
+
+def test_whether_the_app_is_enrolled_is_one_statement_that_reads_no_secret(app_user):
+    """The password step asks it of every person (step_after_password): an EXISTS, not the device's
+    row with its sealed secret (issue 19, "Statements per logon"); an unconfirmed one does not count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, _ = app_user
+    app = factors.factor("app")
+    for confirmed in (True, False):
+        AuthenticatorDevice.objects.filter(user=user).update(confirmed=confirmed)
+        with CaptureQueriesContext(connection) as queries:
+            assert app.enrolled(user) is confirmed
+        sql = queries.captured_queries[0]["sql"]
+        assert len(queries.captured_queries) == 1 and "sealed_key" not in sql and '"key"' not in sql

@@ -75,11 +75,41 @@ def test_cycle_key_writes_the_data_under_the_new_key_and_kills_the_old_one(djang
     new = live.session_key
     assert new != old and keys() == {old}  # nothing written before the response is saved
     live["step"] = "otp"
-    with django_assert_num_queries(2):  # INSERT new, DELETE old
+    with django_assert_num_queries(1):  # the old row renamed: UPDATE ... SET session_key = new (issue 19)
         live.save()
     assert keys() == {new}
     assert SessionStore(new).load() == {"user": "B0000101", "step": "otp"}
     assert SessionStore(old).load() == {}  # the old cookie is worth nothing
+
+
+def test_a_rotation_whose_old_row_is_gone_writes_the_new_one():
+    """Logged out in another tab (or the sessions ended by a DA) meanwhile: the rename finds no row,
+    so the new key is written afresh, as Django's cycle_key would; the old key stays dead."""
+    store = saved({"a": 1})
+    old = store.session_key
+    live = SessionStore(old)
+    live.load()
+    live.cycle_key()
+    Session.objects.all().delete()
+    live.save()
+    assert keys() == {live.session_key} and live.session_key != old
+    assert SessionStore(live.session_key).load() == {"a": 1}
+
+
+def test_a_rotation_onto_a_taken_key_is_retried_and_overwrites_nobody(monkeypatch):
+    taken = saved({"someone": "else"}).session_key
+    mine = saved({"mine": 1}).session_key
+    draws = iter([taken, "h" * 32])
+    monkeypatch.setattr(sessions, "get_random_string", lambda *args: next(draws))
+    live = SessionStore(mine)
+    live.load()
+    with transaction.atomic():  # a failed rename must not spoil an outer transaction either
+        live.cycle_key()
+        live.save()
+        assert Session.objects.filter(session_key="h" * 32).exists()
+    assert SessionStore(taken).load() == {"someone": "else"}
+    assert SessionStore("h" * 32).load() == {"mine": 1}
+    assert keys() == {taken, "h" * 32}  # the old key is dead
 
 
 def test_the_async_api_keeps_the_same_bookkeeping():
