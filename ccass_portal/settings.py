@@ -56,7 +56,6 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_email",
-    "django_otp_webauthn",  # passkeys (issue 18); used only when PORTAL_PASSKEYS is on
     "ccass_portal",
     "accounts",
     "otp",
@@ -323,6 +322,11 @@ PORTAL_OTP_ENCRYPTION_KEYS = env.list("PORTAL_OTP_ENCRYPTION_KEYS", default=[])
 # shows (no scheme, no port); the allowed origins are the exact origins a ceremony may come
 # from. A ceremony from any other origin is refused (docs/security.md, "Passkeys").
 PORTAL_PASSKEYS = env.bool("PORTAL_PASSKEYS", default=PORTAL_DEMO)
+if PORTAL_PASSKEYS:
+    # Installed only when on: its models load py_webauthn, pyOpenSSL, cbor2 and pyasn1 (~7 MiB per
+    # worker, issue 19). Off, its tables stay as they are (docs/decisions.md, "Passkeys off:
+    # django-otp-webauthn not loaded").
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("ccass_portal"), "django_otp_webauthn")
 OTP_WEBAUTHN_RP_ID = env.str("PORTAL_PASSKEY_RP_ID", default="localhost")
 OTP_WEBAUTHN_RP_NAME = env.str("PORTAL_PASSKEY_RP_NAME", default="HKEX CCASS/CCMS Terminal")
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
