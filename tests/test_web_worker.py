@@ -71,3 +71,20 @@ def test_celery_dash_a_ccass_portal_finds_the_app_its_tasks_and_its_beat_schedul
         "clear-expired-sessions": "<crontab: 40 * * * * (m/h/dM/MY/d)>",
         "sweep-keyed-attempts": "<crontab: 50 * * * * (m/h/dM/MY/d)>",
     }
+
+
+def test_a_worker_that_served_the_pages_at_rest_loads_no_qr_code_library(tmp_path):
+    """segno draws the authenticator's QR code at the first-time logon only: imported there, not
+    with the URL conf (~1 MiB per worker at rest; docs/benchmarks.md "Idle RSS (issue 19, round 3)")."""
+    loaded = run(
+        "import json, sys, ccass_portal.wsgi\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        "from django.test import Client\n"
+        "client = Client(HTTP_HOST='localhost')\n"
+        "pages = [client.get(p, secure=True).status_code for p in ('/', '/sso/', '/login/?service=online')]\n"
+        "print(json.dumps({'pages': pages, 'segno': 'segno' in sys.modules}))",
+        tmp_path,
+    )
+    assert set(loaded["pages"]) <= {200, 503}, loaded  # served (503: outside service hours, or no Redis)
+    assert loaded["segno"] is False
