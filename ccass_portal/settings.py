@@ -7,6 +7,7 @@ in-process, and mail kept in the demo outbox.
 """
 
 from datetime import date, timedelta
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
@@ -327,6 +328,10 @@ if PORTAL_PASSKEYS:
     # worker, issue 19). Off, its tables stay as they are (docs/decisions.md, "Passkeys off:
     # django-otp-webauthn not loaded").
     INSTALLED_APPS.insert(INSTALLED_APPS.index("ccass_portal"), "django_otp_webauthn")
+else:
+    # Its scripts are collected all the same (found without importing it), so a static build made
+    # with passkeys off (the image's) still serves the passkey pages once they are switched on.
+    STATICFILES_DIRS.append(Path(find_spec("django_otp_webauthn").submodule_search_locations[0]) / "static")
 OTP_WEBAUTHN_RP_ID = env.str("PORTAL_PASSKEY_RP_ID", default="localhost")
 OTP_WEBAUTHN_RP_NAME = env.str("PORTAL_PASSKEY_RP_NAME", default="HKEX CCASS/CCMS Terminal")
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
