@@ -68,7 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "ccass_portal.middleware.DemoClockMiddleware",  # first: every later step sees the request's one time
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, its index made when the worker first serves a static file (ccass_portal/static_files.py).
+    "ccass_portal.static_files.StaticFilesOnFirstUse",
     # HTML compressed when the browser accepts gzip, with Django's BREACH padding; after WhiteNoise,
     # whose static files are already compressed (docs/security.md, "Accessibility on phones and
     # screen readers"). Only headers are added below, so compression happens last.
