@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_otp_webauthn.models import WebAuthnCredential
 
 from ccass_portal import clock
 from otp import passkeys as otp_passkeys
@@ -210,7 +209,7 @@ class PasskeyFactor(factors.Factor):
         """Holders of a passkey, while passkeys are on (nobody when off)."""
         if not enabled():
             return Q(pk__isnull=True)
-        return Q(Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)))
+        return Q(Exists(otp_passkeys.confirmed_passkeys().filter(user=OuterRef("pk"))))
 
     def check(self, user, token: str, *, purpose=None) -> factors.Check:
         return factors.Check(ok=False)  # nothing typed proves a passkey (see `prove`)

@@ -15,9 +15,9 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from ccass_portal import clock
+
+from . import hong_kong_holidays
 
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 MONDAY_TO_FRIDAY = (0, 1, 2, 3, 4)
@@ -25,10 +25,24 @@ SATURDAY = 5
 
 
 @lru_cache(maxsize=32)
-def _hong_kong_holidays(year: int) -> holidays.HolidayBase:
-    # "public" are the statutory holidays; "optional" adds the other general holidays
-    # (Good Friday, Easter Monday, ...): together, the days the Gazette lists as public holidays.
-    return holidays.country_holidays("HK", years=year, categories=("public", "optional"))
+def _hong_kong_holidays(year: int) -> frozenset[date]:
+    """The year's public holidays: from the committed table (accounts/hong_kong_holidays.py, made
+    from `holidays` by `manage.py hong_kong_holidays`), so a web worker does not load `holidays`;
+    beyond the table's years, from `holidays` itself (docs/decisions.md, "Hong Kong public
+    holidays: a committed table")."""
+    if hong_kong_holidays.FIRST_YEAR <= year <= hong_kong_holidays.LAST_YEAR:
+        days = hong_kong_holidays.DAYS[year].split()
+        return frozenset(date(year, int(day[:2]), int(day[2:])) for day in days)
+    return frozenset(holidays_of(year))
+
+
+def holidays_of(year: int) -> list[date]:
+    """The days `holidays` lists for Hong Kong in `year`: "public" are the statutory holidays,
+    "optional" the other general holidays (Good Friday, Easter Monday, ...): together, the days
+    the Gazette lists as public holidays. Imported here only: 3.6 MiB a web worker need not load."""
+    import holidays
+
+    return sorted(holidays.country_holidays("HK", years=year, categories=("public", "optional")))
 
 
 def is_public_holiday(day: date) -> bool:

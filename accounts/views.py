@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from functools import wraps
 
-import segno
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
@@ -337,6 +336,10 @@ def register(request, attempt: Attempt):
     answer, status = _code_step(request, form, attempt, logon.verify_registration_step)
     if answer is not None:
         return answer
+    # Imported here: only the first-time logon draws a QR code, and segno is ~1 MiB per worker that a
+    # worker at rest need not carry (issue 19; tests/test_web_worker.py).
+    import segno
+
     qr = segno.make(device.config_url, error="m")
     key = device.base32_key
     # never_cache (logon_page) marks this page no-store: the secret is on it (SECURITY.md 12).

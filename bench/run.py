@@ -538,6 +538,9 @@ class Bench:
             out = self.workdir / "inproc-passkey.json"
             # After the people bench.inproc used above (2 + 2 x --profile-logons).
             offset = portal["people_used"] + 2 + 2 * a.profile_logons
+            # Switching passkeys on is a release with them on: its migrations make django-otp-webauthn's
+            # tables, which bin/release left out with them off (docs/decisions.md, "Passkeys off").
+            self.call([PY, "manage.py", "migrate", "--noinput"], "portal", "passkey-migrate", PORTAL_PASSKEYS="true")
             self.call(
                 [PY, "-m", "bench.inproc", "portal", str(self.workdir / "portal.json"), str(out)]
                 + ["--offset", str(offset), "--passkey-logons", str(a.passkey_logons)],

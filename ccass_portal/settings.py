@@ -7,6 +7,7 @@ in-process, and mail kept in the demo outbox.
 """
 
 from datetime import date, timedelta
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
@@ -56,7 +57,6 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_email",
-    "django_otp_webauthn",  # passkeys (issue 18); used only when PORTAL_PASSKEYS is on
     "ccass_portal",
     "accounts",
     "otp",
@@ -68,7 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "ccass_portal.middleware.DemoClockMiddleware",  # first: every later step sees the request's one time
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, its index made when the worker first serves a static file (ccass_portal/static_files.py).
+    "ccass_portal.static_files.StaticFilesOnFirstUse",
     # HTML compressed when the browser accepts gzip, with Django's BREACH padding; after WhiteNoise,
     # whose static files are already compressed (docs/security.md, "Accessibility on phones and
     # screen readers"). Only headers are added below, so compression happens last.
@@ -323,6 +324,15 @@ PORTAL_OTP_ENCRYPTION_KEYS = env.list("PORTAL_OTP_ENCRYPTION_KEYS", default=[])
 # shows (no scheme, no port); the allowed origins are the exact origins a ceremony may come
 # from. A ceremony from any other origin is refused (docs/security.md, "Passkeys").
 PORTAL_PASSKEYS = env.bool("PORTAL_PASSKEYS", default=PORTAL_DEMO)
+if PORTAL_PASSKEYS:
+    # Installed only when on: its models load py_webauthn, pyOpenSSL, cbor2 and pyasn1 (~7 MiB per
+    # worker, issue 19). Off, its tables stay as they are (docs/decisions.md, "Passkeys off:
+    # django-otp-webauthn not loaded").
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("ccass_portal"), "django_otp_webauthn")
+else:
+    # Its scripts are collected all the same (found without importing it), so a static build made
+    # with passkeys off (the image's) still serves the passkey pages once they are switched on.
+    STATICFILES_DIRS.append(Path(find_spec("django_otp_webauthn").submodule_search_locations[0]) / "static")
 OTP_WEBAUTHN_RP_ID = env.str("PORTAL_PASSKEY_RP_ID", default="localhost")
 OTP_WEBAUTHN_RP_NAME = env.str("PORTAL_PASSKEY_RP_NAME", default="HKEX CCASS/CCMS Terminal")
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(

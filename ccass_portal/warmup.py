@@ -14,8 +14,10 @@ from django.template.loader import get_template
 from otp import sealing
 
 # The admin's templates (HKEX operators only) compile on first use: 1.5 MiB per worker that the
-# pages people log on through never need (issue 19, idle RSS per worker).
-NOT_WARMED = ("admin/", "registration/")
+# pages people log on through never need (issue 19, idle RSS per worker). So do the pages of DMS,
+# the back-office and the demo (0.8 MiB): behind a logon whose pages (accounts/, base.html) are
+# warmed, compiled after that logon's hash, in the memory argon2's block leaves free.
+NOT_WARMED = ("admin/", "registration/", "dms/", "backoffice/", "demo/")
 
 
 def template_names() -> list[str]:

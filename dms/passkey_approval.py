@@ -139,9 +139,7 @@ def begin(request_id: int, *, checker: User, decision: str, reason: str = "", re
 
 def ceremony_seconds() -> int:
     """How long a ceremony may take: the timeout the options give the browser."""
-    from django_otp_webauthn.settings import app_settings
-
-    return app_settings.OTP_WEBAUTHN_TIMEOUT_SECONDS
+    return int(passkeys.ceremony_timeout().total_seconds())
 
 
 def _taken_state(request, *, request_id: int, checker: User) -> dict:

@@ -20,29 +20,43 @@ import json
 from base64 import urlsafe_b64decode
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.apps import apps
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
-from django_otp_webauthn.models import WebAuthnCredential
-from django_otp_webauthn.settings import app_settings
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import parse_authentication_credential_json, parse_registration_credential_json
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from ccass_portal import clock
 
-NAME_MAX_LENGTH = WebAuthnCredential._meta.get_field("name").max_length
+if TYPE_CHECKING:
+    from django_otp_webauthn.models import WebAuthnCredential
+
+# django-otp-webauthn and py_webauthn (with pyOpenSSL, cbor2, pyasn1: ~7 MiB per process) are
+# imported inside the functions that use them: with PORTAL_PASSKEYS off the app is not installed
+# and nothing here runs but the error types and `remove_passkeys` (docs/decisions.md,
+# "Passkeys off: django-otp-webauthn not loaded").
+APP = "django_otp_webauthn"
+
+
+def installed() -> bool:
+    """The library's app is installed (the settings install it only with PORTAL_PASSKEYS on)."""
+    return apps.is_installed(APP)
+
+
+def _model():
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    return WebAuthnCredential
+
+
+def _app_settings():
+    from django_otp_webauthn.settings import app_settings
+
+    return app_settings
+
+
+def name_max_length() -> int:
+    return _model()._meta.get_field("name").max_length
 
 
 class PasskeyFailure(enum.Enum):
@@ -70,7 +84,7 @@ class PasskeyError(Exception):
     @property
     def reason(self) -> str:
         if self.failure is PasskeyFailure.BAD_NAME:
-            return str(self.failure.value) % {"max": NAME_MAX_LENGTH}
+            return str(self.failure.value) % {"max": name_max_length()}
         return str(self.failure.value)
 
 
@@ -86,16 +100,16 @@ class Ceremony:
 
 
 def _rp_id() -> str:
-    return app_settings.OTP_WEBAUTHN_RP_ID
+    return _app_settings().OTP_WEBAUTHN_RP_ID
 
 
 def _allowed_origins() -> list[str]:
-    return list(app_settings.OTP_WEBAUTHN_ALLOWED_ORIGINS)
+    return list(_app_settings().OTP_WEBAUTHN_ALLOWED_ORIGINS)
 
 
 def ceremony_timeout() -> timedelta:
     """How long the browser is told to wait for the person (OTP_WEBAUTHN_TIMEOUT_SECONDS)."""
-    return timedelta(seconds=app_settings.OTP_WEBAUTHN_TIMEOUT_SECONDS)
+    return timedelta(seconds=_app_settings().OTP_WEBAUTHN_TIMEOUT_SECONDS)
 
 
 def _timeout_ms() -> int:
@@ -104,23 +118,28 @@ def _timeout_ms() -> int:
 
 def _helper(request):
     """The library's helper gives the user handle and display names (its own conventions)."""
-    return WebAuthnCredential.get_webauthn_helper(request)
+    return _model().get_webauthn_helper(request)
 
 
 # -- reads ---------------------------------------------------------------------------
 
 
+def confirmed_passkeys():
+    """Every registered passkey (passkeys on: the library's app is loaded)."""
+    return _model().objects.filter(confirmed=True)
+
+
 def passkeys_of(user):
     """The person's passkeys, newest first."""
-    return WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("-created_at", "-pk")
+    return confirmed_passkeys().filter(user=user).order_by("-created_at", "-pk")
 
 
 def has_passkey(user) -> bool:
-    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+    return confirmed_passkeys().filter(user=user).exists()
 
 
 def _descriptors(user):
-    return WebAuthnCredential.get_credential_descriptors_for_user(user)
+    return _model().get_credential_descriptors_for_user(user)
 
 
 # -- parsing the browser's answer -----------------------------------------------------
@@ -162,11 +181,18 @@ def _check_origin(client_data: dict) -> None:
 
 def registration_options(user, *, request) -> Ceremony:
     """Options to create a passkey for `user`; their existing passkeys are excluded."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     helper = _helper(request)
     entity = helper.get_user_entity(user)
     options = generate_registration_options(
         rp_id=_rp_id(),
-        rp_name=app_settings.OTP_WEBAUTHN_RP_NAME,
+        rp_name=_app_settings().OTP_WEBAUTHN_RP_NAME,
         user_id=entity.id,
         user_name=entity.name,
         user_display_name=entity.display_name,
@@ -182,13 +208,17 @@ def registration_options(user, *, request) -> Ceremony:
 
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
-    if not name or len(name) > NAME_MAX_LENGTH:
+    if not name or len(name) > name_max_length():
         raise PasskeyError(PasskeyFailure.BAD_NAME)
     return name
 
 
 def verify_registration(user, response, *, request, expected_challenge: bytes, name: str) -> WebAuthnCredential:
     """Verify the browser's answer to `registration_options` and store the passkey."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import parse_registration_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     name = _clean_name(name)
     data = _as_dict(response)
     _check_origin(_client_data(data))
@@ -212,7 +242,7 @@ def verify_registration(user, response, *, request, expected_challenge: bytes, n
         with transaction.atomic():
             device.save()
             # created_at is auto_now_add in the library; the portal's one clock decides.
-            WebAuthnCredential.objects.filter(pk=device.pk).update(created_at=now)
+            _model().objects.filter(pk=device.pk).update(created_at=now)
     except IntegrityError:
         raise PasskeyError(PasskeyFailure.ALREADY_REGISTERED) from None
     device.refresh_from_db()
@@ -227,6 +257,9 @@ def authentication_options(user, *, request, challenge: bytes | None = None) -> 
     the ceremony to something (a DMS request); otherwise a random one is made. With `user`
     None the options name no credential (the browser offers the passkeys it holds for this
     portal): the same options for everyone, so they tell nobody whose passkeys exist."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     kwargs = {"challenge": challenge} if challenge is not None else {}
     options = generate_authentication_options(
         rp_id=_rp_id(),
@@ -242,6 +275,10 @@ def verify_authentication(user, response, *, request, expected_challenge: bytes 
     """The passkey of `user` that signed `expected_challenge` for this portal's origin, or
     PasskeyError. The credential row is locked, so one answer is counted once. `user` None
     (an ID that names nobody) goes the same way and finds no passkey."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import parse_authentication_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     if not expected_challenge:
         raise PasskeyError(PasskeyFailure.NO_CEREMONY)
     data = _as_dict(response)
@@ -252,9 +289,10 @@ def verify_authentication(user, response, *, request, expected_challenge: bytes 
         raise PasskeyError(PasskeyFailure.INVALID) from None
     with transaction.atomic():
         device = (
-            WebAuthnCredential.objects.select_for_update()
+            _model()
+            .objects.select_for_update()
             .filter(
-                credential_id_sha256=WebAuthnCredential.get_credential_id_sha256(credential.raw_id),
+                credential_id_sha256=_model().get_credential_id_sha256(credential.raw_id),
                 user=user,
                 confirmed=True,
             )
@@ -286,7 +324,7 @@ def verify_authentication(user, response, *, request, expected_challenge: bytes 
 
 
 def _own(user, passkey_id) -> WebAuthnCredential:
-    device = WebAuthnCredential.objects.filter(user=user, pk=passkey_id).first()
+    device = _model().objects.filter(user=user, pk=passkey_id).first()
     if device is None:
         raise PasskeyError(PasskeyFailure.UNKNOWN_CREDENTIAL)
     return device
@@ -307,9 +345,36 @@ def remove_passkey(user, *, passkey_id: int) -> WebAuthnCredential:
 
 
 def remove_passkeys(user) -> int:
-    """Remove all of the person's passkeys (a DA's unlock/reset of the registration)."""
+    """Remove all of the person's passkeys (a DA's unlock/reset of the registration), also with
+    passkeys switched off: a passkey kept through a reset would work again the day they are
+    switched back on (accounts.factors.held_factors)."""
+    if not installed():
+        return _remove_unloaded(user)
     deleted = 0
-    for device in WebAuthnCredential.objects.filter(user=user):
+    for device in _model().objects.filter(user=user):
         device.delete()
         deleted += 1
     return deleted
+
+
+# The library's tables, as its migrations make them; they stay in the database while its app is
+# not installed (passkeys switched off after people enrolled), and come back into use when it is.
+CREDENTIALS = "django_otp_webauthn_webauthncredential"
+ATTESTATIONS = "django_otp_webauthn_webauthnattestation"
+
+
+def _remove_unloaded(user) -> int:
+    """`remove_passkeys` without the library loaded: its rows deleted in SQL (the attestation
+    first: its row points at the credential, as the model's CASCADE would delete it)."""
+    tables = set(connection.introspection.table_names())
+    if CREDENTIALS not in tables:
+        return 0  # passkeys were never switched on here
+    with connection.cursor() as cursor:
+        if ATTESTATIONS in tables:
+            cursor.execute(
+                f"DELETE FROM {ATTESTATIONS} WHERE credential_id IN "  # nosec B608: constant table names
+                f"(SELECT id FROM {CREDENTIALS} WHERE user_id = %s)",
+                [user.pk],
+            )
+        cursor.execute(f"DELETE FROM {CREDENTIALS} WHERE user_id = %s", [user.pk])  # nosec B608
+        return cursor.rowcount

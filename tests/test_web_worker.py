@@ -4,8 +4,15 @@ pages, so it loads no Celery; the tasks it sends still go through the configured
 
 from __future__ import annotations
 
+import gzip
 import json
 
+import pytest
+from django.http import HttpResponseNotFound
+from django.test import RequestFactory
+from whitenoise.middleware import WhiteNoiseMiddleware
+
+from ccass_portal.static_files import StaticFilesOnFirstUse
 from tests.test_logging import run as run_in_production
 
 
@@ -70,4 +77,95 @@ def test_celery_dash_a_ccass_portal_finds_the_app_its_tasks_and_its_beat_schedul
         "otp-sweep-lost-email-otps": "5.0",
         "clear-expired-sessions": "<crontab: 40 * * * * (m/h/dM/MY/d)>",
         "sweep-keyed-attempts": "<crontab: 50 * * * * (m/h/dM/MY/d)>",
+    }
+
+
+def test_a_worker_that_served_the_pages_at_rest_loads_no_qr_code_library(tmp_path):
+    """segno draws the authenticator's QR code at the first-time logon only: imported there, not
+    with the URL conf (~1 MiB per worker at rest; docs/benchmarks.md "Idle RSS (issue 19, round 3)")."""
+    loaded = run(
+        "import json, sys, ccass_portal.wsgi\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        "from django.test import Client\n"
+        "client = Client(HTTP_HOST='localhost')\n"
+        "pages = [client.get(p, secure=True).status_code for p in ('/', '/sso/', '/login/?service=online')]\n"
+        "print(json.dumps({'pages': pages, 'segno': 'segno' in sys.modules}))",
+        tmp_path,
+    )
+    assert set(loaded["pages"]) <= {200, 503}, loaded  # served (503: outside service hours, or no Redis)
+    assert loaded["segno"] is False
+
+
+STATIC_FILE = "/static/css/portal.css"
+
+
+@pytest.fixture
+def static_root(tmp_path, settings):
+    """A STATIC_ROOT of two files, one with its gzip variant, as collectstatic leaves them."""
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "portal.css").write_text("body { color: #000; }\n" * 50)
+    with gzip.open(tmp_path / "css" / "portal.css.gz", "wt") as out:
+        out.write("body { color: #000; }\n" * 50)
+    (tmp_path / "favicon.svg").write_text("<svg/>")
+    settings.STATIC_ROOT = str(tmp_path)
+    settings.STATIC_URL = "/static/"
+    return tmp_path
+
+
+def not_static(request):
+    return HttpResponseNotFound("not a static file")
+
+
+def answer(middleware, path, **headers):
+    response = middleware(RequestFactory().get(path, **headers))
+    body = b"".join(response) if response.streaming else response.content
+    return response.status_code, sorted(response.items()), body
+
+
+def test_the_portal_serves_static_files_through_the_index_made_on_first_use(settings):
+    """WhiteNoise's own middleware in MIDDLEWARE would index STATIC_ROOT in every worker at start."""
+    assert "ccass_portal.static_files.StaticFilesOnFirstUse" in settings.MIDDLEWARE
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" not in settings.MIDDLEWARE
+
+
+def test_a_worker_indexes_static_files_only_when_it_first_serves_one(static_root):
+    on_first_use = StaticFilesOnFirstUse(not_static)
+    assert on_first_use.files == {}
+    assert answer(on_first_use, "/login/")[0] == 404  # a page: passed on, nothing indexed
+    assert on_first_use.files == {}
+
+    stock = WhiteNoiseMiddleware(not_static)
+    # The first static request indexes, and every answer is WhiteNoise's own, byte for byte.
+    for path, headers in [
+        (STATIC_FILE, {}),
+        (STATIC_FILE, {"HTTP_ACCEPT_ENCODING": "gzip"}),
+        ("/static/favicon.svg", {}),
+        ("/static/missing.css", {}),
+    ]:
+        assert answer(on_first_use, path, **headers) == answer(stock, path, **headers), path
+    assert on_first_use.files.keys() == stock.files.keys() == {STATIC_FILE, "/static/favicon.svg"}
+
+
+def test_a_worker_serves_the_hashed_static_files_as_whitenoise_does(tmp_path):
+    """With the production settings (manifest storage): the landing page's hashed stylesheet, served by
+    the worker on first use with WhiteNoise's headers for a file that never changes."""
+    served = run(
+        "import json, re, ccass_portal.wsgi\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        "call_command('collectstatic', interactive=False, verbosity=0)  # as bin/release does\n"
+        "from django.test import Client\n"
+        "client = Client(HTTP_HOST='localhost')\n"
+        "page = client.get('/', secure=True).content.decode()\n"
+        'css = re.search(r\'href="(/static/[^"]+[.][0-9a-f]{12}[.]css)"\', page).group(1)\n'
+        "response = client.get(css, secure=True)\n"
+        "print(json.dumps({'status': response.status_code, 'cache': response['Cache-Control'], "
+        "'type': response['Content-Type']}))",
+        tmp_path,
+    )
+    assert served == {
+        "status": 200,
+        "cache": "max-age=315360000, public, immutable",
+        "type": 'text/css; charset="utf-8"',
     }
