@@ -16,6 +16,10 @@ and writes the same rows with one:
 
 A response that is not saved (a 500) leaves the old session as it was, as if the request never came.
 
+Each of its statements is written as SQL on Django's cursor rather than built by the ORM: a session is
+read on every request, and building the query cost three times its round trip (0.38 against 0.09 ms
+of CPU, issue 19; docs/benchmarks.md). The table and columns are Django's, quoted by the backend.
+
 A cookie that holds anything but a key this store could have made (32 of Django's key characters) is
 no session: it is never looked up, so a NUL that PostgreSQL refuses in text cannot turn every page
 into a 500 (docs/operations.md, "Poisoned cookie"), and the browser is told to drop it.
@@ -27,6 +31,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connections, router, transaction
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 SESSION_KEY_LENGTH = 32
@@ -44,6 +49,25 @@ class SessionStore(db.SessionStore):
 
     def _validate_session_key(self, key):
         return isinstance(key, str) and len(key) == SESSION_KEY_LENGTH and _KEY_CHARS.issuperset(key)
+
+    def load(self):
+        """The session's data, or a new empty session when the row is gone or expired (as Django's)."""
+        connection, table = self._table(router.db_for_read(self.model))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
+                [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            self._session_key = None
+            return {}
+        return self.decode(row[0])
+
+    def _table(self, using):
+        """The connection, and the table's name quoted by its backend (never anything a request sent)."""
+        connection = connections[using]
+        return connection, connection.ops.quote_name(self.model._meta.db_table)
 
     def cycle_key(self):
         data = self._session
@@ -75,28 +99,44 @@ class SessionStore(db.SessionStore):
 
     def _rename(self, old_key) -> bool:
         """The row of `old_key` becomes the current key's, with the current data: True if it existed."""
-        obj = self.create_model_instance(self._get_session(no_load=True))
-        using = router.db_for_write(self.model, instance=obj)
-        scope = transaction.atomic(using=using) if connections[using].in_atomic_block else nullcontext()
+        data, expires = self._row(no_load=True)
+        connection, table = self._table(router.db_for_write(self.model))
+        scope = transaction.atomic(using=connection.alias) if connection.in_atomic_block else nullcontext()
         try:
-            with scope:
-                return bool(
-                    self.model.objects.using(using)
-                    .filter(session_key=old_key)
-                    .update(session_key=obj.session_key, session_data=obj.session_data, expire_date=obj.expire_date)
+            with scope, connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET session_key = %s, session_data = %s, expire_date = %s WHERE session_key = %s",
+                    [self.session_key, data, connection.ops.adapt_datetimefield_value(expires), old_key],
                 )
+                return cursor.rowcount > 0
         except IntegrityError:
             raise CreateError from None
 
+    def _row(self, no_load):
+        """The current data, encoded, and when it expires: what the row holds (as Django's store writes it)."""
+        data = self._get_session(no_load=no_load)
+        return self.encode(data), self.get_expiry_date()
+
     def _write(self, must_create):
-        data = self._get_session(no_load=must_create)
-        obj = self.create_model_instance(data)
-        using = router.db_for_write(self.model, instance=obj)
+        data, expires = self._row(no_load=must_create)
+        connection, table = self._table(router.db_for_write(self.model))
         # A savepoint only where a failed INSERT would otherwise spoil an outer transaction.
-        scope = transaction.atomic(using=using) if connections[using].in_atomic_block else nullcontext()
+        scope = transaction.atomic(using=connection.alias) if connection.in_atomic_block else nullcontext()
         try:
-            with scope:
-                obj.save(force_insert=must_create, force_update=not must_create, using=using)
+            with scope, connection.cursor() as cursor:
+                values = [data, connection.ops.adapt_datetimefield_value(expires), self.session_key]
+                if must_create:
+                    cursor.execute(
+                        f"INSERT INTO {table} (session_data, expire_date, session_key) VALUES (%s, %s, %s)",
+                        values,
+                    )
+                else:
+                    cursor.execute(
+                        f"UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",
+                        values,
+                    )
+                    if cursor.rowcount == 0:
+                        raise UpdateError  # the row is gone (logged out elsewhere): SessionMiddleware's answer
         except IntegrityError:
             if must_create:
                 raise CreateError from None
