@@ -17,7 +17,24 @@ from otp import sealing
 # pages people log on through never need (issue 19, idle RSS per worker). So do the pages of DMS,
 # the back-office and the demo (0.8 MiB): behind a logon whose pages (accounts/, base.html) are
 # warmed, compiled after that logon's hash, in the memory argon2's block leaves free.
-NOT_WARMED = ("admin/", "registration/", "dms/", "backoffice/", "demo/")
+# Neither do the account pages a logon never shows (Authentication Settings, Change Password, the
+# self-service reset, adding a passkey) nor the Terminal's pages past its menu: 0.3 MiB.
+NOT_WARMED = (
+    "admin/",
+    "registration/",
+    "dms/",
+    "backoffice/",
+    "demo/",
+    "accounts/authentication_settings",
+    "accounts/change_password",
+    "accounts/reset_",
+    "accounts/passkey_register",
+    "accounts/_passkey_settings",
+    "accounts/_step_up_code",
+    "portal/overnight_reports",
+    "portal/function_not_available",
+    "portal/demo_outbox",
+)
 
 
 def template_names() -> list[str]:
