@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,7 @@ from accounts.logon import GENERIC_FAILURE
 from ccass_portal import public_pages
 from tests.factories import need
 from tests.logon_helpers import comparable_page, strong_login
-from tests.stack import free_port, wait_for_port
+from tests.stack import start_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -112,31 +111,21 @@ def test_a_made_up_query_string_is_answered_but_never_kept():
 
 
 @pytest.fixture
-def redis_port():
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    need(os.path.exists(binary), "redis-server (run `make test`)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def redis():
+    """A redis-server of this test's own, which the test stops (a missing one fails, never skips)."""
+    need(os.path.exists(shutil.which("redis-server") or "/usr/bin/redis-server"), "redis-server (run `make test`)")
+    server = start_redis()
     try:
-        wait_for_port(port, proc=proc)
-        yield port, proc
+        yield server
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        server.stop()
 
 
-def test_sso_keeps_a_page_per_health_and_tells_an_outage_at_once(settings, redis_port):
-    port, redis = redis_port
-    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+def test_sso_keeps_a_page_per_health_and_tells_an_outage_at_once(settings, redis):
+    settings.REDIS_URL = redis.url
     healthy = Client().get("/sso/")
     assert healthy.status_code == 200 and "NOT ANSWERING" not in healthy.content.decode()
-    redis.terminate()
-    redis.wait(timeout=10)
+    redis.stop()
     down = Client().get("/sso/")
     assert down.status_code == 503 and "NOT ANSWERING" in down.content.decode()
     assert len(public_pages._pages) == 2
