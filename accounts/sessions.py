@@ -55,7 +55,7 @@ class SessionStore(db.SessionStore):
         connection, table = self._table(router.db_for_read(self.model))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
+                f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",  # nosec B608: Django's table, quoted by the backend
                 [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
             )
             row = cursor.fetchone()
@@ -105,7 +105,7 @@ class SessionStore(db.SessionStore):
         try:
             with scope, connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} SET session_key = %s, session_data = %s, expire_date = %s WHERE session_key = %s",
+                    f"UPDATE {table} SET session_key = %s, session_data = %s, expire_date = %s WHERE session_key = %s",  # nosec B608
                     [self.session_key, data, connection.ops.adapt_datetimefield_value(expires), old_key],
                 )
                 return cursor.rowcount > 0
@@ -127,12 +127,12 @@ class SessionStore(db.SessionStore):
                 values = [data, connection.ops.adapt_datetimefield_value(expires), self.session_key]
                 if must_create:
                     cursor.execute(
-                        f"INSERT INTO {table} (session_data, expire_date, session_key) VALUES (%s, %s, %s)",
+                        f"INSERT INTO {table} (session_data, expire_date, session_key) VALUES (%s, %s, %s)",  # nosec B608
                         values,
                     )
                 else:
                     cursor.execute(
-                        f"UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",
+                        f"UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",  # nosec B608
                         values,
                     )
                     if cursor.rowcount == 0:
