@@ -7,45 +7,22 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
-from django.contrib.auth.hashers import make_password
 from playwright.sync_api import Browser, Page, expect
 
-from accounts.models import AuditEvent, OtpChannel, Role, User
-from ccass_portal import clock
+from accounts.models import AuditEvent, Role, User
 from dms import profiles, services
 from dms.models import ChangeRequest
 from otp import passkeys
-from otp.models import AuthenticatorDevice
+from tests.factories import GOOD_PASSWORD, AuthenticatorApp, make_person
 from tests.passkey_authenticator import enrol_credential
 
 from .steps import button, enter_app_code, expect_logon_success, fill_login, heading, link
 from .webauthn import VirtualAuthenticator
 
-PASSWORD = "Correct(Horse)9battery"
 SUCCESS = "THE ABOVE USER PROFILE IS CHANGED SUCCESSFULLY"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def person(participant, user_id: str, role: str) -> tuple[User, pyotp.TOTP]:
-    user = User.objects.create(
-        user_id=user_id,
-        participant=participant,
-        role=role,
-        email=f"{user_id.lower()}@abc-securities.example",
-        surname="CHAN",
-        other_names="TAI MAN",
-        password=make_password(PASSWORD),
-        password_changed_at=clock.now(),
-        otp_channel=OtpChannel.APP,
-        twofa_set_up_at=clock.now(),
-    )
-    device = AuthenticatorDevice.new_for(user)
-    device.confirmed = True
-    device.save()
-    return user, pyotp.TOTP(device.base32_key)
 
 
 @pytest.fixture
@@ -53,10 +30,10 @@ def desk(participant, settings, live_server):
     """A firm with a pending change of a user's surname, and its checker's passkey."""
     settings.PORTAL_PASSKEYS = True
     settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]  # http://localhost:PORT
-    maker, _ = person(participant, "B01234X1", Role.DA_MAKER)
-    checker, checker_app = person(participant, "B01234Y1", Role.DA_CHECKER)
-    person(participant, "B01234Z1", Role.DA_CHECKER)
-    user, _ = person(participant, "B0123401", Role.USER)
+    maker, _ = make_person(participant, "B01234X1", role=Role.DA_MAKER)
+    checker, checker_app = make_person(participant, "B01234Y1", role=Role.DA_CHECKER)
+    make_person(participant, "B01234Z1", role=Role.DA_CHECKER)
+    user, _ = make_person(participant, "B0123401")
     payload = {k: v for k, v in profiles.snapshot(user).items() if k in profiles.PROFILE_FIELDS}
     cr = services.prepare_request(
         maker=maker,
@@ -68,17 +45,17 @@ def desk(participant, settings, live_server):
     return checker, checker_app, cr, authenticator, row
 
 
-def checker_at_their_desk(page: Page, checker: User, app: pyotp.TOTP, *, passkey_logon: bool = True) -> None:
+def checker_at_their_desk(page: Page, checker: User, app: AuthenticatorApp, *, passkey_logon: bool = True) -> None:
     """The checker logs on to DMS: a passkey holder is offered the passkey first (USE PASSKEY),
     or falls back to the app (USE ANOTHER METHOD)."""
     page.goto("/dms/")
     link(page, "Login with OTP – Security Management Functions").click()
-    fill_login(page, checker.user_id, PASSWORD)
+    fill_login(page, checker.user_id, GOOD_PASSWORD)
     if passkey_logon:
         button(page, "USE PASSKEY").click()
     else:
         button(page, "USE ANOTHER METHOD").click()
-        enter_app_code(page, app.now())
+        enter_app_code(page, app.code())
     expect_logon_success(page, checker.user_id)
     link(page, "Continue").click()
     page.locator("#dms-menu").get_by_role("link", name="Pending Requests", exact=True).click()
@@ -161,7 +138,7 @@ def test_the_passkey_desk_pages_have_no_accessibility_violation(browser: Browser
     try:
         page.goto("/dms/login/")  # by ids: the labels are in the page's language
         page.locator("#id_user_id").fill(checker.user_id)
-        page.locator("#id_password").fill(PASSWORD)
+        page.locator("#id_password").fill(GOOD_PASSWORD)
         page.locator("button.primary").click()
         page.locator("button.primary").first.click()  # USE PASSKEY
         page.wait_for_url("**/login/success/")
