@@ -135,6 +135,30 @@ def test_an_assertion_for_request_a_cannot_decide_request_b(roster, desk):
 
 
 @pytest.mark.django_db
+def test_another_checker_of_the_firm_cannot_spend_the_victims_assertion(roster, desk, logged_in_client):
+    """checker2, a DA checker of the same firm with a passkey and a session of their own, gets hold
+    of the victim's signed answer for request A (a shared screen, a relay) and posts it from their
+    session: refused and counted against checker2, never the victim; the victim then approves A."""
+    victims_client, victims_authenticator = desk
+    attacker = logged_in_client(roster.checker2, roster.checker2_app)
+    enrol_credential(roster.checker2, name="Attacker's key")
+    cr = prepare(roster, roster.user, surname="LEE")
+    _response, victims_options = begin(victims_client, cr)
+    victims_assertion = victims_authenticator.assert_(victims_options)
+
+    _response, attackers_options = begin(attacker, cr)
+    assert attackers_options is not None  # checker2 may decide A: only their own passkey can
+    refused = finish(attacker, cr, victims_assertion)
+    assert refused.status_code == 400 and 'id="passkey-error"' in refused.content.decode()
+    assert status_of(cr) == Status.PENDING and User.objects.get(pk=roster.user.pk).surname != "LEE"
+    assert otp_failures(roster.checker2) == 1 and otp_failures(roster.checker) == 0
+
+    done = finish(victims_client, cr, victims_assertion)
+    assert done.status_code == 302 and status_of(cr) == Status.APPROVED
+    assert ChangeRequest.objects.get(pk=cr.pk).checker_id == roster.checker.pk
+
+
+@pytest.mark.django_db
 def test_a_request_whose_content_changed_after_the_ceremony_began_is_not_approved(roster, desk):
     client, authenticator = desk
     cr = prepare(roster, roster.user, surname="LEE")
