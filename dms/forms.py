@@ -17,6 +17,7 @@ from accounts.models import DATES_OUT_OF_ORDER, Participant, Role, User, dates_i
 
 from . import profiles
 from .models import EServiceRecord
+from .rules import REASON_REQUIRED
 
 DATE_FORMAT = "%d/%m/%y"
 DATE_HELP = "DD/MM/YY"
@@ -201,7 +202,8 @@ class AuthoriseForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=200)
+    # One message for a missing reason, whether the checker types a code or uses a passkey.
+    reason = forms.CharField(label=_("Reason"), max_length=200, error_messages={"required": REASON_REQUIRED})
 
 
 # -- back-office ---------------------------------------------------------------------

@@ -68,9 +68,11 @@ def decide(request, participant, request_id):
         return _decision_page(request, cr) if cr.is_pending else redirect("dms:request", cr.pk)
     action = request.POST.get("action", "")
     reject_form = RejectForm(request.POST if action == passkey_approval.REJECT else None)
+    if action == passkey_approval.REJECT and not reject_form.is_valid():
+        return _decision_page(request, cr, reject_form=reject_form, status=400)  # no ceremony for a bad reason
     try:
         if action in passkey_approval.DECISIONS:
-            reason = request.POST.get("reason", "") if action == passkey_approval.REJECT else ""
+            reason = reject_form.cleaned_data["reason"] if action == passkey_approval.REJECT else ""
             ceremony = passkey_approval.begin(
                 cr.pk, checker=request.user, decision=action, reason=reason, request=request
             )

@@ -17,6 +17,7 @@ from accounts.models import AuditEvent, OtpChannel, Role, User
 from ccass_portal import clock
 from dms import passkey_approval, profiles, services
 from dms.models import ChangeRequest
+from dms.rules import REASON_REQUIRED
 from dms.services import DmsRefusal
 from otp import passkeys
 from otp.models import AuthenticatorDevice
@@ -100,6 +101,10 @@ def test_checker_rejects_with_a_passkey_and_the_reason_is_part_of_what_is_signed
     cr = prepare(roster, roster.user, surname="LEE")
     refused, options = begin(client, cr, "reject", reason="")
     assert refused.status_code == 400 and options is None and 'id="id_reason-error"' in refused.content.decode()
+    assert str(REASON_REQUIRED) in refused.content.decode()  # the same words as the code checker's page
+    # A reason longer than the field takes is refused beside the field, never cut short and signed.
+    too_long, options = begin(client, cr, "reject", reason="x" * 201)
+    assert too_long.status_code == 400 and options is None and 'id="id_reason-error"' in too_long.content.decode()
 
     _response, options = begin(client, cr, "reject", reason="Wrong person")
     done = finish(client, cr, authenticator.assert_(options))
