@@ -104,8 +104,8 @@ def reset_registration(user: User, *, actor=None, request=None) -> None:
         row.twofa_set_up_at = None
         row.rotate_security_stamp()
         row.save(update_fields=["password", "password_changed_at", "otp_channel", "twofa_set_up_at", "security_stamp"])
-        passkeys = {"passkeys_removed": removed["passkey"]} if removed.get("passkey") else {}
-        audit.record(Event.REGISTRATION_RESET, request=request, actor=actor, subject=row, **passkeys)
+        counts = {"passkeys_removed": removed["passkey"]} if removed.get("passkey") else {}
+        audit.record(Event.REGISTRATION_RESET, request=request, actor=actor, subject=row, **counts)
         # The person is told, as of every change of their authentication settings (issue 12, finding 1).
         notices.notify_change(row, notices.Change.REGISTRATION_RESET)
 
