@@ -59,6 +59,11 @@ def approves_by_passkey(user: User | None) -> bool:
     return bool(user is not None and user.pk and factors.factor("passkey").enrolled(user))
 
 
+def passkey_desk(user: User | None) -> bool:
+    """A DA checker who decides by passkey: their pages offer the ceremony, not the code."""
+    return bool(user is not None and user.role == Role.DA_CHECKER and approves_by_passkey(user))
+
+
 def decidable_by(checker: User):
     """The firm's pending requests this checker may decide: never one they prepared, never one
     about themselves (the same rules `services._checker_for` applies at the decision)."""

@@ -62,7 +62,7 @@ def decide(request, participant, request_id):
     """GET: the request and the two decisions. POST approve / reject: the ceremony's options.
     POST finish (the browser's assertion) or cancelled: the decision, or the refusal (400)."""
     cr = _request_or_404(participant, request_id)
-    if not passkey_approval.approves_by_passkey(request.user):
+    if not passkey_approval.passkey_desk(request.user):
         return redirect("dms:request", cr.pk)
     if request.method != "POST":
         return _decision_page(request, cr) if cr.is_pending else redirect("dms:request", cr.pk)

@@ -131,7 +131,7 @@ def change_request(request, participant, request_id):
             "cr": cr,
             "comparison": profiles.compare(cr.before, cr.payload),
             "unlock_label": profiles.LABELS["unlock_reset"],
-            "passkey_desk": request.user.role == Role.DA_CHECKER and passkey_approval.approves_by_passkey(request.user),
+            "passkey_desk": passkey_approval.passkey_desk(request.user),
             **forms,
         },
         status=status,
@@ -140,7 +140,7 @@ def change_request(request, participant, request_id):
 
 @da_page
 def pending(request, participant):
-    if passkey_approval.approves_by_passkey(request.user) and request.user.role == Role.DA_CHECKER:
+    if passkey_approval.passkey_desk(request.user):
         from .pending_views import pending_requests  # the checker's own desk (issue 18)
 
         return pending_requests(request, participant)

@@ -228,6 +228,19 @@ def test_the_maker_never_decides_their_own_request(roster, logged_in_client):
 
 
 @pytest.mark.django_db
+def test_a_maker_who_holds_a_passkey_is_offered_no_ceremony(roster, logged_in_client):
+    """A maker in the same firm with a passkey of their own: the ceremony page sends them to the
+    request, as for anyone who does not decide by passkey; no options, no decision."""
+    cr = prepare(roster, roster.user, surname="LEE")
+    maker = logged_in_client(roster.maker, roster.maker_app)
+    enrol_credential(roster.maker)
+    page = maker.get(f"/dms/requests/{cr.pk}/passkey/")
+    assert page.status_code == 302 and page["Location"] == f"/dms/requests/{cr.pk}/"
+    answer, options = begin(maker, cr)
+    assert answer.status_code == 302 and options is None and status_of(cr) == Status.PENDING
+
+
+@pytest.mark.django_db
 def test_a_da_of_another_firm_neither_sees_nor_decides(roster, other_roster, logged_in_client):
     cr = prepare(roster, roster.user, surname="LEE")
     stranger = logged_in_client(other_roster.checker, other_roster.checker_app)
