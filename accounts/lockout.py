@@ -202,10 +202,9 @@ def sweep_keyed_attempts() -> int:
     for start in range(0, len(stale), 1000):
         with transaction.atomic():
             # Re-checked under the delete: a row counted meanwhile has a recent time now.
-            for row in KeyedAttempts.objects.select_for_update().filter(pk__in=stale[start : start + 1000]):
-                if row.locked_at is None and not _recent(row.times, policy):
-                    row.delete()
-                    deleted += 1
+            rows = KeyedAttempts.objects.select_for_update().filter(pk__in=stale[start : start + 1000])
+            gone = [row.pk for row in rows if row.locked_at is None and not _recent(row.times, policy)]
+            deleted += KeyedAttempts.objects.filter(pk__in=gone).delete()[0]
     return deleted
 
 

@@ -350,11 +350,8 @@ def remove_passkeys(user) -> int:
     switched back on (accounts.factors.held_factors)."""
     if not installed():
         return _remove_unloaded(user)
-    deleted = 0
-    for device in _model().objects.filter(user=user):
-        device.delete()
-        deleted += 1
-    return deleted
+    _total, per_model = _model().objects.filter(user=user).delete()  # their attestations go with them
+    return per_model.get(_model()._meta.label, 0)
 
 
 # The library's tables, as its migrations make them; they stay in the database while its app is
