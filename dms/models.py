@@ -65,8 +65,8 @@ class EServiceRecord(models.Model):
     SCard 1 (a DA's smartcard password, until decommissioning; §4.1.2)."""
 
     class Service(models.TextChoices):
-        DA3 = "DA3", _("DA3 - Delegated Administrator maintenance")
-        DA4 = "DA4", _("DA4 - CCASS / CCMS User Account Application")
+        DA3 = "DA3", _("DA3 - CCASS/ CCMS Terminal Delegated Administrator Application/ Maintenance Form")
+        DA4 = "DA4", _("DA4 - CCASS / CCMS User Account Application Form")
         SCARD1 = "SCARD1", _("SCard 1 - Smartcard Maintenance for DA")
 
     class Action(models.TextChoices):

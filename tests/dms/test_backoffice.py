@@ -342,3 +342,12 @@ def test_da3_assign_role_and_da4_answer_in_the_operators_language(roster, operat
     response = operator_client.post("/backoffice/da4/", {"participant": "B01234", "accounts": "3"}, follow=True)
     page = response.content.decode()
     assert "增設 3 個用戶帳戶；費用港幣 750.00 元" in page and "additional user account" not in page
+
+
+def test_the_eservices_are_named_as_the_seeds_name_them():
+    """The records' eService names (the operators' list and filter) are the circular's, verbatim
+    (the circular names DA3 twice, with and without "Terminal"; the portal uses the first)."""
+    names = dict(EServiceRecord.Service.choices)
+    assert names["DA3"] == "DA3 - CCASS/ CCMS Terminal Delegated Administrator Application/ Maintenance Form"
+    assert names["DA4"] == "DA4 - CCASS / CCMS User Account Application Form"
+    assert names["SCARD1"] == "SCard 1 - Smartcard Maintenance for DA"
