@@ -37,7 +37,7 @@ from otp import passkeys
 
 from . import services
 from .models import ChangeRequest
-from .rules import CHECKER_LOCKED, CHECKER_ONLY, NOT_PENDING, REASON_REQUIRED, DmsRefusal
+from .rules import CHECKER_LOCKED, CHECKER_ONLY, REASON_REQUIRED, DmsRefusal
 
 APPROVE = "approve"
 REJECT = "reject"
@@ -106,13 +106,6 @@ class Ceremony:
     options: dict
 
 
-def _pending_for(checker: User, request_id: int) -> ChangeRequest:
-    cr = ChangeRequest.objects.filter(pk=request_id, participant_id=checker.participant_id).first()
-    if cr is None or not cr.is_pending:
-        raise DmsRefusal(NOT_PENDING)
-    return cr
-
-
 def begin(request_id: int, *, checker: User, decision: str, reason: str = "", request) -> Ceremony:
     """Options for the checker's authenticator, bound to this request and decision. The
     checker rules are checked (and a refusal audited) before any challenge is issued."""
@@ -125,7 +118,7 @@ def begin(request_id: int, *, checker: User, decision: str, reason: str = "", re
         raise DmsRefusal(CHECKER_ONLY)
     if not approves_by_passkey(checker):
         raise DmsRefusal(NO_PASSKEY)
-    cr = _pending_for(checker, request_id)
+    cr = services.pending_request(request_id, checker.participant_id)
     with services._auditing_refusals(request):
         services._checker_for(cr, checker.user_id)
     nonce = secrets.token_bytes(32)

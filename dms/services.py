@@ -151,6 +151,14 @@ def withdraw_request(request_id: int, *, maker: User, request=None) -> ChangeReq
 # -- the checker ----------------------------------------------------------------------
 
 
+def pending_request(request_id: int, participant_id) -> ChangeRequest:
+    """The firm's pending request, read without a lock (a decision re-reads it locked)."""
+    cr = ChangeRequest.objects.filter(pk=request_id, participant_id=participant_id).first()
+    if cr is None or not cr.is_pending:
+        raise DmsRefusal(NOT_PENDING)
+    return cr
+
+
 def _locked_request(request_id: int, participant_id) -> ChangeRequest:
     cr = (
         ChangeRequest.objects.select_for_update()
@@ -230,9 +238,7 @@ def request_authorisation_code(request_id: int, *, participant_id, checker_id: s
     """The checker's e-mail Authorisation Code: an e-mail OTP of its own purpose, so it never
     blocks or replaces the checker's logon code (docs/security.md, "E-mail OTP per person and
     purpose"). Returns otp.services.EmailOtpRequest; may raise otp.services.DeliveryUnavailable."""
-    cr = ChangeRequest.objects.filter(pk=request_id, participant_id=participant_id).first()
-    if cr is None or not cr.is_pending:
-        raise DmsRefusal(NOT_PENDING)
+    cr = pending_request(request_id, participant_id)
     with _auditing_refusals(request):
         checker = _checker_for(cr, checker_id)
     factor = _authorisation_factor(checker)
