@@ -28,6 +28,7 @@ CROSS_CUTTING = {
     "test_public_pages.py",  # the base's public pages: the landing page, /sso/ and every portal's User Login
     "test_foundation.py",
     "test_i18n.py",
+    "test_kept_queries.py",  # the base's compiled-once reads, used by accounts and otp (ccass_portal/kept_queries.py)
     "test_lock_guard.py",
     "test_logging.py",
     "test_redis_ping.py",  # the health check's Redis PING (ccass_portal/redis_ping.py)
