@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
 from ccass_portal import clock
+from ccass_portal.kept_queries import KeptQuery
 from otp import services as otp_services
 
 from . import audit, factors, lockout, passkeys, user_ids
@@ -240,11 +241,18 @@ def password_expiry_warning(user: User) -> int | None:
     return days if days is not None and days <= settings.PORTAL_PASSWORD_EXPIRY_WARNING_DAYS else None
 
 
+# Read at every password step, and row-locked at every OTP step: compiled once (ccass_portal.kept_queries).
+_PERSON = KeptQuery(lambda user_id: User.objects.filter(user_id=user_id), form="first", user_id=str)
+_PERSON_LOCKED = KeptQuery(
+    lambda user_id: User.objects.select_for_update().filter(user_id=user_id), form="first", user_id=str
+)
+
+
 def find_user(typed_user_id: str) -> User | None:
     user_id = user_ids.normalise_user_id(typed_user_id)
     if not user_ids.ANY_USER_ID.fullmatch(user_id):
         return None
-    return User.objects.filter(user_id=user_id).first()
+    return _PERSON(user_id=user_id)
 
 
 def typed_label(typed_user_id: str) -> str:
@@ -354,7 +362,7 @@ def _unlocked_user(request, attempt: Attempt) -> User | None:
     """The attempt's person, freshly read; None (and the attempt ends) if locked or gone.
     Row-locked first, so a step's transaction takes the person before the device, in the order
     request_email_otp takes them (no deadlock between asking for a code and entering one)."""
-    user = User.objects.select_for_update().filter(user_id=attempt.user_id).first()
+    user = _PERSON_LOCKED(user_id=attempt.user_id)
     if user is None or user.is_locked:
         abandon_attempt(request)
         return None

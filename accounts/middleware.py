@@ -17,6 +17,7 @@ from django_otp.middleware import OTPMiddleware
 from django_otp.models import Device
 
 from ccass_portal import clock
+from ccass_portal.kept_queries import KeptQuery
 
 from . import audit, logon
 from .models import User
@@ -92,6 +93,25 @@ class ServiceHoursMiddleware:
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"  # the backend complete_logon logs in with
 
 
+_KEPT: dict[type, KeptQuery] = {}
+
+
+def _device_and_person(device_cls) -> KeptQuery:
+    """A device of this class with its person, read on every verified request: compiled once."""
+    if device_cls not in _KEPT:
+        _KEPT[device_cls] = KeptQuery(
+            lambda pk, user_id: (
+                device_cls.objects.select_related("user")
+                # ModelBackend.get_user reads the person through the default manager: the same rule here.
+                .filter(User.objects.shown("user__"), pk=pk, user_id=user_id)
+            ),
+            form="first",
+            pk=int,
+            user_id=str,
+        )
+    return _KEPT[device_cls]
+
+
 class VerifiedPersonMiddleware(OTPMiddleware):
     """django-otp's OTPMiddleware, reading the person with the device that verified the session in one
     statement instead of two (issue 19; docs/benchmarks.md, "Statements per logon").
@@ -127,12 +147,7 @@ class VerifiedPersonMiddleware(OTPMiddleware):
             model_label, device_id = OTPMiddleware._normalize_persistent_id(persistent_id).rsplit("/", 1)
             device_cls = apps.get_model(model_label)
             if issubclass(device_cls, Device):
-                device = (
-                    device_cls.objects.select_related("user")
-                    # ModelBackend.get_user reads the person through the default manager: the same rule here.
-                    .filter(User.objects.shown("user__"), pk=int(device_id), user_id=session[SESSION_KEY])
-                    .first()
-                )
+                device = _device_and_person(device_cls)(pk=int(device_id), user_id=str(session[SESSION_KEY]))
         if (
             device is not None
             and ModelBackend().user_can_authenticate(device.user)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from ccass_portal import clock
+from ccass_portal.kept_queries import KeptQuery
 
 from .models import AuthenticatorDevice, EmailOtpDevice
 
@@ -52,9 +53,14 @@ def confirmed_app_device(user) -> AuthenticatorDevice | None:
     return AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
 
 
+_HAS_CONFIRMED_APP = KeptQuery(
+    lambda user_id: AuthenticatorDevice.objects.filter(user_id=user_id, confirmed=True), form="exists", user_id=str
+)
+
+
 def has_confirmed_app_device(user) -> bool:
     """One EXISTS: asked at every password step, it reads no device row (no sealed secret)."""
-    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
+    return _HAS_CONFIRMED_APP(user_id=user.pk)
 
 
 @dataclass(frozen=True)
@@ -64,17 +70,26 @@ class AppCodeCheck:
     device: AuthenticatorDevice | None = None
 
 
+# The person's newest app (confirmed, or the one being registered), row-locked; read at every app
+# code checked, so compiled once (ccass_portal.kept_queries).
+_APP_LOCKED = {
+    confirmed: KeptQuery(
+        lambda user_id, confirmed=confirmed: (
+            AuthenticatorDevice.objects.select_for_update().filter(user_id=user_id, confirmed=confirmed).order_by("-id")
+        ),
+        form="first",
+        user_id=str,
+    )
+    for confirmed in (True, False)
+}
+
+
 def _check_app_code(user, token: str, *, confirmed: bool) -> AppCodeCheck:
     token = (token or "").strip()
     # No savepoint inside a caller's transaction (the logon, reset, step-up and DMS steps): no caller
     # goes on after a database error there, and it saves two statements per code (issue 19).
     with transaction.atomic(savepoint=False):
-        device = (
-            AuthenticatorDevice.objects.select_for_update()
-            .filter(user=user, confirmed=confirmed)
-            .order_by("-id")
-            .first()
-        )
+        device = _APP_LOCKED[confirmed](user_id=user.pk)
         if device is None:
             return AppCodeCheck(ok=False)
         if re.fullmatch(rf"[0-9]{{{device.digits}}}", token) and device.verify_token(token):
