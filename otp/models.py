@@ -18,7 +18,7 @@ import uuid
 from binascii import unhexlify
 
 from django.conf import settings
-from django.db import models
+from django.db import DatabaseError, models
 from django.utils import timezone
 from django_otp.models import CooldownMixin, GenerateNotAllowed
 from django_otp.oath import TOTP, hotp
@@ -88,8 +88,14 @@ class AuthenticatorDevice(TOTPDevice):
             self._verifying = False
 
     def save(self, *args, **kwargs):
-        if getattr(self, "_verifying", False) and not self._state.adding:
-            kwargs.setdefault("update_fields", self._VERIFY_FIELDS)
+        if getattr(self, "_verifying", False) and not self._state.adding and not (args or kwargs):
+            # One UPDATE of the row those fields live in (TOTPDevice's), without save()'s walk through
+            # the parent models: 0.7 ms of CPU on every code checked (issue 19). The caller holds the
+            # row locked (otp.services); a row gone all the same fails as save(update_fields=...) does.
+            values = {name: getattr(self, name) for name in self._VERIFY_FIELDS}
+            if not TOTPDevice.objects.filter(pk=self.pk).update(**values):
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+            return
         super().save(*args, **kwargs)
 
 
