@@ -37,6 +37,18 @@ def test_a_web_worker_at_rest_loads_no_celery(tmp_path):
     assert not {"celery", "kombu", "billiard", "amqp"} & set(loaded)
 
 
+def test_a_web_worker_freezes_what_it_loaded_before_serving(tmp_path):
+    """After the warm-up the collector's full passes skip what lives as long as the worker: without the
+    freeze a full pass walks every module's objects again (docs/benchmarks.md, "Garbage collection")."""
+    counts = run(
+        "import gc, json, ccass_portal.wsgi; "
+        "print(json.dumps({'frozen': gc.get_freeze_count(), 'tracked': len(gc.get_objects())}))",
+        tmp_path,
+    )
+    assert counts["frozen"] > 50_000
+    assert counts["tracked"] < counts["frozen"] / 10
+
+
 def test_a_task_sent_from_the_web_goes_through_the_configured_app(tmp_path):
     """Without the app loaded, a shared task would bind to Celery's default app (an AMQP broker on
     localhost): the e-mail OTP would never reach the worker."""
