@@ -121,6 +121,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Values sent apart from the SQL (server-side binding), and a statement prepared once its connection
+    # has run it five times (Django turns psycopg's preparing off unless asked): PostgreSQL parses and
+    # plans each logon statement once per connection instead of once per request (docs/decisions.md,
+    # "Server-side binding and prepared statements"). Behind a transaction-pooling PgBouncer, set
+    # DJANGO_DB_PREPARE_THRESHOLD to an empty value.
+    prepare_threshold = env.str("DJANGO_DB_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=int(prepare_threshold) if prepare_threshold else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and passwords ---------------------------------------------------------

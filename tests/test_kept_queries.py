@@ -186,3 +186,13 @@ def test_what_cannot_be_kept_is_refused_when_declared_or_compiled():
     with pytest.raises(ImproperlyConfigured):
         not_a_queryset(user_id="B00001KQ")
 
+
+def test_a_statement_a_worker_repeats_is_prepared_on_its_connection(participant, postgres):
+    """Server-side binding (settings.DATABASES): PostgreSQL plans the logon's reads once per connection."""
+    make_person(participant, "B00008KQ")
+    for _ in range(6):  # psycopg prepares a statement on its fifth run
+        assert logon.find_user("B00008KQ") is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any('FROM "accounts_user"' in statement and "$1" in statement for statement in prepared), prepared

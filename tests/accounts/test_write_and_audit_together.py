@@ -24,8 +24,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def audit_refuses(kind: str):
     """The database refuses audit rows of `kind` (PostgreSQL CHECK constraint), while inside."""
     table = AuditEvent._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT test_refuse_kind CHECK (kind <> %s) NOT VALID", [kind])
+    with connection.schema_editor() as editor:  # DDL takes no bound parameters: the kind written as a literal
+        editor.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT test_refuse_kind CHECK (kind <> {editor.quote_value(kind)}) NOT VALID"
+        )
     try:
         yield
     finally:
