@@ -2,6 +2,7 @@
 takes the queryset's row lock, and refuses what it cannot keep (docs/decisions.md, "Kept queries")."""
 
 import itertools
+import json
 import threading
 
 import pytest
@@ -18,6 +19,7 @@ from ccass_portal.kept_queries import KeptQuery
 from otp import services as otp_services
 from otp.models import AuthenticatorDevice
 from tests.factories import make_person
+from tests.test_logging import run as run_in_production
 
 # Without the test-case transaction, so that a second connection sees the rows. Every test but the two
 # on row locks (SQLite takes none) also runs on SQLite, the embedded default.
@@ -196,3 +198,17 @@ def test_a_statement_a_worker_repeats_is_prepared_on_its_connection(participant,
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [statement for (statement,) in cursor.fetchall()]
     assert any('FROM "accounts_user"' in statement and "$1" in statement for statement in prepared), prepared
+
+
+@pytest.mark.parametrize(("setting", "threshold"), [(None, 5), ("2", 2), ("", None)])
+def test_preparing_follows_its_setting_and_can_be_turned_off_for_a_transaction_pooler(setting, threshold):
+    """Values are always bound server-side on PostgreSQL; preparing is off when the setting is empty."""
+    code = (
+        "import json; from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']; "
+        "print(json.dumps([o['server_side_binding'], o['prepare_threshold']]))"
+    )
+    env = {"DATABASE_URL": "postgres://portal@127.0.0.1:9/portal"}  # never connected to here
+    if setting is not None:
+        env["DJANGO_DB_PREPARE_THRESHOLD"] = setting
+    result = run_in_production(code, **env)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, threshold]
