@@ -3,9 +3,9 @@ outside demo mode."""
 
 from django.urls import path
 
-from . import views
+from ccass_portal.lazy_views import lazy
 
 urlpatterns = [
-    path("outbox/", views.demo_outbox, name="demo-outbox"),
-    path("clock/", views.demo_clock_page, name="demo-clock"),
+    path("outbox/", lazy("demo.views.demo_outbox"), name="demo-outbox"),
+    path("clock/", lazy("demo.views.demo_clock_page"), name="demo-clock"),
 ]

@@ -8,10 +8,12 @@ import gzip
 import json
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponseNotFound
 from django.test import RequestFactory
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from ccass_portal.lazy_views import lazy
 from ccass_portal.static_files import StaticFilesOnFirstUse
 from tests.test_logging import run as run_in_production
 
@@ -181,3 +183,34 @@ def test_a_worker_serves_the_hashed_static_files_as_whitenoise_does(tmp_path):
         "cache": "max-age=315360000, public, immutable",
         "type": 'text/css; charset="utf-8"',
     }
+
+
+def test_dms_and_back_office_views_load_when_a_request_first_reaches_them(tmp_path):
+    """The URL map names every portal (the logon pages reverse DMS's and the back-office's names), but
+    their view modules load on the first request to one of them (ccass_portal/lazy_views.py)."""
+    loaded = run(
+        "import json, sys, ccass_portal.wsgi; from django.urls import resolve, reverse; "
+        "views = ('dms.views', 'dms.profile_views', 'dms.backoffice_views', 'dms.services', 'demo.views'); "
+        "built = reverse('dms:create'), reverse('backoffice:da4'), reverse('demo-outbox'); "
+        "before = [m for m in views if m in sys.modules]; "
+        "match = resolve('/dms/profiles/create/'); exempt = getattr(match.func, 'csrf_exempt', False); "
+        "print(json.dumps({'built': built, 'before': before, 'path': match._func_path, 'exempt': exempt, "
+        "'after': [m for m in views if m in sys.modules]}))",
+        tmp_path,
+    )
+    assert loaded["built"] == ["/dms/profiles/create/", "/backoffice/da4/", "/demo/outbox/"]
+    assert loaded["before"] == []
+    assert loaded["path"] == "dms.profile_views.create" and loaded["exempt"] is False
+    assert {"dms.profile_views", "dms.services"} <= set(loaded["after"])
+    assert "dms.backoffice_views" not in loaded["after"]
+
+
+def test_a_lazy_view_is_its_view_once_reached():
+    """Called, it answers as the view; its decorators' marks reach the middleware; a class-based view,
+    whose `view_class` Django reads while building the URL map, is refused."""
+    view = lazy("tests.lazy_view_targets.exempt")
+    assert not hasattr(view, "view_class")
+    assert view.csrf_exempt is True
+    assert view(RequestFactory().get("/"), value="7").content == b"exempt 7"
+    with pytest.raises(ImproperlyConfigured):
+        lazy("tests.lazy_view_targets.class_based")(RequestFactory().get("/"))
