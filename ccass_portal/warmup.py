@@ -19,9 +19,22 @@ from otp import sealing
 # the back-office and the demo (0.8 MiB): behind a logon whose pages (accounts/, base.html) are
 # warmed, compiled after that logon's hash, in the memory argon2's block leaves free.
 # Neither do the account pages a logon never shows (Authentication Settings, Change Password, the
-# self-service reset, adding a passkey) nor the Terminal's pages past its menu: 0.3 MiB.
+# self-service reset, adding a passkey) nor the Terminal's pages past its menu: 0.3 MiB. Nor the
+# pages of a logon that is not the everyday one: the first-time setup (once per person), the 90-day
+# change, the smartcard logon (until decommissioning) and the passkey logon (passkeys are off by
+# default): 0.1 MiB, a few milliseconds once per worker on first use.
 NOT_WARMED = (
     "admin/",
+    "otp/admin",  # the admin's, in django-otp's and contrib.auth's folders
+    "otp_totp/admin",
+    "auth/widgets",
+    "accounts/setup",
+    "accounts/register",
+    "accounts/skip_warning",
+    "accounts/expired",
+    "accounts/smartcard",
+    "accounts/passkey",
+    "accounts/_passkey_",
     "registration/",
     "dms/",
     "backoffice/",
