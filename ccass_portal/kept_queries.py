@@ -7,9 +7,14 @@ keeps what Django built the first time, for one queryset that differs between ca
 values it is given, and runs that SQL with each call's values. The rule stays where it was written:
 in the queryset, through the managers and filters the rest of the project uses.
 
-What may be kept is checked when it is compiled, not trusted: the queryset is compiled twice, with
-different stand-in values, and everything but those values must come out the same. A queryset that
-embeds anything else that varies (the time, a setting read while building it) is refused.
+What may be kept is checked when it is compiled, not trusted:
+- every value in the SQL is a slot, given anew on each call, or a boolean the queryset writes itself
+  (`confirmed=True`). A string, number or date read while building (a setting, the day) would be
+  kept for good: it is refused, even when it would not have changed;
+- the queryset is compiled twice, with different stand-ins, and must come out the same but for them;
+- a slot must reach the SQL unchanged. The stand-ins carry `%`, `_`, `\\`, capitals and spaces, so a
+  lookup that escapes, folds or trims its value (`contains`, `iexact` on SQLite) is refused rather
+  than given a value it would have escaped.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ from django.db.transaction import TransactionManagementError
 # Values a slot may take: those Django passes to the driver unchanged, so the stand-in found in the
 # compiled parameters is the place each call's value goes.
 SLOT_TYPES = (str, int)
+# The only values besides the slots a kept query may carry: the queryset's own flags.
+CONSTANT_TYPES = (bool, type(None))
 
 
 def _stand_in(kind: type) -> Any:
     if kind is str:
-        return f"kept-{secrets.token_hex(12)}"
+        return f" Kept%_\\{secrets.token_hex(12)} "
     if kind is int:
         # Inside 32 bits: Django turns an out-of-range integer lookup into "no rows" before any SQL.
+        # (A value out of range given later reaches the database, which finds no row either.)
         return 1_000_000_000 + secrets.randbelow(1_000_000_000)
     raise ImproperlyConfigured(f"A kept query's slot is one of {SLOT_TYPES}, not {kind!r}.")
 
@@ -129,6 +137,11 @@ class KeptQuery:
                     f"A kept query's parameter {position} varies between builds without being a slot: "
                     "a value read while building, or a slot's value changed on its way to the SQL."
                 )
+            elif type(one) not in CONSTANT_TYPES and not self._exists_one(sql, position, one):
+                raise ImproperlyConfigured(
+                    f"A kept query's parameter {position} ({one!r}) is neither a slot nor a flag: a value read "
+                    "while building would be kept for good; make it a slot."
+                )
         if {name for _, name in slots} != set(self.slots):
             raise ImproperlyConfigured("Each slot of a kept query must reach the SQL unchanged.")
         if self.form == "exists":
@@ -148,6 +161,10 @@ class KeptQuery:
             populators=tuple(get_related_populators(klass_info, select, connection.alias)),
             converters=tuple((position, convs, expression) for position, (convs, expression) in converters.items()),
         )
+
+    def _exists_one(self, sql: str, position: int, value) -> bool:
+        """Django's own `SELECT 1 AS "a"` of `.exists()`, bound as a value on PostgreSQL."""
+        return self.form == "exists" and position == 0 and sql.startswith('SELECT %s AS "a"') and value == 1
 
     # Running --------------------------------------------------------------------------------------
 

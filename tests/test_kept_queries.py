@@ -8,11 +8,13 @@ import threading
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Value
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import logon
+from accounts.middleware import _device_and_person
 from accounts.models import User
 from ccass_portal import clock
 from ccass_portal.kept_queries import KeptQuery
@@ -81,6 +83,20 @@ def test_the_device_read_with_its_person_is_the_select_related_one(participant):
 
 
 @both
+def test_the_middlewares_kept_read_finds_the_sessions_own_device_only(participant):
+    """VerifiedPersonMiddleware's read, as it runs: a stolen or forged session naming the victim's device
+    with another person (or a deleted person) verifies nothing."""
+    person, _ = make_person(participant, "B00012KQ")
+    stranger, _ = make_person(participant, "B00013KQ")
+    device = AuthenticatorDevice.objects.get(user=person)
+    read = _device_and_person(AuthenticatorDevice)
+    assert read(pk=device.pk, user_id=person.pk).user == person
+    assert read(pk=device.pk, user_id=stranger.pk) is None
+    User.all_objects.filter(pk=person.pk).update(deleted_at=clock.now())
+    assert read(pk=device.pk, user_id=person.pk) is None
+
+
+@both
 def test_exists_is_the_querysets_exists(participant):
     person, _ = make_person(participant, "B00005KQ")
     assert otp_services.has_confirmed_app_device(person) is True
@@ -104,15 +120,12 @@ def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it(p
 def test_a_locking_read_holds_the_row_lock_against_another_connection(participant, postgres):
     """The lock is real: while one transaction holds the person, another's NOWAIT lock fails."""
     make_person(participant, "B00007KQ")
-    kept = KeptQuery(
-        lambda user_id: User.objects.select_for_update().filter(user_id=user_id), form="first", user_id=str
-    )
     held, release, outcome = threading.Event(), threading.Event(), {}
 
     def holder():
         try:
             with transaction.atomic():
-                kept(user_id="B00007KQ")
+                logon._PERSON_LOCKED(user_id="B00007KQ")  # the OTP step's read of the person
                 held.set()
                 release.wait(10)
         finally:
@@ -152,6 +165,33 @@ def test_a_value_that_varies_without_being_a_slot_is_refused():
 
 
 @both
+def test_a_constant_read_while_building_is_refused_even_when_it_does_not_change():
+    """A setting or the day, read while building, would be kept for good: only slots and flags may be."""
+    kept = KeptQuery(lambda user_id: User.objects.filter(user_id=user_id, otp_failures=5), form="first", user_id=str)
+    with pytest.raises(ImproperlyConfigured, match="neither a slot nor a flag"):
+        kept(user_id="B00001KQ")
+    flagged = KeptQuery(
+        lambda user_id: AuthenticatorDevice.objects.filter(user_id=user_id, confirmed=True), form="exists", user_id=str
+    )
+    assert flagged(user_id="B00001KQ") is False  # a boolean the queryset writes itself is kept
+
+
+@both
+def test_a_lookup_that_escapes_its_value_is_refused_or_answers_as_the_orm(participant):
+    """SQLite's `iexact` is a LIKE with the value escaped: kept, `%` would be a wildcard, so it is refused.
+    PostgreSQL's compares with `=`: kept, it answers as the ORM does, `%` included."""
+    make_person(participant, "B00011KQ")
+    kept = KeptQuery(lambda user_id: User.objects.filter(user_id__iexact=user_id), form="first", user_id=str)
+    if connection.vendor == "sqlite":
+        with pytest.raises(ImproperlyConfigured):
+            kept(user_id="b00011kq")
+        return
+    for typed in ("b00011kq", "b0001%kq", "B0001_KQ"):
+        assert kept(user_id=typed) == User.objects.filter(user_id__iexact=typed).first()
+    assert kept(user_id="b00011kq").user_id == "B00011KQ" and kept(user_id="b0001%kq") is None
+
+
+@both
 def test_a_slot_the_sql_does_not_carry_unchanged_is_refused():
     """`contains` wraps the value in wildcards: the stand-in is not found, so nothing is kept."""
     kept = KeptQuery(lambda user_id: User.objects.filter(user_id__contains=user_id), form="first", user_id=str)
@@ -177,10 +217,15 @@ def test_what_cannot_be_kept_is_refused_when_declared_or_compiled():
         KeptQuery(lambda when: User.objects.filter(locked_at=when), form="first", when=type(clock.now()))
     with pytest.raises(ImproperlyConfigured):
         KeptQuery(lambda user_id: User.objects.filter(user_id=user_id), form="count", user_id=str)
-    annotated = KeptQuery(
+    prefetching = KeptQuery(
         lambda user_id: User.objects.filter(user_id=user_id).prefetch_related("participant"),
         form="first",
         user_id=str,
+    )
+    with pytest.raises(ImproperlyConfigured):
+        prefetching(user_id="B00001KQ")
+    annotated = KeptQuery(
+        lambda user_id: User.objects.filter(user_id=user_id).annotate(one=Value(1)), form="first", user_id=str
     )
     with pytest.raises(ImproperlyConfigured):
         annotated(user_id="B00001KQ")
@@ -192,7 +237,7 @@ def test_what_cannot_be_kept_is_refused_when_declared_or_compiled():
 def test_a_statement_a_worker_repeats_is_prepared_on_its_connection(participant, postgres):
     """Server-side binding (settings.DATABASES): PostgreSQL plans the logon's reads once per connection."""
     make_person(participant, "B00008KQ")
-    for _ in range(6):  # psycopg prepares a statement on its fifth run
+    for _ in range(6):  # psycopg prepares a statement once it has run it five times: on the sixth run
         assert logon.find_user("B00008KQ") is not None
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
