@@ -123,13 +123,14 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     # Values sent apart from the SQL (server-side binding), and a statement prepared once its connection
     # has run it five times (Django turns psycopg's preparing off unless asked): PostgreSQL parses and
-    # plans each logon statement once per connection instead of once per request (docs/decisions.md,
+    # plans each logon statement once, not on every request (docs/decisions.md,
     # "Server-side binding and prepared statements"). Behind a transaction-pooling PgBouncer, set
     # DJANGO_DB_PREPARE_THRESHOLD to an empty value.
-    prepare_threshold = env.str("DJANGO_DB_PREPARE_THRESHOLD", default="5")
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=int(prepare_threshold) if prepare_threshold else None
-    )
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        prepare_threshold = env.str("DJANGO_DB_PREPARE_THRESHOLD", default="5")
+        options = DATABASES["default"].setdefault("OPTIONS", {})  # what DATABASE_URL says comes first
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", int(prepare_threshold) if prepare_threshold else None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and passwords ---------------------------------------------------------
