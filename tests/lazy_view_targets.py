@@ -1,4 +1,4 @@
-"""Views for tests/test_web_worker.py's LazyView tests: a decorated function view and a class-based one."""
+"""Views for tests/test_web_worker.py's LazyView tests: a decorated function view, a class-based and an async one."""
 
 from django.http import HttpResponse
 from django.views import View
@@ -11,3 +11,7 @@ def exempt(request, value=""):
 
 
 class_based = View.as_view()
+
+
+async def asynchronous(request):
+    return HttpResponse("async")
