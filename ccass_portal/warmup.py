@@ -42,8 +42,6 @@ NOT_WARMED = (
     "accounts/authentication_settings",
     "accounts/change_password",
     "accounts/reset_",
-    "accounts/passkey_register",
-    "accounts/_passkey_settings",
     "accounts/_step_up_code",
     "portal/overnight_reports",
     "portal/function_not_available",
