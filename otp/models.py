@@ -89,9 +89,9 @@ class AuthenticatorDevice(TOTPDevice):
             self._verifying = False
 
     def save(self, *args, **kwargs):
+        verifying = getattr(self, "_verifying", False) and not self._state.adding
         if (
-            getattr(self, "_verifying", False)
-            and not self._state.adding
+            verifying
             and not (args or kwargs)
             # save() would send these; with a receiver connected, it goes through save() as before.
             and not signals.pre_save.has_listeners(type(self))
@@ -104,6 +104,8 @@ class AuthenticatorDevice(TOTPDevice):
             if not TOTPDevice.objects.filter(pk=self.pk).update(**values):
                 raise DatabaseError("The app registration checked was no longer there to update.")
             return
+        if verifying:
+            kwargs.setdefault("update_fields", self._VERIFY_FIELDS)  # not the sealed secret's table
         super().save(*args, **kwargs)
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db.models import signals
 from django.test import Client
 
 from accounts.models import AuditEvent
@@ -197,6 +198,28 @@ def test_sec10_app_code_works_once_and_a_replay_is_the_ordinary_invalid(client, 
     response = client.post("/login/otp/", {"otp": code})
     assert response.status_code == 400 and b"Invalid OTP" in response.content
     assert AuditEvent.objects.filter(subject=user, kind="otp_replay").count() == 1
+
+
+def test_a_checked_code_is_written_to_the_row_and_still_reaches_a_save_receiver(app_user):
+    """The check writes last_t in one UPDATE (otp/models.py); a receiver connected for the model is
+    still called, through save(), and the code stays used once."""
+    user, app = app_user
+    code = app.code()
+    assert services.verify_app_code(user, code).ok
+    row = AuthenticatorDevice.objects.get(user=user)
+    assert row.last_t > 0 and row.last_used_at is not None
+    saved = []
+
+    def receiver(sender, instance, **kwargs):
+        saved.append(kwargs.get("update_fields"))
+
+    signals.post_save.connect(receiver, sender=AuthenticatorDevice)
+    try:
+        assert services.verify_app_code(user, app.code(1)).ok
+    finally:
+        signals.post_save.disconnect(receiver, sender=AuthenticatorDevice)
+    assert saved and set(saved[0]) == set(AuthenticatorDevice._VERIFY_FIELDS)
+    assert not services.verify_app_code(user, code).ok
 
 
 @pytest.mark.parametrize("offset,accepted", [(-2, False), (-1, True), (0, True), (1, True), (2, False)])
