@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
@@ -67,36 +68,62 @@ def _redis_py_client(url: str):
     return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
 
-def answers(url: str, timeout: float = 1.0) -> bool:
-    """True if Redis at `url` answers PING within `timeout` seconds (connect, then each reply)."""
+def _by_redis_py(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(_redis_py_client(url).ping())
+    except redis.RedisError:
+        return False
+
+
+def _pong(url: str, conn: socket.socket) -> bool:
+    """Read PING's answer; a connection that answered is kept for the next check."""
+    if _reply(conn) == b"+PONG":
+        _kept.connections[url] = conn
+        return True
+    conn.close()
+    return False
+
+
+def ask(url: str, timeout: float = 1.0) -> Callable[[], bool]:
+    """PING sent now on the kept connection; the function returned reads the answer. The health
+    check asks Redis before PostgreSQL and reads both answers after one wait instead of two (issue
+    19). A kept connection found closed is replaced once; a Redis that does not answer within
+    `timeout` (connect, then each reply) is not answering, with no second wait."""
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "unix") or parts.query:
-        import redis
+        return lambda: _by_redis_py(url)
+    kept = _kept.__dict__.setdefault("connections", {}).pop(url, None)
+    if kept is not None:
+        try:
+            kept.sendall(_command("PING"))
+        except OSError:
+            kept.close()
+            kept = None
 
+    def answer() -> bool:
+        if kept is not None:
+            try:
+                return _pong(url, kept)
+            except TimeoutError:
+                kept.close()
+                return False
+            except (OSError, ValueError):
+                kept.close()  # closed by Redis (idle, killed, restarted): one new connection
+        conn = None
         try:
-            return bool(_redis_py_client(url).ping())
-        except redis.RedisError:
-            return False
-    connections = _kept.__dict__.setdefault("connections", {})
-    for kept in (True, False):
-        conn = connections.pop(url, None) if kept else None
-        if kept and conn is None:
-            continue
-        try:
-            conn = conn or _connect(url, timeout)
+            conn = _connect(url, timeout)
             conn.sendall(_command("PING"))
-            if _reply(conn) == b"+PONG":
-                connections[url] = conn
-                return True
-            conn.close()
-            return False
-        except TimeoutError:
-            if conn is not None:
-                conn.close()
-            return False  # a hung Redis: no second wait
+            return _pong(url, conn)
         except (OSError, ValueError):
             if conn is not None:
                 conn.close()
-            if not kept:
-                return False
-    return False
+            return False
+
+    return answer
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """True if Redis at `url` answers PING within `timeout` seconds (connect, then each reply)."""
+    return ask(url, timeout)()

@@ -125,3 +125,34 @@ def test_the_health_check_in_a_web_worker_loads_no_redis_client(tmp_path):
         DJANGO_ALLOWED_HOSTS="testserver",
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, True, False]
+
+
+def test_asked_first_and_read_after_another_wait_it_answers_on_the_kept_connection():
+    """The health check sends PING, asks PostgreSQL, then reads Redis's answer (terminal/views.py)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    need(bool(url), "redis-server, TEST_REDIS_URL (run `make test`)")
+    assert redis_ping.answers(url)
+    kept = redis_ping._kept.connections[url]
+    answer = redis_ping.ask(url)
+    time.sleep(0.05)  # the other round trip
+    assert answer() is True
+    assert redis_ping._kept.connections[url] is kept
+
+
+def test_asked_on_a_connection_redis_dropped_it_answers_on_a_new_one(redis_with_password):
+    import redis
+
+    url = f"redis://:s3cret%20pass@127.0.0.1:{redis_with_password}/0"
+    assert redis_ping.answers(url)
+    admin = redis.Redis.from_url(url)
+    assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
+    admin.close()
+    answer = redis_ping.ask(url)
+    assert answer() is True
+
+
+def test_asked_of_a_hung_redis_it_is_not_answering_within_the_timeout(hung_redis):
+    url = f"redis://127.0.0.1:{hung_redis}/0"
+    started = time.monotonic()
+    assert redis_ping.ask(url, timeout=0.5)() is False
+    assert time.monotonic() - started < 2
