@@ -47,6 +47,12 @@ def _stand_in(kind: type) -> Any:
     raise ImproperlyConfigured(f"A kept query's slot is one of {SLOT_TYPES}, not {kind!r}.")
 
 
+def _refuse_a_lock_outside_a_transaction(connection, locks: bool) -> None:
+    """As the ORM refuses it, whether the query is being compiled or was kept."""
+    if locks and connection.features.has_select_for_update and connection.get_autocommit():
+        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
@@ -106,18 +112,14 @@ class KeptQuery:
 
     def _sql(self, connection, values: dict):
         queryset = self._queryset(values)
-        if (
-            queryset.query.select_for_update
-            and connection.features.has_select_for_update
-            and connection.get_autocommit()
-        ):
-            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        locks = bool(queryset.query.select_for_update)
+        _refuse_a_lock_outside_a_transaction(connection, locks)
         if self.form == "exists":
             compiler = queryset.query.exists().get_compiler(using=connection.alias)  # as QuerySet.exists()
         else:
             compiler = queryset.query.get_compiler(using=connection.alias)
         sql, params = compiler.as_sql()
-        return compiler, sql, tuple(params), bool(queryset.query.select_for_update)
+        return compiler, sql, tuple(params), locks
 
     def _compile(self, connection) -> _Compiled:
         first = {name: _stand_in(kind) for name, kind in self.slots.items()}
@@ -170,8 +172,7 @@ class KeptQuery:
 
     @staticmethod
     def _run(connection, compiled: _Compiled, values: dict):
-        if compiled.locks and connection.features.has_select_for_update and connection.get_autocommit():
-            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        _refuse_a_lock_outside_a_transaction(connection, compiled.locks)
         params = list(compiled.params)
         for position, name in compiled.slots:
             params[position] = values[name]
